@@ -1,0 +1,3 @@
+//! `bd close`.
+
+bd_shared::main!(bd_shared::cmd::close::Close);

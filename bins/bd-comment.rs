@@ -1,0 +1,3 @@
+//! `bd comment`.
+
+bd_shared::main!(bd_shared::cmd::comment::CommentCmd);

@@ -1,0 +1,3 @@
+//! `bd create`.
+
+bd_shared::main!(bd_shared::cmd::create::Create);

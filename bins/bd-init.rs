@@ -1,0 +1,3 @@
+//! `bd init`.
+
+bd_shared::main!(bd_shared::cmd::init::Init);

@@ -1,0 +1,3 @@
+//! `bd list`.
+
+bd_shared::main!(bd_shared::cmd::list::List);

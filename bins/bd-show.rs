@@ -1,0 +1,3 @@
+//! `bd show`.
+
+bd_shared::main!(bd_shared::cmd::show::Show);

@@ -1,0 +1,3 @@
+//! `bd update`.
+
+bd_shared::main!(bd_shared::cmd::update::Update);

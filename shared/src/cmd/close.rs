@@ -1,0 +1,44 @@
+//! `bd close`: mark an issue done.
+
+use clap::Args;
+
+use crate::context::Context;
+use crate::error::UserError;
+use crate::plugin::Command;
+use crate::tracker::{Edit, Status, Written};
+
+/// Close an issue.
+#[derive(Debug, Args)]
+pub struct Close {
+    /// The issue's id.
+    pub id: String,
+    /// Why it is closed.
+    #[arg(short, long)]
+    pub reason: Option<String>,
+}
+
+impl Command for Close {
+    const NAME: &'static str = "close";
+    const SUMMARY: &'static str = "Close an issue";
+    type Output = Written;
+
+    fn run(self, ctx: &Context) -> anyhow::Result<Written> {
+        let town = ctx.town()?;
+        if town.issue(&self.id)?.status == Status::Closed.as_str() {
+            return Err(
+                UserError::failure(format!("issue {} is already closed", self.id))
+                    .with_hint(format!(
+                        "reopen it with `bd update {} --status open`",
+                        self.id
+                    ))
+                    .into(),
+            );
+        }
+        let edit = Edit {
+            status: Some(Status::Closed),
+            close_reason: self.reason,
+            ..Edit::default()
+        };
+        Ok(Written::new("Closed", town.edit(&self.id, edit, "close")?))
+    }
+}

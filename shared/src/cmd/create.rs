@@ -1,0 +1,108 @@
+//! `bd create`: record a new issue.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+
+use crate::clock;
+use crate::context::Context;
+use crate::plugin::Command;
+use crate::tracker::{self, Issue, IssueType, Status, Written, sql};
+
+/// Create an issue in this town.
+#[derive(Debug, Args)]
+pub struct Create {
+    /// The issue's title.
+    pub title: String,
+    /// Issue type.
+    #[arg(short = 't', long = "type", default_value = "task", value_parser = clap::builder::PossibleValuesParser::new(IssueType::NAMES))]
+    pub issue_type: String,
+    /// Priority from 0 (most urgent) to 4.
+    #[arg(short, long, default_value = "2", value_parser = super::priority_arg)]
+    pub priority: i64,
+    /// Who works on it.
+    #[arg(short, long)]
+    pub assignee: Option<String>,
+    /// Longer description.
+    #[arg(short, long, default_value = "")]
+    pub description: String,
+    /// A label (repeat, or separate with commas).
+    #[arg(short, long = "label", value_delimiter = ',')]
+    pub labels: Vec<String>,
+}
+
+impl Command for Create {
+    const NAME: &'static str = "create";
+    const SUMMARY: &'static str = "Create an issue";
+    type Output = Written;
+
+    fn run(self, ctx: &Context) -> anyhow::Result<Written> {
+        let town = ctx.town()?;
+        let id = tracker::issue_id(town.prefix());
+        let now = clock::now_sql();
+        let actor = town.actor().name.clone();
+        let mut labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect();
+        labels.sort();
+        labels.dedup();
+        let mut statements = format!(
+            "INSERT INTO issues (id, title, description, design, acceptance_criteria, notes, status, priority, \
+             issue_type, assignee, created_at, created_by, updated_at, source_system) VALUES \
+             ({id}, {title}, {desc}, '', '', '', {status}, {priority}, {ty}, {assignee}, {now}, {actor}, {now}, {source});\n",
+            id = sql::lit(&id),
+            title = sql::lit(&self.title),
+            desc = sql::lit(&self.description),
+            status = sql::lit(Status::Open.as_str()),
+            priority = self.priority,
+            ty = sql::lit(&self.issue_type),
+            assignee = sql::opt(self.assignee.as_deref()),
+            now = sql::lit(&now),
+            actor = sql::lit(&actor),
+            source = sql::lit(&town.source_system()),
+        );
+        for label in &labels {
+            let _ = writeln!(
+                statements,
+                "INSERT INTO labels VALUES ({}, {});",
+                sql::lit(&id),
+                sql::lit(label)
+            );
+        }
+        let _ = writeln!(
+            statements,
+            "INSERT INTO events (id, issue_id, event_type, actor, new_value, created_at) VALUES ({}, {}, 'created', {}, {}, {});",
+            sql::lit(&tracker::row_id(town.prefix())),
+            sql::lit(&id),
+            sql::lit(&actor),
+            sql::lit(&self.title),
+            sql::lit(&now)
+        );
+        town.write(&statements, &format!("bd create {id}: {}", self.title))?;
+        let stamp = clock::sql_to_rfc3339(&now);
+        Ok(Written::new(
+            "Created",
+            Issue {
+                id,
+                title: self.title,
+                description: self.description,
+                status: Status::Open.as_str().to_owned(),
+                priority: self.priority,
+                issue_type: self.issue_type,
+                assignee: self.assignee,
+                owner: None,
+                created_by: Some(actor),
+                created_at: stamp.clone(),
+                updated_at: stamp,
+                closed_at: None,
+                close_reason: None,
+                source_system: Some(town.source_system()),
+                external_ref: None,
+                labels,
+            },
+        ))
+    }
+}

@@ -1,0 +1,271 @@
+//! The configuration keys bd knows and the enums their values parse into.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::ConfigError;
+
+/// A known configuration key: knows its dotted name and its `BD_*` variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// `sync.mode`
+    SyncMode,
+    /// `federation.remote`
+    FederationRemote,
+    /// `federation.sovereignty`
+    FederationSovereignty,
+    /// `federation.strategy`
+    FederationStrategy,
+    /// `federation.exclude_types`
+    FederationExcludeTypes,
+    /// `federation.allowed-remote-patterns`
+    FederationAllowedRemotePatterns,
+    /// `federation.timeout`
+    FederationTimeout,
+    /// `dolt.path`
+    DoltPath,
+    /// `export.path`
+    ExportPath,
+    /// `town.name`: this town's federation identity.
+    TownName,
+    /// `town.prefix`: the prefix of this town's issue ids.
+    TownPrefix,
+}
+
+impl Key {
+    /// Every known key, in the order `bd config list` shows defaults.
+    pub const ALL: [Key; 11] = [
+        Key::DoltPath,
+        Key::ExportPath,
+        Key::FederationAllowedRemotePatterns,
+        Key::FederationExcludeTypes,
+        Key::FederationRemote,
+        Key::FederationSovereignty,
+        Key::FederationStrategy,
+        Key::FederationTimeout,
+        Key::SyncMode,
+        Key::TownName,
+        Key::TownPrefix,
+    ];
+
+    /// The dotted name used in files and on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::SyncMode => "sync.mode",
+            Key::FederationRemote => "federation.remote",
+            Key::FederationSovereignty => "federation.sovereignty",
+            Key::FederationStrategy => "federation.strategy",
+            Key::FederationExcludeTypes => "federation.exclude_types",
+            Key::FederationAllowedRemotePatterns => "federation.allowed-remote-patterns",
+            Key::FederationTimeout => "federation.timeout",
+            Key::DoltPath => "dolt.path",
+            Key::ExportPath => "export.path",
+            Key::TownName => "town.name",
+            Key::TownPrefix => "town.prefix",
+        }
+    }
+
+    /// The environment variable that overrides this key: `BD_` plus the name
+    /// upper-cased with `.` and `-` as `_`.
+    #[must_use]
+    pub fn env_name(self) -> String {
+        env_name_for(self.name())
+    }
+
+    /// The built-in default, if the key has one.
+    #[must_use]
+    pub fn default_value(self) -> Option<&'static str> {
+        match self {
+            Key::SyncMode => Some(SyncMode::GitPortable.as_str()),
+            Key::FederationSovereignty => Some(Tier::T1.as_str()),
+            Key::FederationStrategy => Some(Strategy::Manual.as_str()),
+            Key::FederationTimeout => Some("60s"),
+            Key::ExportPath => Some("issues.jsonl"),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is a list (YAML sequence, comma-separated in `BD_*`).
+    #[must_use]
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            Key::FederationExcludeTypes | Key::FederationAllowedRemotePatterns
+        )
+    }
+
+    /// Finds a key by its dotted name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Checks that `value` is acceptable for this key.
+    pub fn validate(self, value: &str) -> Result<(), ConfigError> {
+        let invalid = |valid: &[&str]| ConfigError::InvalidValue {
+            key: self.name().to_owned(),
+            value: value.to_owned(),
+            valid: valid.join(", "),
+        };
+        match self {
+            Key::SyncMode => SyncMode::from_str(value)
+                .map(drop)
+                .map_err(|_| invalid(&SyncMode::NAMES)),
+            Key::FederationSovereignty => Tier::from_str(value)
+                .map(drop)
+                .map_err(|_| invalid(&Tier::NAMES)),
+            Key::FederationStrategy => Strategy::from_str(value)
+                .map(drop)
+                .map_err(|_| invalid(&Strategy::NAMES)),
+            Key::FederationTimeout => humantime::parse_duration(value)
+                .map(drop)
+                .map_err(|_| invalid(&["a duration such as 30s, 2m or 1m30s"])),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The `BD_*` variable for any dotted key name.
+#[must_use]
+pub fn env_name_for(name: &str) -> String {
+    let mut out = String::from("BD_");
+    out.extend(name.chars().map(|c| {
+        if c == '.' || c == '-' {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        }
+    }));
+    out
+}
+
+/// Declares a config enum with its spellings and a `FromStr` whose error
+/// lists the valid values.
+macro_rules! config_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every valid spelling, in order.
+            pub const NAMES: [&'static str; [$($text),+].len()] = [$($text),+];
+
+            /// The spelling used in files and output.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(format!(
+                        "invalid value '{s}': expected one of {}",
+                        Self::NAMES.join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+config_enum! {
+    /// How a town shares its data (`sync.mode`).
+    SyncMode {
+        /// JSONL export committed to git; no federation.
+        GitPortable => "git-portable",
+        /// JSONL export after every write; no federation.
+        Realtime => "realtime",
+        /// Dolt remotes only.
+        DoltNative => "dolt-native",
+        /// Dolt remotes plus the JSONL backup.
+        BeltAndSuspenders => "belt-and-suspenders",
+    }
+}
+
+impl SyncMode {
+    /// Whether federation commands may run in this mode.
+    #[must_use]
+    pub fn allows_federation(self) -> bool {
+        matches!(self, SyncMode::DoltNative | SyncMode::BeltAndSuspenders)
+    }
+}
+
+config_enum! {
+    /// Data sovereignty tier (`federation.sovereignty`).
+    Tier {
+        /// No restrictions.
+        T1 => "T1",
+        /// Organization-level: push only to allowed endpoints.
+        T2 => "T2",
+        /// Pseudonymous.
+        T3 => "T3",
+        /// Anonymous.
+        T4 => "T4",
+    }
+}
+
+config_enum! {
+    /// How `sync` resolves conflicts (`federation.strategy`).
+    Strategy {
+        /// Keep our side.
+        Ours => "ours",
+        /// Take the peer's side.
+        Theirs => "theirs",
+        /// Stop and list the conflicts.
+        Manual => "manual",
+        /// Per row, the later `updated_at` wins.
+        Newest => "newest",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_follow_the_rule() {
+        assert_eq!(Key::SyncMode.env_name(), "BD_SYNC_MODE");
+        assert_eq!(
+            Key::FederationAllowedRemotePatterns.env_name(),
+            "BD_FEDERATION_ALLOWED_REMOTE_PATTERNS"
+        );
+        assert_eq!(
+            Key::FederationExcludeTypes.env_name(),
+            "BD_FEDERATION_EXCLUDE_TYPES"
+        );
+    }
+
+    #[test]
+    fn invalid_enum_lists_valid_values() {
+        let err = Key::SyncMode.validate("dolt").unwrap_err().to_string();
+        assert!(
+            err.contains("git-portable, realtime, dolt-native, belt-and-suspenders"),
+            "{err}"
+        );
+        let err = Key::FederationSovereignty
+            .validate("T9")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("T1, T2, T3, T4"), "{err}");
+    }
+}

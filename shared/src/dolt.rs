@@ -1,0 +1,452 @@
+//! The one way bd runs the `dolt` binary.
+//!
+//! [`Dolt::locate`] finds the binary (`BD_DOLT`, then `dolt.path`, then
+//! `PATH`) and checks its version once per binary (cached by path, size and
+//! mtime). Every call goes through [`Call::run`]: stdin closed unless a SQL
+//! script is fed on it, stdout and stderr captured, the exit status
+//! interpreted here with dolt's stderr kept in the [`DoltError`], network
+//! calls bounded by a timeout, secrets passed only through the environment.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::env;
+
+/// The oldest dolt release bd is tested with.
+pub const MIN_VERSION: Version = Version(1, 86, 0);
+
+/// The variable that names the dolt binary to use.
+pub const BD_DOLT: &str = "BD_DOLT";
+
+const INSTALL_HINT: &str = "run scripts/ensure-dolt from the bd repository (it builds the pinned dolt) and set BD_DOLT to the path it prints, or set dolt.path";
+
+/// A dolt version `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl Version {
+    /// Parses the first `x.y.z` in `text` (e.g. `dolt version 1.86.4`).
+    #[must_use]
+    pub fn find_in(text: &str) -> Option<Self> {
+        text.split_whitespace().find_map(|word| {
+            let mut parts = word.trim_start_matches('v').split('.');
+            let major = parts.next()?.parse().ok()?;
+            let minor = parts.next()?.parse().ok()?;
+            let patch = parts.next()?.parse().ok()?;
+            Some(Version(major, minor, patch))
+        })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// Why running dolt failed.
+#[derive(Debug)]
+pub enum DoltError {
+    /// No dolt binary was found.
+    NotFound {
+        /// Where we looked.
+        searched: String,
+    },
+    /// The binary is older than [`MIN_VERSION`].
+    TooOld {
+        /// The binary.
+        path: PathBuf,
+        /// Its version.
+        found: Version,
+    },
+    /// dolt opened the database read-only because another process holds it.
+    ReadOnly {
+        /// dolt's stderr.
+        stderr: String,
+    },
+    /// A call exceeded its time bound and was killed.
+    Timeout {
+        /// The dolt subcommand.
+        command: String,
+        /// The bound.
+        after: Duration,
+    },
+    /// dolt ran and failed.
+    Failed {
+        /// The dolt subcommand line (never contains secrets).
+        command: String,
+        /// dolt's stderr (or stdout when stderr was empty).
+        stderr: String,
+    },
+    /// The process could not be started or read.
+    Io {
+        /// The binary.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl DoltError {
+    /// dolt's own message, when it ran.
+    #[must_use]
+    pub fn stderr(&self) -> Option<&str> {
+        match self {
+            DoltError::ReadOnly { stderr } | DoltError::Failed { stderr, .. } => Some(stderr),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DoltError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DoltError::NotFound { searched } => write!(
+                f,
+                "dolt not found (looked in {searched}); bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}"
+            ),
+            DoltError::TooOld { path, found } => write!(
+                f,
+                "dolt {found} at {} is too old; bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}",
+                path.display()
+            ),
+            DoltError::ReadOnly { stderr } => write!(
+                f,
+                "the database is open read-only because another process holds it: {stderr}"
+            ),
+            DoltError::Timeout { command, after } => {
+                write!(
+                    f,
+                    "dolt {command} did not finish within {}s and was stopped",
+                    after.as_secs()
+                )
+            }
+            DoltError::Failed { command, stderr } => write!(f, "dolt {command} failed: {stderr}"),
+            DoltError::Io { path, source } => {
+                write!(f, "cannot run dolt at {}: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for DoltError {}
+
+/// A located, version-checked dolt binary.
+#[derive(Debug, Clone)]
+pub struct Dolt {
+    bin: PathBuf,
+    version: Version,
+}
+
+impl Dolt {
+    /// Finds dolt: `BD_DOLT`, then `configured` (`dolt.path`), then `PATH`.
+    pub fn locate(configured: Option<&str>) -> Result<Self, DoltError> {
+        let bin = if let Some(path) = env::path(BD_DOLT) {
+            path
+        } else if let Some(path) = configured {
+            PathBuf::from(path)
+        } else {
+            which::which("dolt").map_err(|_| DoltError::NotFound {
+                searched: format!("${BD_DOLT}, dolt.path and PATH"),
+            })?
+        };
+        if !bin.is_file() {
+            return Err(DoltError::NotFound {
+                searched: bin.display().to_string(),
+            });
+        }
+        let version = cached_version(&bin)?;
+        if version < MIN_VERSION {
+            return Err(DoltError::TooOld {
+                path: bin,
+                found: version,
+            });
+        }
+        Ok(Self { bin, version })
+    }
+
+    /// The binary's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.bin
+    }
+
+    /// The binary's version.
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Starts building a call of `dolt ARGS…` in `dir`.
+    pub fn call<I, S>(&self, dir: &Path, args: I) -> Call<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Call {
+            bin: &self.bin,
+            dir: dir.to_owned(),
+            args: args.into_iter().map(Into::into).collect(),
+            stdin: None,
+            env: Vec::new(),
+            timeout: None,
+        }
+    }
+
+    /// A handle on the Dolt repository in `dir`.
+    #[must_use]
+    pub fn repo(&self, dir: PathBuf) -> Repo {
+        Repo {
+            dolt: self.clone(),
+            dir,
+        }
+    }
+}
+
+/// One dolt invocation being built.
+#[derive(Debug)]
+pub struct Call<'a> {
+    bin: &'a Path,
+    dir: PathBuf,
+    args: Vec<OsString>,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+    timeout: Option<Duration>,
+}
+
+/// What a successful call printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error (dolt prints progress and warnings here).
+    pub stderr: String,
+}
+
+impl Call<'_> {
+    /// Feeds `input` on stdin (SQL scripts, so they never sit on argv).
+    #[must_use]
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// Sets an environment variable for this call only (how secrets reach dolt).
+    #[must_use]
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Bounds the call: it is killed after `limit`.
+    #[must_use]
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    fn command_line(&self) -> String {
+        self.args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs the call and interprets its exit status.
+    pub fn run(self) -> Result<Output, DoltError> {
+        #[allow(clippy::disallowed_methods)] // this is the one dolt runner
+        let mut expr = duct::cmd(self.bin, &self.args)
+            .dir(&self.dir)
+            .env("DOLT_DISABLE_EVENT_FLUSH", "1")
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked();
+        expr = match &self.stdin {
+            Some(bytes) => expr.stdin_bytes(bytes.clone()),
+            None => expr.stdin_null(),
+        };
+        for (k, v) in &self.env {
+            expr = expr.env(k, v);
+        }
+        let io_err = |source| DoltError::Io {
+            path: self.bin.to_owned(),
+            source,
+        };
+        let output = match self.timeout {
+            None => expr.run().map_err(io_err)?,
+            Some(limit) => {
+                let handle = expr.start().map_err(io_err)?;
+                if let Some(out) = handle.wait_timeout(limit).map_err(io_err)? {
+                    out.clone()
+                } else {
+                    let _ = handle.kill();
+                    return Err(DoltError::Timeout {
+                        command: self.command_line(),
+                        after: limit,
+                    });
+                }
+            }
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        if output.status.success() {
+            return Ok(Output { stdout, stderr });
+        }
+        let message = if stderr.is_empty() {
+            stdout.trim().to_owned()
+        } else {
+            stderr
+        };
+        if message.contains("database is read only") || message.contains("read only mode") {
+            return Err(DoltError::ReadOnly { stderr: message });
+        }
+        Err(DoltError::Failed {
+            command: self.command_line(),
+            stderr: message,
+        })
+    }
+}
+
+/// A row of a `dolt sql -r json` result. NULL columns are absent.
+pub type Row = Map<String, Value>;
+
+/// A Dolt repository on disk.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    dolt: Dolt,
+    dir: PathBuf,
+}
+
+impl Repo {
+    /// The repository directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The dolt binary behind this repository.
+    #[must_use]
+    pub fn dolt(&self) -> &Dolt {
+        &self.dolt
+    }
+
+    /// Starts a call of `dolt ARGS…` in this repository.
+    pub fn call<I, S>(&self, args: I) -> Call<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.dolt.call(&self.dir, args)
+    }
+
+    /// Runs one read query and returns its rows.
+    pub fn query(&self, sql: &str) -> Result<Vec<Row>, DoltError> {
+        let out = self.call(["sql", "-r", "json"]).stdin(sql).run()?;
+        parse_rows(&out.stdout).map_err(|e| DoltError::Failed {
+            command: "sql -r json".to_owned(),
+            stderr: format!("unreadable JSON from dolt ({e}): {}", out.stdout.trim()),
+        })
+    }
+
+    /// Runs a SQL script (several statements) fed on stdin.
+    pub fn execute(&self, script: &str) -> Result<Output, DoltError> {
+        self.call(["sql"]).stdin(script).run()
+    }
+}
+
+/// Parses `dolt sql -r json` output. With several statements dolt prints one
+/// object per result; the rows of all of them are concatenated.
+pub fn parse_rows(stdout: &str) -> Result<Vec<Row>, serde_json::Error> {
+    let mut rows = Vec::new();
+    for doc in serde_json::Deserializer::from_str(stdout).into_iter::<Value>() {
+        if let Value::Object(mut obj) = doc?
+            && let Some(Value::Array(items)) = obj.remove("rows")
+        {
+            rows.extend(items.into_iter().filter_map(|v| match v {
+                Value::Object(row) => Some(row),
+                _ => None,
+            }));
+        }
+    }
+    Ok(rows)
+}
+
+/// Reads `dolt version` once per binary: the answer is cached under the user
+/// cache directory keyed by path, size and modification time.
+fn cached_version(bin: &Path) -> Result<Version, DoltError> {
+    let meta = std::fs::metadata(bin).map_err(|source| DoltError::Io {
+        path: bin.to_owned(),
+        source,
+    })?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = format!("{}\t{}\t{mtime}", bin.display(), meta.len());
+    let cache = env::path("XDG_CACHE_HOME")
+        .or_else(|| env::path(env::HOME).map(|h| h.join(".cache")))
+        .map(|d| d.join("bd").join("dolt-versions"));
+    let cached_text = cache
+        .as_ref()
+        .and_then(|c| std::fs::read_to_string(c).ok())
+        .unwrap_or_default();
+    if let Some(v) = cached_text
+        .lines()
+        .find_map(|l| l.strip_prefix(&key).and_then(Version::find_in))
+    {
+        return Ok(v);
+    }
+    let out = Dolt {
+        bin: bin.to_owned(),
+        version: MIN_VERSION,
+    }
+    .call(std::env::temp_dir().as_path(), ["version"])
+    .timeout(Duration::from_secs(30))
+    .run()?;
+    let version = Version::find_in(&out.stdout).ok_or_else(|| DoltError::Failed {
+        command: "version".to_owned(),
+        stderr: format!("unrecognised output: {}", out.stdout.trim()),
+    })?;
+    if let Some(cache) = cache {
+        let stale = format!("{}\t", bin.display());
+        let mut lines: Vec<String> = cached_text
+            .lines()
+            .filter(|l| !l.starts_with(&stale))
+            .map(str::to_owned)
+            .collect();
+        lines.push(format!("{key}\t{version}\n"));
+        let text = lines.join("\n");
+        let _ = cache.parent().map(std::fs::create_dir_all);
+        let _ = crate::fsutil::write_atomic(&cache, text.as_bytes());
+    }
+    Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_is_found_in_dolt_output() {
+        assert_eq!(
+            Version::find_in("dolt version 1.86.4\n"),
+            Some(Version(1, 86, 4))
+        );
+        assert_eq!(Version::find_in("nothing here"), None);
+        assert!(Version(1, 85, 9) < MIN_VERSION);
+    }
+
+    #[test]
+    fn rows_of_several_results_are_concatenated() {
+        let rows =
+            parse_rows("{\"rows\": [{\"a\":1}]}\n{}\n{\"rows\": [{\"b\":2}]}").expect("parse");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1]["b"], 2);
+    }
+}

@@ -1,0 +1,72 @@
+//! Every environment variable bd reads or sets, in one place.
+//!
+//! The front door turns global options into these variables so that every
+//! plugin, in any language, sees the same invocation. Configuration keys map
+//! to `BD_*` variables through [`crate::config::Key::env_name`], not here.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// `1` when the user asked for JSON output (`bd --json …`).
+pub const BD_JSON: &str = "BD_JSON";
+/// `1` when the user asked for quiet output (`-q`).
+pub const BD_QUIET: &str = "BD_QUIET";
+/// `1` when the user asked for verbose output (`-v`).
+pub const BD_VERBOSE: &str = "BD_VERBOSE";
+/// `auto`, `always` or `never`.
+pub const BD_COLOR: &str = "BD_COLOR";
+/// The front door's own path, so plugins can call back into `bd`.
+pub const BD_BIN: &str = "BD_BIN";
+/// The plugin protocol version a plugin is being run under.
+pub const BD_PLUGIN_API: &str = "BD_PLUGIN_API";
+/// Directories searched for `bd-*` executables before the bundled ones.
+pub const BD_EXEC_PATH: &str = "BD_EXEC_PATH";
+/// The `.beads/` directory to use, skipping discovery.
+pub const BEADS_DIR: &str = "BEADS_DIR";
+/// The acting person recorded as author of writes.
+pub const BD_ACTOR: &str = "BD_ACTOR";
+/// Where the user configuration lives (`$XDG_CONFIG_HOME/bd/config.yaml`).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Fallback for the user configuration directory.
+pub const HOME: &str = "HOME";
+/// Fallback for the actor name.
+pub const USER: &str = "USER";
+/// Executable search path.
+pub const PATH: &str = "PATH";
+
+/// Reads a variable, treating an empty value as unset.
+#[must_use]
+pub fn get(name: &str) -> Option<String> {
+    #[allow(clippy::disallowed_methods)]
+    // this module is the one place allowed to read the environment
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Reads a variable that holds a path, treating an empty value as unset.
+#[must_use]
+pub fn path(name: &str) -> Option<PathBuf> {
+    get_os(name).map(PathBuf::from)
+}
+
+/// Reads a raw variable, treating an empty value as unset.
+#[must_use]
+pub fn get_os(name: &str) -> Option<OsString> {
+    #[allow(clippy::disallowed_methods)]
+    // this module is the one place allowed to read the environment
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// Whether a boolean flag variable is set to a true value (`1`, `true`, `yes`).
+#[must_use]
+pub fn flag(name: &str) -> bool {
+    get(name)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// Every `BD_*` variable currently set, for the config resolver.
+#[must_use]
+pub fn bd_vars() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, v)| k.starts_with("BD_") && !v.is_empty())
+        .collect()
+}

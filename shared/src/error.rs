@@ -1,0 +1,136 @@
+//! Error kinds and the one mapping from errors to exit codes.
+//!
+//! Handlers return `anyhow::Result`; where the exit code or a hint matters
+//! they raise a [`UserError`]. Library modules keep their own typed errors
+//! (`DoltError`, `ConfigError`, …) so callers can branch on them; this module
+//! only decides how an error ends the process.
+
+use std::fmt;
+
+/// Exit codes shared by every bd executable.
+pub mod exit {
+    /// Everything succeeded.
+    pub const SUCCESS: u8 = 0;
+    /// The command failed.
+    pub const FAILURE: u8 = 1;
+    /// The command line was wrong.
+    pub const USAGE: u8 = 2;
+    /// Some peers succeeded and others failed (`--all`).
+    pub const PARTIAL: u8 = 3;
+    /// The front door found no such command.
+    pub const NOT_A_COMMAND: u8 = 127;
+}
+
+/// How an error should end the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A failure of the operation (exit 1).
+    Failure,
+    /// Bad input on the command line (exit 2).
+    Usage,
+    /// Part of a multi-peer operation failed (exit 3).
+    Partial,
+    /// The front door found no such command (exit 127).
+    NotACommand,
+}
+
+/// An error meant for the user: a message, an optional hint that says how to
+/// fix it, and the kind that picks the exit code.
+#[derive(Debug)]
+pub struct UserError {
+    kind: Kind,
+    message: String,
+    hint: Option<String>,
+}
+
+impl UserError {
+    /// A failure (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Failure,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Usage,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A partial failure (exit 3).
+    pub fn partial(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Partial,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// An unknown command (exit 127).
+    pub fn not_a_command(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::NotACommand,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds the sentence that tells the user how to fix the problem.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The kind, which picks the exit code.
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The fix, if one is known.
+    #[must_use]
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// The exit code for an error: the first [`UserError`] or clap error in the
+/// chain decides; anything else is a plain failure.
+#[must_use]
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(user) = cause.downcast_ref::<UserError>() {
+            return match user.kind {
+                Kind::Failure => exit::FAILURE,
+                Kind::Usage => exit::USAGE,
+                Kind::Partial => exit::PARTIAL,
+                Kind::NotACommand => exit::NOT_A_COMMAND,
+            };
+        }
+        if cause.downcast_ref::<clap::Error>().is_some() {
+            return exit::USAGE;
+        }
+    }
+    exit::FAILURE
+}
+
+/// The hint carried anywhere in the chain, if any.
+#[must_use]
+pub fn hint(err: &anyhow::Error) -> Option<&str> {
+    err.chain()
+        .find_map(|c| c.downcast_ref::<UserError>().and_then(UserError::hint))
+}

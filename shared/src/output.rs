@@ -1,0 +1,227 @@
+//! The one place that writes to stdout and stderr.
+//!
+//! A handler returns a value that implements [`Report`]; the [`Printer`]
+//! renders it as JSON (`--json`, stable `snake_case` keys) or as human text,
+//! and stays silent with `--quiet`. Colour is used only when the stream is a
+//! terminal (or `--color always`), so output to a pipe is plain. Warnings and
+//! progress go to stderr; progress only when stderr is a terminal.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+/// When to colour human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorChoice {
+    /// Parses `auto|always|never`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "always" => Some(Self::Always),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
+
+    /// The spelling used on the command line and in `BD_COLOR`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Always => "always",
+            Self::Never => "never",
+        }
+    }
+}
+
+/// Styling for human output; a no-op when colour is off.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    /// A style that never colours, for tests and plain rendering.
+    #[must_use]
+    pub fn plain() -> Self {
+        Self { color: false }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Bold text.
+    #[must_use]
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    /// Green text, for success.
+    #[must_use]
+    pub fn green(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    /// Yellow text, for warnings.
+    #[must_use]
+    pub fn yellow(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    /// Red text, for errors.
+    #[must_use]
+    pub fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    /// Dim text, for secondary detail.
+    #[must_use]
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+/// A command's result: serialisable for `--json`, renderable for people.
+pub trait Report: Serialize {
+    /// The human rendering, ending with a newline (or empty for no output).
+    fn human(&self, style: Style) -> String;
+}
+
+/// Renders reports and diagnostics according to the global options.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    json: bool,
+    quiet: bool,
+    verbose: bool,
+    stdout_style: Style,
+    stderr_style: Style,
+    stderr_tty: bool,
+}
+
+impl Printer {
+    /// Builds the printer from the global options and the real streams.
+    #[must_use]
+    pub fn new(json: bool, quiet: bool, verbose: bool, color: ColorChoice) -> Self {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
+        let pick = |tty: bool| Style {
+            color: match color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => tty,
+            },
+        };
+        Self {
+            json,
+            quiet,
+            verbose,
+            stdout_style: pick(stdout_tty),
+            stderr_style: pick(stderr_tty),
+            stderr_tty,
+        }
+    }
+
+    /// Whether JSON output was requested.
+    #[must_use]
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Whether verbose diagnostics were requested.
+    #[must_use]
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// Prints a command's result on stdout.
+    pub fn report<R: Report + ?Sized>(&self, report: &R) {
+        if self.json {
+            let line = serde_json::to_string(report)
+                .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode output: {e}\"}}"));
+            write_stdout(&format!("{line}\n"));
+        } else if !self.quiet {
+            write_stdout(&report.human(self.stdout_style));
+        }
+    }
+
+    /// Writes raw text on stdout (for help, completions and other fixed text).
+    pub fn raw(&self, text: &str) {
+        write_stdout(text);
+    }
+
+    /// A warning on stderr, unless quiet.
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            write_stderr(&format!(
+                "{} {message}\n",
+                self.stderr_style.yellow("warning:")
+            ));
+        }
+    }
+
+    /// A detail on stderr shown only with `--verbose`.
+    pub fn debug(&self, message: &str) {
+        if self.verbose && !self.quiet {
+            write_stderr(&format!("{}\n", self.stderr_style.dim(message)));
+        }
+    }
+
+    /// Progress on stderr: only on a terminal, never with `--json` or `--quiet`.
+    pub fn progress(&self, message: &str) {
+        if self.stderr_tty && !self.json && !self.quiet {
+            write_stderr(&format!("{}\n", self.stderr_style.dim(message)));
+        }
+    }
+
+    /// Prints an error (with its causes and hint) on stderr; with `--json`
+    /// also prints `{"error": …, "exit_code": …}` on stdout so scripts that
+    /// read stdout see the failure.
+    pub fn error(&self, err: &anyhow::Error, exit_code: u8) {
+        let mut text = format!("{} {err}\n", self.stderr_style.red("error:"));
+        for cause in err.chain().skip(1) {
+            let _ = writeln!(text, "  caused by: {cause}");
+        }
+        let hint = crate::error::hint(err);
+        if let Some(hint) = hint {
+            let _ = writeln!(text, "{} {hint}", self.stderr_style.bold("hint:"));
+        }
+        write_stderr(&text);
+        if self.json {
+            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+            let value = serde_json::json!({
+                "error": chain.join(": "),
+                "hint": hint,
+                "exit_code": exit_code,
+            });
+            write_stdout(&format!("{value}\n"));
+        }
+    }
+}
+
+// A closed pipe (`bd list | head`) is not an error worth reporting.
+fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn write_stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+}

@@ -1,0 +1,191 @@
+//! The plugin protocol: how a bundled command starts, answers the handshake
+//! and ends.
+//!
+//! Each executable's `main` is one [`crate::main!`] call. [`main`] parses the
+//! command's [`Command`] args together with the [`Globals`], answers
+//! `--bd-plugin-info`, builds the [`Context`], runs the handler, prints the
+//! result or the error through the [`Printer`], and returns the exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgMatches, Args, FromArgMatches};
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::env;
+use crate::error;
+use crate::output::{ColorChoice, Printer, Report};
+
+/// The plugin protocol version this crate speaks.
+pub const API_VERSION: u32 = 1;
+
+/// The argument that asks a plugin for its handshake line.
+pub const INFO_FLAG: &str = "--bd-plugin-info";
+
+/// A bd command: its clap args (doc comments are the help text) and its
+/// handler.
+pub trait Command: Args {
+    /// The command words after `bd`, e.g. `"federation push"`.
+    const NAME: &'static str;
+    /// One line for `bd help` and the handshake.
+    const SUMMARY: &'static str;
+    /// What the handler returns, printed as JSON or text.
+    type Output: Report;
+    /// Runs the command.
+    fn run(self, ctx: &Context) -> anyhow::Result<Self::Output>;
+}
+
+/// The options every command accepts, before or after the command word.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Globals {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more detail on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to use colour.
+    #[arg(long, global = true, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    /// Use this .beads directory instead of discovering one.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub beads_dir: Option<PathBuf>,
+    /// Run as if bd was started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+}
+
+impl Globals {
+    /// Merges the flags with what the front door passed as environment.
+    #[must_use]
+    pub fn with_env(mut self) -> Self {
+        self.json |= env::flag(env::BD_JSON);
+        self.quiet |= env::flag(env::BD_QUIET);
+        self.verbose |= env::flag(env::BD_VERBOSE);
+        if self.color.is_none() {
+            self.color = env::get(env::BD_COLOR).and_then(|c| ColorChoice::parse(&c));
+        }
+        if self.beads_dir.is_none() {
+            self.beads_dir = env::path(env::BEADS_DIR);
+        }
+        self
+    }
+
+    /// The printer these options ask for.
+    #[must_use]
+    pub fn printer(&self) -> Printer {
+        Printer::new(
+            self.json,
+            self.quiet,
+            self.verbose,
+            self.color.unwrap_or_default(),
+        )
+    }
+}
+
+/// The executable name of a command: `bd-` plus its words joined by `-`.
+#[must_use]
+pub fn executable_name(words: &str) -> String {
+    format!("bd-{}", words.replace(' ', "-"))
+}
+
+/// The clap definition of a command, shared by the executable, the man page
+/// generator and the completion generator.
+#[must_use]
+pub fn clap_command<C: Command>() -> clap::Command {
+    let cmd = clap::Command::new(executable_name(C::NAME))
+        .bin_name(format!("bd {}", C::NAME))
+        .about(C::SUMMARY)
+        .version(env!("CARGO_PKG_VERSION"));
+    let cmd = C::augment_args(cmd);
+    Globals::augment_args(cmd)
+}
+
+/// The handshake line: `{"name","version","summary","api"}`.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, Clone)]
+pub struct PluginInfo {
+    /// The command words, e.g. `federation push`.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// One line describing the command.
+    pub summary: String,
+    /// The protocol version.
+    pub api: u32,
+}
+
+fn parse<C: Command>(matches: &ArgMatches) -> Result<(C, Globals), clap::Error> {
+    Ok((
+        C::from_arg_matches(matches)?,
+        Globals::from_arg_matches(matches)?,
+    ))
+}
+
+/// Runs a command as a process: the body of every bundled `main`.
+#[must_use]
+pub fn main<C: Command>() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == INFO_FLAG) {
+        let info = PluginInfo {
+            name: C::NAME.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            summary: C::SUMMARY.to_owned(),
+            api: API_VERSION,
+        };
+        Printer::new(true, false, false, ColorChoice::Never).report(&Handshake(info));
+        return ExitCode::SUCCESS;
+    }
+    let matches = match clap_command::<C>().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            // --help and --version arrive here too; clap knows their exit code.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(error::exit::USAGE));
+        }
+    };
+    let (command, globals) = match parse::<C>(&matches) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(error::exit::USAGE);
+        }
+    };
+    let globals = globals.with_env();
+    let printer = globals.printer();
+    let result = Context::new(globals, printer.clone()).and_then(|ctx| command.run(&ctx));
+    match result {
+        Ok(output) => {
+            printer.report(&output);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            let code = error::exit_code(&err);
+            printer.error(&err, code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Handshake(PluginInfo);
+
+impl Report for Handshake {
+    fn human(&self, _style: crate::output::Style) -> String {
+        String::new()
+    }
+}
+
+/// Declares a bundled command's `main`: `bd_shared::main!(bd_shared::cmd::create::Create);`
+#[macro_export]
+macro_rules! main {
+    ($command:ty) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::plugin::main::<$command>()
+        }
+    };
+}

@@ -1,0 +1,282 @@
+//! The tracker: a town's identity, its Dolt database and the reads and
+//! writes of work items.
+//!
+//! Every write takes the town's write lock, runs as one `dolt sql` script
+//! and ends in exactly one Dolt commit whose author is the acting person.
+
+mod edit;
+mod id;
+mod issue;
+pub mod schema;
+pub mod sql;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use edit::Edit;
+pub use id::{issue_id, random_base36, row_id};
+pub use issue::{
+    Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority,
+};
+
+use crate::config::{Key, Resolved};
+use crate::dolt::{Dolt, Repo, Row};
+use crate::env;
+use crate::error::UserError;
+use crate::workspace::Workspace;
+
+/// How long a writer waits for another writer before giving up.
+pub const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// A person recorded as the author of writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// Display name.
+    pub name: String,
+    /// Email (or a stable pseudo-address).
+    pub email: String,
+}
+
+impl Author {
+    /// The acting person: `BD_ACTOR`, else `$USER`, else `bd`; the address is
+    /// `<name>@<town>` so commits need no global dolt identity.
+    #[must_use]
+    pub fn acting(town: &str) -> Self {
+        let name = env::get(env::BD_ACTOR)
+            .or_else(|| env::get(env::USER))
+            .unwrap_or_else(|| "bd".to_owned());
+        let local: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Self {
+            email: format!("{local}@{town}"),
+            name,
+        }
+    }
+
+    /// `Name <email>`, as dolt's `--author` takes it.
+    #[must_use]
+    pub fn signature(&self) -> String {
+        format!("{} <{}>", self.name, self.email)
+    }
+}
+
+/// A town: its workspace, its Dolt repository and who it is.
+#[derive(Debug, Clone)]
+pub struct Town {
+    workspace: Workspace,
+    repo: Repo,
+    name: String,
+    prefix: String,
+    actor: Author,
+}
+
+impl Town {
+    /// Opens an initialised town.
+    pub fn open(workspace: Workspace, dolt: &Dolt, config: &Resolved) -> anyhow::Result<Self> {
+        if !workspace.has_dolt() {
+            let legacy = std::fs::read_dir(workspace.beads_dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "db"));
+            let err = if legacy {
+                UserError::failure(format!(
+                    "{} holds a legacy SQLite database; bd requires the Dolt backend",
+                    workspace.beads_dir().display()
+                ))
+                .with_hint("export it with the old tool (`bd export`), run `bd init` here, then `bd import` the JSONL")
+            } else {
+                UserError::failure(format!(
+                    "no Dolt database in {}",
+                    workspace.dolt_dir().display()
+                ))
+                .with_hint("run `bd init` to create this town")
+            };
+            return Err(err.into());
+        }
+        let name = config
+            .string(Key::TownName)
+            .unwrap_or_else(|| default_town_name(&workspace));
+        let prefix = config
+            .string(Key::TownPrefix)
+            .unwrap_or_else(|| default_prefix(&name));
+        let actor = Author::acting(&name);
+        Ok(Self {
+            repo: dolt.repo(workspace.dolt_dir()),
+            workspace,
+            name,
+            prefix,
+            actor,
+        })
+    }
+
+    /// Assembles a town that `init` just created.
+    #[must_use]
+    pub fn new(workspace: Workspace, repo: Repo, name: String, prefix: String) -> Self {
+        let actor = Author::acting(&name);
+        Self {
+            workspace,
+            repo,
+            name,
+            prefix,
+            actor,
+        }
+    }
+
+    /// The workspace.
+    #[must_use]
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The Dolt repository.
+    #[must_use]
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    /// The town's name (its federation identity).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The issue-id prefix.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The value written to `source_system` for issues created here.
+    #[must_use]
+    pub fn source_system(&self) -> String {
+        format!("bd:{}", self.name)
+    }
+
+    /// The acting person.
+    #[must_use]
+    pub fn actor(&self) -> &Author {
+        &self.actor
+    }
+
+    /// Runs `statements` and commits the result as one Dolt commit with
+    /// `message`, under the write lock. Returns the commit hash.
+    pub fn write(&self, statements: &str, message: &str) -> anyhow::Result<String> {
+        let _lock = self.workspace.lock_for_write(WRITE_LOCK_WAIT)?;
+        let script = format!(
+            "{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\n",
+            sql::lit(message),
+            sql::lit(&self.actor.signature())
+        );
+        let out = self.repo.call(["sql", "-r", "json"]).stdin(script).run()?;
+        let rows = crate::dolt::parse_rows(&out.stdout).unwrap_or_default();
+        Ok(rows
+            .iter()
+            .rev()
+            .find_map(|r| r.get("hash").and_then(Value::as_str))
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Labels of the given issues (all issues when `ids` is `None`).
+    pub fn labels(&self, ids: Option<&[String]>) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+        let filter = match ids {
+            Some([]) => return Ok(BTreeMap::new()),
+            Some(ids) => format!(
+                " WHERE issue_id IN ({})",
+                ids.iter()
+                    .map(|i| sql::lit(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        };
+        let rows = self.repo.query(&format!(
+            "SELECT issue_id, label FROM labels{filter} ORDER BY issue_id, label"
+        ))?;
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in rows {
+            if let (Some(Value::String(id)), Some(Value::String(label))) =
+                (row.get("issue_id"), row.get("label"))
+            {
+                map.entry(id.clone()).or_default().push(label.clone());
+            }
+        }
+        Ok(map)
+    }
+
+    /// Issues matching a WHERE clause (already escaped), with their labels.
+    pub fn issues_where(&self, condition: &str) -> anyhow::Result<Vec<Issue>> {
+        let rows = self.repo.query(&format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues WHERE {condition} ORDER BY priority, created_at, id"
+        ))?;
+        let ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let mut labels = self.labels(Some(&ids))?;
+        Ok(rows
+            .iter()
+            .map(|row: &Row| {
+                let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+                Issue::from_row(row, labels.remove(id).unwrap_or_default())
+            })
+            .collect())
+    }
+
+    /// One issue by id; a "no such issue" error otherwise.
+    pub fn issue(&self, id: &str) -> anyhow::Result<Issue> {
+        self.issues_where(&format!("id = {}", sql::lit(id)))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                UserError::failure(format!("no issue '{id}' in town {}", self.name))
+                    .with_hint("run `bd list` to see the ids")
+                    .into()
+            })
+    }
+
+    /// The comments on an issue, oldest first.
+    pub fn comments(&self, id: &str) -> anyhow::Result<Vec<Comment>> {
+        let rows = self.repo.query(&format!(
+            "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = {} ORDER BY created_at, id",
+            sql::lit(id)
+        ))?;
+        Ok(rows.iter().map(Comment::from_row).collect())
+    }
+}
+
+/// The default town name: the project directory's name.
+#[must_use]
+pub fn default_town_name(workspace: &Workspace) -> String {
+    workspace
+        .beads_dir()
+        .parent()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "town".to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The default id prefix for a town name: lower-case letters and digits.
+#[must_use]
+pub fn default_prefix(town: &str) -> String {
+    let prefix: String = town
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if prefix.is_empty() {
+        "bd".to_owned()
+    } else {
+        prefix
+    }
+}

@@ -1,0 +1,88 @@
+//! The database schema and the shared genesis every town starts from.
+//!
+//! Federation merges histories, and Dolt cannot merge histories without a
+//! common ancestor. So `bd init` builds the first two commits (dolt's
+//! initial commit and the schema commit) with a fixed author and date: every
+//! town, made anywhere, starts from the same two commit hashes and can push
+//! to and pull from any other town.
+
+/// Author of the genesis commits.
+pub const GENESIS_AUTHOR_NAME: &str = "bd";
+/// Email of the genesis commits.
+pub const GENESIS_AUTHOR_EMAIL: &str = "bd@genesis.invalid";
+/// Date of the genesis commits (fixed so their hashes are identical everywhere).
+pub const GENESIS_DATE: &str = "2026-01-01T00:00:00Z";
+/// The branch every town works on.
+pub const BRANCH: &str = "main";
+/// Message of the schema commit.
+pub const SCHEMA_MESSAGE: &str = "bd: create schema v1";
+
+/// The schema: upstream beads' core columns and names, string keys that
+/// cannot collide across towns, and no `AUTO_INCREMENT`.
+pub const SCHEMA: &str = r"
+CREATE TABLE issues (
+    id VARCHAR(255) NOT NULL PRIMARY KEY,
+    title VARCHAR(500) NOT NULL,
+    description TEXT NOT NULL,
+    design TEXT NOT NULL,
+    acceptance_criteria TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    status VARCHAR(32) NOT NULL DEFAULT 'open',
+    priority INT NOT NULL DEFAULT 2,
+    issue_type VARCHAR(32) NOT NULL DEFAULT 'task',
+    assignee VARCHAR(255),
+    owner VARCHAR(255),
+    estimated_minutes INT,
+    created_at DATETIME(6) NOT NULL,
+    created_by VARCHAR(255),
+    updated_at DATETIME(6) NOT NULL,
+    closed_at DATETIME(6),
+    close_reason TEXT,
+    external_ref VARCHAR(255),
+    source_system VARCHAR(255),
+    metadata JSON,
+    INDEX idx_issues_status (status),
+    INDEX idx_issues_source_system (source_system)
+);
+CREATE TABLE labels (
+    issue_id VARCHAR(255) NOT NULL,
+    label VARCHAR(255) NOT NULL,
+    PRIMARY KEY (issue_id, label)
+);
+CREATE TABLE comments (
+    id VARCHAR(64) NOT NULL PRIMARY KEY,
+    issue_id VARCHAR(255) NOT NULL,
+    author VARCHAR(255),
+    text TEXT NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    INDEX idx_comments_issue (issue_id)
+);
+CREATE TABLE dependencies (
+    issue_id VARCHAR(255) NOT NULL,
+    depends_on_id VARCHAR(255) NOT NULL,
+    type VARCHAR(32) NOT NULL DEFAULT 'blocks',
+    created_at DATETIME(6) NOT NULL,
+    created_by VARCHAR(255),
+    PRIMARY KEY (issue_id, depends_on_id)
+);
+CREATE TABLE events (
+    id VARCHAR(64) NOT NULL PRIMARY KEY,
+    issue_id VARCHAR(255) NOT NULL,
+    event_type VARCHAR(32) NOT NULL,
+    actor VARCHAR(255),
+    old_value TEXT,
+    new_value TEXT,
+    comment TEXT,
+    created_at DATETIME(6) NOT NULL,
+    INDEX idx_events_issue (issue_id)
+);
+CREATE TABLE metadata (
+    `key` VARCHAR(255) NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE config (
+    `key` VARCHAR(255) NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO metadata VALUES ('schema_version', '1');
+";
