@@ -1,1 +1,7 @@
+//! Integration tests: real dolt, real repositories, one binary.
 
+mod support;
+
+mod core;
+mod frontdoor;
+mod layout;

@@ -33,12 +33,15 @@ impl Command for CommentCmd {
             created_at: clock::sql_to_rfc3339(&now),
         };
         let statements = format!(
-            "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES ({}, {}, {}, {}, {});",
-            sql::lit(&comment.id),
-            sql::lit(&comment.issue_id),
-            sql::opt(comment.author.as_deref()),
-            sql::lit(&comment.text),
-            sql::lit(&now)
+            "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES ({id}, {issue}, {author}, {text}, {now});\n\
+             INSERT INTO events (id, issue_id, event_type, actor, new_value, created_at) \
+             VALUES ({event}, {issue}, 'commented', {author}, {id}, {now});",
+            id = sql::lit(&comment.id),
+            issue = sql::lit(&comment.issue_id),
+            author = sql::opt(comment.author.as_deref()),
+            text = sql::lit(&comment.text),
+            now = sql::lit(&now),
+            event = sql::lit(&tracker::row_id(town.prefix())),
         );
         town.write(&statements, &format!("bd comment {}", comment.issue_id))?;
         Ok(comment)
