@@ -30,11 +30,7 @@ pub fn sql_to_rfc3339(value: &str) -> String {
 /// Parses an RFC 3339 or DATETIME text into a time.
 #[must_use]
 pub fn parse(value: &str) -> Option<SystemTime> {
-    let rfc = if value.ends_with('Z') {
-        value.to_owned()
-    } else {
-        format!("{}Z", value.replacen(' ', "T", 1))
-    };
+    let rfc = if value.ends_with('Z') { value.to_owned() } else { format!("{}Z", value.replacen(' ', "T", 1)) };
     humantime::parse_rfc3339_weak(&rfc).ok()
 }
 
@@ -46,10 +42,7 @@ mod tests {
     fn sql_and_rfc3339_round_trip() {
         let t = parse("2026-11-28T13:37:46.123456Z").expect("parse");
         assert_eq!(to_sql(t), "2026-11-28 13:37:46.123456");
-        assert_eq!(
-            sql_to_rfc3339("2026-11-28 13:37:46.123456"),
-            "2026-11-28T13:37:46.123456Z"
-        );
+        assert_eq!(sql_to_rfc3339("2026-11-28 13:37:46.123456"), "2026-11-28T13:37:46.123456Z");
         assert_eq!(parse("2026-11-28 13:37:46.123456"), Some(t));
     }
 }

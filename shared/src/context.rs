@@ -8,7 +8,7 @@ use crate::dolt::Dolt;
 use crate::error::UserError;
 use crate::output::Printer;
 use crate::plugin::Globals;
-use crate::tracker::Town;
+use crate::tracker::{Town, WRITE_LOCK_WAIT};
 use crate::workspace::{self, Workspace};
 
 /// The invocation's state, built once before the handler runs.
@@ -30,21 +30,11 @@ impl Context {
             None => start,
         };
         if !cwd.is_dir() {
-            return Err(UserError::usage(format!(
-                "cannot change to '{}': no such directory",
-                cwd.display()
-            ))
-            .into());
+            return Err(UserError::usage(format!("cannot change to '{}': no such directory", cwd.display())).into());
         }
         let beads_dir = workspace::discover(globals.beads_dir.as_deref(), &cwd);
         let config = config::resolve(Files::for_workspace(beads_dir.as_deref()), &[])?;
-        Ok(Self {
-            globals,
-            printer,
-            cwd,
-            beads_dir,
-            config,
-        })
+        Ok(Self { globals, printer, cwd, beads_dir, config })
     }
 
     /// The global options.
@@ -93,11 +83,18 @@ impl Context {
         }
     }
 
+    /// Takes the town's write lock when there is a workspace (config writes
+    /// outside any workspace need none).
+    pub fn lock_workspace_if_any(&self) -> anyhow::Result<Option<crate::workspace::WriteLock>> {
+        match &self.beads_dir {
+            Some(dir) if dir.is_dir() => Ok(Some(Workspace::at(dir.clone()).lock_for_write(WRITE_LOCK_WAIT)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// The dolt binary selected by `BD_DOLT`, `dolt.path` or `PATH`.
     pub fn dolt(&self) -> anyhow::Result<Dolt> {
-        Ok(Dolt::locate(
-            self.config.string(config::Key::DoltPath).as_deref(),
-        )?)
+        Ok(Dolt::locate(self.config.string(config::Key::DoltPath).as_deref())?)
     }
 
     /// The town: workspace, Dolt repository and identity.

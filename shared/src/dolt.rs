@@ -105,25 +105,19 @@ impl DoltError {
 impl fmt::Display for DoltError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DoltError::NotFound { searched } => write!(
-                f,
-                "dolt not found (looked in {searched}); bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}"
-            ),
+            DoltError::NotFound { searched } => {
+                write!(f, "dolt not found (looked in {searched}); bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}")
+            }
             DoltError::TooOld { path, found } => write!(
                 f,
                 "dolt {found} at {} is too old; bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}",
                 path.display()
             ),
-            DoltError::ReadOnly { stderr } => write!(
-                f,
-                "the database is open read-only because another process holds it: {stderr}"
-            ),
+            DoltError::ReadOnly { stderr } => {
+                write!(f, "the database is open read-only because another process holds it: {stderr}")
+            }
             DoltError::Timeout { command, after } => {
-                write!(
-                    f,
-                    "dolt {command} did not finish within {}s and was stopped",
-                    after.as_secs()
-                )
+                write!(f, "dolt {command} did not finish within {}s and was stopped", after.as_secs())
             }
             DoltError::Failed { command, stderr } => write!(f, "dolt {command} failed: {stderr}"),
             DoltError::Io { path, source } => {
@@ -150,21 +144,15 @@ impl Dolt {
         } else if let Some(path) = configured {
             PathBuf::from(path)
         } else {
-            which::which("dolt").map_err(|_| DoltError::NotFound {
-                searched: format!("${BD_DOLT}, dolt.path and PATH"),
-            })?
+            which::which("dolt")
+                .map_err(|_| DoltError::NotFound { searched: format!("${BD_DOLT}, dolt.path and PATH") })?
         };
         if !bin.is_file() {
-            return Err(DoltError::NotFound {
-                searched: bin.display().to_string(),
-            });
+            return Err(DoltError::NotFound { searched: bin.display().to_string() });
         }
         let version = cached_version(&bin)?;
         if version < MIN_VERSION {
-            return Err(DoltError::TooOld {
-                path: bin,
-                found: version,
-            });
+            return Err(DoltError::TooOld { path: bin, found: version });
         }
         Ok(Self { bin, version })
     }
@@ -200,10 +188,7 @@ impl Dolt {
     /// A handle on the Dolt repository in `dir`.
     #[must_use]
     pub fn repo(&self, dir: PathBuf) -> Repo {
-        Repo {
-            dolt: self.clone(),
-            dir,
-        }
+        Repo { dolt: self.clone(), dir }
     }
 }
 
@@ -250,11 +235,7 @@ impl Call<'_> {
     }
 
     fn command_line(&self) -> String {
-        self.args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
     }
 
     /// Runs the call and interprets its exit status.
@@ -273,10 +254,7 @@ impl Call<'_> {
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }
-        let io_err = |source| DoltError::Io {
-            path: self.bin.to_owned(),
-            source,
-        };
+        let io_err = |source| DoltError::Io { path: self.bin.to_owned(), source };
         let output = match self.timeout {
             None => expr.run().map_err(io_err)?,
             Some(limit) => {
@@ -285,10 +263,7 @@ impl Call<'_> {
                     out.clone()
                 } else {
                     let _ = handle.kill();
-                    return Err(DoltError::Timeout {
-                        command: self.command_line(),
-                        after: limit,
-                    });
+                    return Err(DoltError::Timeout { command: self.command_line(), after: limit });
                 }
             }
         };
@@ -297,18 +272,11 @@ impl Call<'_> {
         if output.status.success() {
             return Ok(Output { stdout, stderr });
         }
-        let message = if stderr.is_empty() {
-            stdout.trim().to_owned()
-        } else {
-            stderr
-        };
+        let message = if stderr.is_empty() { stdout.trim().to_owned() } else { stderr };
         if message.contains("database is read only") || message.contains("read only mode") {
             return Err(DoltError::ReadOnly { stderr: message });
         }
-        Err(DoltError::Failed {
-            command: self.command_line(),
-            stderr: message,
-        })
+        Err(DoltError::Failed { command: self.command_line(), stderr: message })
     }
 }
 
@@ -379,47 +347,29 @@ pub fn parse_rows(stdout: &str) -> Result<Vec<Row>, serde_json::Error> {
 /// Reads `dolt version` once per binary: the answer is cached under the user
 /// cache directory keyed by path, size and modification time.
 fn cached_version(bin: &Path) -> Result<Version, DoltError> {
-    let meta = std::fs::metadata(bin).map_err(|source| DoltError::Io {
-        path: bin.to_owned(),
-        source,
-    })?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
+    let meta = std::fs::metadata(bin).map_err(|source| DoltError::Io { path: bin.to_owned(), source })?;
+    let mtime =
+        meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let key = format!("{}\t{}\t{mtime}", bin.display(), meta.len());
     let cache = env::path("XDG_CACHE_HOME")
         .or_else(|| env::path(env::HOME).map(|h| h.join(".cache")))
         .map(|d| d.join("bd").join("dolt-versions"));
-    let cached_text = cache
-        .as_ref()
-        .and_then(|c| std::fs::read_to_string(c).ok())
-        .unwrap_or_default();
-    if let Some(v) = cached_text
-        .lines()
-        .find_map(|l| l.strip_prefix(&key).and_then(Version::find_in))
-    {
+    let cached_text = cache.as_ref().and_then(|c| std::fs::read_to_string(c).ok()).unwrap_or_default();
+    if let Some(v) = cached_text.lines().find_map(|l| l.strip_prefix(&key).and_then(Version::find_in)) {
         return Ok(v);
     }
-    let out = Dolt {
-        bin: bin.to_owned(),
-        version: MIN_VERSION,
-    }
-    .call(std::env::temp_dir().as_path(), ["version"])
-    .timeout(Duration::from_secs(30))
-    .run()?;
+    let out = Dolt { bin: bin.to_owned(), version: MIN_VERSION }
+        .call(std::env::temp_dir().as_path(), ["version"])
+        .timeout(Duration::from_secs(30))
+        .run()?;
     let version = Version::find_in(&out.stdout).ok_or_else(|| DoltError::Failed {
         command: "version".to_owned(),
         stderr: format!("unrecognised output: {}", out.stdout.trim()),
     })?;
     if let Some(cache) = cache {
         let stale = format!("{}\t", bin.display());
-        let mut lines: Vec<String> = cached_text
-            .lines()
-            .filter(|l| !l.starts_with(&stale))
-            .map(str::to_owned)
-            .collect();
+        let mut lines: Vec<String> =
+            cached_text.lines().filter(|l| !l.starts_with(&stale)).map(str::to_owned).collect();
         lines.push(format!("{key}\t{version}\n"));
         let text = lines.join("\n");
         let _ = cache.parent().map(std::fs::create_dir_all);
@@ -434,18 +384,14 @@ mod tests {
 
     #[test]
     fn version_is_found_in_dolt_output() {
-        assert_eq!(
-            Version::find_in("dolt version 1.86.4\n"),
-            Some(Version(1, 86, 4))
-        );
+        assert_eq!(Version::find_in("dolt version 1.86.4\n"), Some(Version(1, 86, 4)));
         assert_eq!(Version::find_in("nothing here"), None);
         assert!(Version(1, 85, 9) < MIN_VERSION);
     }
 
     #[test]
     fn rows_of_several_results_are_concatenated() {
-        let rows =
-            parse_rows("{\"rows\": [{\"a\":1}]}\n{}\n{\"rows\": [{\"b\":2}]}").expect("parse");
+        let rows = parse_rows("{\"rows\": [{\"a\":1}]}\n{}\n{\"rows\": [{\"b\":2}]}").expect("parse");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1]["b"], 2);
     }

@@ -59,14 +59,11 @@ pub fn get_os(name: &str) -> Option<OsString> {
 /// Whether a boolean flag variable is set to a true value (`1`, `true`, `yes`).
 #[must_use]
 pub fn flag(name: &str) -> bool {
-    get(name)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 /// Every `BD_*` variable currently set, for the config resolver.
 #[must_use]
 pub fn bd_vars() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter(|(k, v)| k.starts_with("BD_") && !v.is_empty())
-        .collect()
+    std::env::vars().filter(|(k, v)| k.starts_with("BD_") && !v.is_empty()).collect()
 }

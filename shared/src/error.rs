@@ -46,38 +46,22 @@ pub struct UserError {
 impl UserError {
     /// A failure (exit 1).
     pub fn failure(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::Failure,
-            message: message.into(),
-            hint: None,
-        }
+        Self { kind: Kind::Failure, message: message.into(), hint: None }
     }
 
     /// A usage error (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::Usage,
-            message: message.into(),
-            hint: None,
-        }
+        Self { kind: Kind::Usage, message: message.into(), hint: None }
     }
 
     /// A partial failure (exit 3).
     pub fn partial(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::Partial,
-            message: message.into(),
-            hint: None,
-        }
+        Self { kind: Kind::Partial, message: message.into(), hint: None }
     }
 
     /// An unknown command (exit 127).
     pub fn not_a_command(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::NotACommand,
-            message: message.into(),
-            hint: None,
-        }
+        Self { kind: Kind::NotACommand, message: message.into(), hint: None }
     }
 
     /// Adds the sentence that tells the user how to fix the problem.
@@ -131,6 +115,5 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// The hint carried anywhere in the chain, if any.
 #[must_use]
 pub fn hint(err: &anyhow::Error) -> Option<&str> {
-    err.chain()
-        .find_map(|c| c.downcast_ref::<UserError>().and_then(UserError::hint))
+    err.chain().find_map(|c| c.downcast_ref::<UserError>().and_then(UserError::hint))
 }

@@ -60,11 +60,7 @@ impl Style {
     }
 
     fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
 
     /// Bold text.
@@ -128,14 +124,7 @@ impl Printer {
                 ColorChoice::Auto => tty,
             },
         };
-        Self {
-            json,
-            quiet,
-            verbose,
-            stdout_style: pick(stdout_tty),
-            stderr_style: pick(stderr_tty),
-            stderr_tty,
-        }
+        Self { json, quiet, verbose, stdout_style: pick(stdout_tty), stderr_style: pick(stderr_tty), stderr_tty }
     }
 
     /// Whether JSON output was requested.
@@ -169,10 +158,7 @@ impl Printer {
     /// A warning on stderr, unless quiet.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            write_stderr(&format!(
-                "{} {message}\n",
-                self.stderr_style.yellow("warning:")
-            ));
+            write_stderr(&format!("{} {message}\n", self.stderr_style.yellow("warning:")));
         }
     }
 

@@ -78,12 +78,7 @@ impl Globals {
     /// The printer these options ask for.
     #[must_use]
     pub fn printer(&self) -> Printer {
-        Printer::new(
-            self.json,
-            self.quiet,
-            self.verbose,
-            self.color.unwrap_or_default(),
-        )
+        Printer::new(self.json, self.quiet, self.verbose, self.color.unwrap_or_default())
     }
 }
 
@@ -119,10 +114,7 @@ pub struct PluginInfo {
 }
 
 fn parse<C: Command>(matches: &ArgMatches) -> Result<(C, Globals), clap::Error> {
-    Ok((
-        C::from_arg_matches(matches)?,
-        Globals::from_arg_matches(matches)?,
-    ))
+    Ok((C::from_arg_matches(matches)?, Globals::from_arg_matches(matches)?))
 }
 
 /// Runs a command as a process: the body of every bundled `main`.

@@ -79,11 +79,7 @@ impl Workspace {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let holder = std::fs::read_to_string(&path).unwrap_or_default();
                     let holder = holder.trim();
-                    let who = if holder.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({holder})")
-                    };
+                    let who = if holder.is_empty() { String::new() } else { format!(" ({holder})") };
                     return Err(UserError::failure(format!(
                         "another bd command is writing to this town{who}; waited {}s for it",
                         wait.as_secs()
@@ -114,11 +110,7 @@ pub struct WriteLock {
 #[must_use]
 pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
     if let Some(dir) = explicit {
-        return Some(if dir.is_absolute() {
-            dir.to_owned()
-        } else {
-            cwd.join(dir)
-        });
+        return Some(if dir.is_absolute() { dir.to_owned() } else { cwd.join(dir) });
     }
     let stop = git_work_tree_root(cwd);
     let mut dir = Some(cwd);
@@ -141,11 +133,7 @@ pub fn git_work_tree_root(dir: &Path) -> Option<PathBuf> {
     let (path, _trust) = gix_discover::upwards(dir).ok()?;
     let (_git_dir, work_tree) = path.into_repository_and_work_tree_directories();
     let work_tree = work_tree?;
-    Some(if work_tree.is_absolute() {
-        work_tree
-    } else {
-        dir.join(work_tree)
-    })
+    Some(if work_tree.is_absolute() { work_tree } else { dir.join(work_tree) })
 }
 
 #[cfg(test)]
@@ -163,11 +151,7 @@ mod tests {
         std::fs::write(project.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
         let sub = project.join("src/deep");
         std::fs::create_dir_all(&sub).expect("sub");
-        assert_eq!(
-            discover(None, &sub),
-            None,
-            "must not escape the git work tree"
-        );
+        assert_eq!(discover(None, &sub), None, "must not escape the git work tree");
         std::fs::create_dir(project.join(BEADS_DIR_NAME)).expect("project .beads");
         assert_eq!(discover(None, &sub), Some(project.join(BEADS_DIR_NAME)));
     }
@@ -175,9 +159,6 @@ mod tests {
     #[test]
     fn explicit_dir_wins_and_is_made_absolute() {
         let cwd = Path::new("/tmp/somewhere");
-        assert_eq!(
-            discover(Some(Path::new("x/.beads")), cwd),
-            Some(cwd.join("x/.beads"))
-        );
+        assert_eq!(discover(Some(Path::new("x/.beads")), cwd), Some(cwd.join("x/.beads")));
     }
 }

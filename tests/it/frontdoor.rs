@@ -15,6 +15,7 @@ fn script(dir: &Path, name: &str, body: &str) {
 }
 
 /// Runs `bd ARGS` with `plugins` prepended to PATH.
+#[must_use]
 fn bd_with_plugins(town: &Town, plugins: &Path, args: &[&str]) -> crate::support::Run {
     let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
     let path = std::env::join_paths(
@@ -76,10 +77,7 @@ fn bd_exec_path_comes_before_bundled_commands() {
 #[test]
 fn unknown_command_is_127_with_a_suggestion() {
     let town = Town::uninit("plugins");
-    town.bd(["frobnicate"])
-        .code(127)
-        .stderr_has("'frobnicate' is not a bd command")
-        .stderr_has("bd help");
+    town.bd(["frobnicate"]).code(127).stderr_has("'frobnicate' is not a bd command").stderr_has("bd help");
     town.bd(["creat", "x"]).code(127).stderr_has("'bd create'");
 }
 
@@ -96,10 +94,15 @@ fn help_lists_bundled_commands_with_summaries() {
     let out = town.bd(["help"]).success();
     assert!(out.stdout.contains("Core commands:"), "{}", out.stdout);
     for line in ["create", "list", "init"] {
-        assert!(out.stdout.lines().any(|l| l.trim_start().starts_with(line) && l.len() > 30), "{line} missing:\n{}", out.stdout);
+        assert!(
+            out.stdout.lines().any(|l| l.trim_start().starts_with(line) && l.len() > 30),
+            "{line} missing:\n{}",
+            out.stdout
+        );
     }
     let json = town.bd(["--json", "help"]).success().json();
-    let create = json["commands"].as_array().expect("commands").iter().find(|c| c["command"] == "create").expect("create");
+    let create =
+        json["commands"].as_array().expect("commands").iter().find(|c| c["command"] == "create").expect("create");
     assert_eq!(create["summary"], "Create an issue");
     assert_eq!(create["group"], "core");
     town.bd(["help", "create"]).success().stdout_has("--priority");

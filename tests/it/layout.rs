@@ -7,7 +7,9 @@ fn every_test_module_is_listed_in_main() {
     let main = std::fs::read_to_string(dir.join("main.rs")).expect("main.rs");
     for entry in std::fs::read_dir(&dir).expect("tests/it") {
         let path = entry.expect("entry").path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
         if stem == "main" || (path.is_file() && path.extension().is_none_or(|e| e != "rs")) {
             continue;
         }

@@ -1,7 +1,12 @@
 //! Integration tests: real dolt, real repositories, one binary.
 
+// Tests drive the built executables and the real dolt as a user would.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
+mod config;
 mod core;
 mod frontdoor;
 mod layout;
+mod peers;

@@ -25,20 +25,11 @@ impl Command for Close {
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
         let town = ctx.town()?;
         if town.issue(&self.id)?.status == Status::Closed.as_str() {
-            return Err(
-                UserError::failure(format!("issue {} is already closed", self.id))
-                    .with_hint(format!(
-                        "reopen it with `bd update {} --status open`",
-                        self.id
-                    ))
-                    .into(),
-            );
+            return Err(UserError::failure(format!("issue {} is already closed", self.id))
+                .with_hint(format!("reopen it with `bd update {} --status open`", self.id))
+                .into());
         }
-        let edit = Edit {
-            status: Some(Status::Closed),
-            close_reason: self.reason,
-            ..Edit::default()
-        };
+        let edit = Edit { status: Some(Status::Closed), close_reason: self.reason, ..Edit::default() };
         Ok(Written::new("Closed", town.edit(&self.id, edit, "close")?))
     }
 }

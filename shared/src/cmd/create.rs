@@ -41,12 +41,8 @@ impl Command for Create {
         let id = tracker::issue_id(town.prefix());
         let now = clock::now_sql();
         let actor = town.actor().name.clone();
-        let mut labels: Vec<String> = self
-            .labels
-            .iter()
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty())
-            .collect();
+        let mut labels: Vec<String> =
+            self.labels.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
         labels.sort();
         labels.dedup();
         let mut statements = format!(
@@ -65,12 +61,7 @@ impl Command for Create {
             source = sql::lit(&town.source_system()),
         );
         for label in &labels {
-            let _ = writeln!(
-                statements,
-                "INSERT INTO labels VALUES ({}, {});",
-                sql::lit(&id),
-                sql::lit(label)
-            );
+            let _ = writeln!(statements, "INSERT INTO labels VALUES ({}, {});", sql::lit(&id), sql::lit(label));
         }
         let _ = writeln!(
             statements,

@@ -62,13 +62,8 @@ dolt/\nbd.lock\ncredentials\n*.key\nconfig.local.yaml\nfederation-log.jsonl\n";
 /// `-` or `_`, at most 64 characters.
 fn check_identifier(what: &str, flag: &str, value: &str) -> Result<(), UserError> {
     let valid = value.len() <= 64
-        && value
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid {
         Ok(())
     } else {
@@ -91,20 +86,13 @@ impl Command for Init {
         };
         let workspace = Workspace::at(beads_dir.clone());
         if workspace.has_dolt() {
-            return Err(UserError::failure(format!(
-                "{} is already a bd town",
-                beads_dir.display()
-            ))
-            .with_hint("use it as it is, or remove its .beads directory to start over")
-            .into());
+            return Err(UserError::failure(format!("{} is already a bd town", beads_dir.display()))
+                .with_hint("use it as it is, or remove its .beads directory to start over")
+                .into());
         }
-        let town = self
-            .town
-            .unwrap_or_else(|| tracker::default_town_name(&workspace));
+        let town = self.town.unwrap_or_else(|| tracker::default_town_name(&workspace));
         check_identifier("town name", "--town NAME", &town)?;
-        let prefix = self
-            .prefix
-            .unwrap_or_else(|| tracker::default_prefix(&town));
+        let prefix = self.prefix.unwrap_or_else(|| tracker::default_prefix(&town));
         check_identifier("prefix", "--prefix PREFIX", &prefix)?;
         let dolt = ctx.dolt()?;
 
@@ -160,11 +148,7 @@ fn create(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyho
         "{}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {}, '--date', {});\n",
         schema::SCHEMA,
         sql::lit(schema::SCHEMA_MESSAGE),
-        sql::lit(&format!(
-            "{} <{}>",
-            schema::GENESIS_AUTHOR_NAME,
-            schema::GENESIS_AUTHOR_EMAIL
-        )),
+        sql::lit(&format!("{} <{}>", schema::GENESIS_AUTHOR_NAME, schema::GENESIS_AUTHOR_EMAIL)),
         sql::lit(schema::GENESIS_DATE),
     );
     dolt.call(&dolt_dir, ["sql"])

@@ -41,10 +41,7 @@ impl Command for List {
             conditions.push(format!("issue_type = {}", sql::lit(ty)));
         }
         if let Some(label) = &self.label {
-            conditions.push(format!(
-                "id IN (SELECT issue_id FROM labels WHERE label = {})",
-                sql::lit(label)
-            ));
+            conditions.push(format!("id IN (SELECT issue_id FROM labels WHERE label = {})", sql::lit(label)));
         }
         Ok(IssueList(town.issues_where(&conditions.join(" AND "))?))
     }

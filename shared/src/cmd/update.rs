@@ -34,8 +34,7 @@ pub struct Update {
 
 impl Command for Update {
     const NAME: &'static str = "update";
-    const SUMMARY: &'static str =
-        "Change an issue's status, title, assignee, priority or description";
+    const SUMMARY: &'static str = "Change an issue's status, title, assignee, priority or description";
     type Output = Written;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
@@ -52,9 +51,6 @@ impl Command for Update {
             return Err(UserError::usage("nothing to update: give at least one of --status, --title, --assignee, --priority, --description, --type").into());
         }
         let town = ctx.town()?;
-        Ok(Written::new(
-            "Updated",
-            town.edit(&self.id, edit, "update")?,
-        ))
+        Ok(Written::new("Updated", town.edit(&self.id, edit, "update")?))
     }
 }

@@ -89,10 +89,7 @@ impl Key {
     /// Whether the value is a list (YAML sequence, comma-separated in `BD_*`).
     #[must_use]
     pub fn is_list(self) -> bool {
-        matches!(
-            self,
-            Key::FederationExcludeTypes | Key::FederationAllowedRemotePatterns
-        )
+        matches!(self, Key::FederationExcludeTypes | Key::FederationAllowedRemotePatterns)
     }
 
     /// Finds a key by its dotted name.
@@ -109,15 +106,9 @@ impl Key {
             valid: valid.join(", "),
         };
         match self {
-            Key::SyncMode => SyncMode::from_str(value)
-                .map(drop)
-                .map_err(|_| invalid(&SyncMode::NAMES)),
-            Key::FederationSovereignty => Tier::from_str(value)
-                .map(drop)
-                .map_err(|_| invalid(&Tier::NAMES)),
-            Key::FederationStrategy => Strategy::from_str(value)
-                .map(drop)
-                .map_err(|_| invalid(&Strategy::NAMES)),
+            Key::SyncMode => SyncMode::from_str(value).map(drop).map_err(|_| invalid(&SyncMode::NAMES)),
+            Key::FederationSovereignty => Tier::from_str(value).map(drop).map_err(|_| invalid(&Tier::NAMES)),
+            Key::FederationStrategy => Strategy::from_str(value).map(drop).map_err(|_| invalid(&Strategy::NAMES)),
             Key::FederationTimeout => humantime::parse_duration(value)
                 .map(drop)
                 .map_err(|_| invalid(&["a duration such as 30s, 2m or 1m30s"])),
@@ -136,13 +127,7 @@ impl fmt::Display for Key {
 #[must_use]
 pub fn env_name_for(name: &str) -> String {
     let mut out = String::from("BD_");
-    out.extend(name.chars().map(|c| {
-        if c == '.' || c == '-' {
-            '_'
-        } else {
-            c.to_ascii_uppercase()
-        }
-    }));
+    out.extend(name.chars().map(|c| if c == '.' || c == '-' { '_' } else { c.to_ascii_uppercase() }));
     out
 }
 
@@ -151,7 +136,7 @@ pub fn env_name_for(name: &str) -> String {
 macro_rules! config_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -245,27 +230,15 @@ mod tests {
     #[test]
     fn env_names_follow_the_rule() {
         assert_eq!(Key::SyncMode.env_name(), "BD_SYNC_MODE");
-        assert_eq!(
-            Key::FederationAllowedRemotePatterns.env_name(),
-            "BD_FEDERATION_ALLOWED_REMOTE_PATTERNS"
-        );
-        assert_eq!(
-            Key::FederationExcludeTypes.env_name(),
-            "BD_FEDERATION_EXCLUDE_TYPES"
-        );
+        assert_eq!(Key::FederationAllowedRemotePatterns.env_name(), "BD_FEDERATION_ALLOWED_REMOTE_PATTERNS");
+        assert_eq!(Key::FederationExcludeTypes.env_name(), "BD_FEDERATION_EXCLUDE_TYPES");
     }
 
     #[test]
     fn invalid_enum_lists_valid_values() {
         let err = Key::SyncMode.validate("dolt").unwrap_err().to_string();
-        assert!(
-            err.contains("git-portable, realtime, dolt-native, belt-and-suspenders"),
-            "{err}"
-        );
-        let err = Key::FederationSovereignty
-            .validate("T9")
-            .unwrap_err()
-            .to_string();
+        assert!(err.contains("git-portable, realtime, dolt-native, belt-and-suspenders"), "{err}");
+        let err = Key::FederationSovereignty.validate("T9").unwrap_err().to_string();
         assert!(err.contains("T1, T2, T3, T4"), "{err}");
     }
 }

@@ -8,6 +8,7 @@
 //! Typed access ([`Resolved::sync_mode`], …) validates enum values so a typo
 //! is an error listing the valid spellings, never a silent default.
 
+pub mod edit;
 mod keys;
 
 use std::collections::BTreeMap;
@@ -125,21 +126,13 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Malformed {
-                file,
-                line,
-                column,
-                message,
-            } => write!(
+            ConfigError::Malformed { file, line, column, message } => write!(
                 f,
                 "malformed config file {}:{line}:{column}: {message} (fix the YAML at that position)",
                 file.display()
             ),
             ConfigError::InvalidValue { key, value, valid } => {
-                write!(
-                    f,
-                    "invalid value '{value}' for {key}: expected one of {valid}"
-                )
+                write!(f, "invalid value '{value}' for {key}: expected one of {valid}")
             }
             ConfigError::Io { file, source } => {
                 write!(f, "cannot access config file {}: {source}", file.display())
@@ -201,18 +194,9 @@ pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, Config
     let mut entries = BTreeMap::new();
     for key in Key::ALL {
         if let Some(default) = key.default_value() {
-            let value = if key.is_list() {
-                Value::List(vec![default.to_owned()])
-            } else {
-                Value::Scalar(default.to_owned())
-            };
-            entries.insert(
-                key.name().to_owned(),
-                Entry {
-                    value,
-                    origin: Origin::Default,
-                },
-            );
+            let value =
+                if key.is_list() { Value::List(vec![default.to_owned()]) } else { Value::Scalar(default.to_owned()) };
+            entries.insert(key.name().to_owned(), Entry { value, origin: Origin::Default });
         }
     }
     let layers = [
@@ -223,13 +207,7 @@ pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, Config
     for (path, origin) in layers {
         if let Some(path) = path {
             for (key, value) in read_file(path)? {
-                entries.insert(
-                    key,
-                    Entry {
-                        value,
-                        origin: origin(path.clone()),
-                    },
-                );
+                entries.insert(key, Entry { value, origin: origin(path.clone()) });
             }
         }
     }
@@ -237,36 +215,18 @@ pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, Config
     for key in Key::ALL {
         let var = key.env_name();
         if let Some(raw) = env_vars.get(&var) {
-            entries.insert(
-                key.name().to_owned(),
-                Entry {
-                    value: parse_env_value(key, raw),
-                    origin: Origin::Env(var),
-                },
-            );
+            entries.insert(key.name().to_owned(), Entry { value: parse_env_value(key, raw), origin: Origin::Env(var) });
         }
     }
     for (key, raw) in flags {
-        entries.insert(
-            key.name().to_owned(),
-            Entry {
-                value: parse_env_value(*key, raw),
-                origin: Origin::Flag,
-            },
-        );
+        entries.insert(key.name().to_owned(), Entry { value: parse_env_value(*key, raw), origin: Origin::Flag });
     }
     Ok(Resolved { entries, files })
 }
 
 fn parse_env_value(key: Key, raw: &str) -> Value {
     if key.is_list() {
-        Value::List(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        )
+        Value::List(raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
     } else {
         Value::Scalar(raw.to_owned())
     }
@@ -278,10 +238,7 @@ pub fn read_file(path: &Path) -> Result<Vec<(String, Value)>, ConfigError> {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
-            return Err(ConfigError::Io {
-                file: path.to_owned(),
-                source,
-            });
+            return Err(ConfigError::Io { file: path.to_owned(), source });
         }
     };
     parse_yaml(path, &text)
@@ -291,12 +248,7 @@ pub fn read_file(path: &Path) -> Result<Vec<(String, Value)>, ConfigError> {
 pub fn parse_yaml(path: &Path, text: &str) -> Result<Vec<(String, Value)>, ConfigError> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        ConfigError::Malformed {
-            file: path.to_owned(),
-            line,
-            column,
-            message: e.to_string(),
-        }
+        ConfigError::Malformed { file: path.to_owned(), line, column, message: e.to_string() }
     })?;
     let mut out = Vec::new();
     flatten(path, "", &doc, &mut out)?;
@@ -322,11 +274,7 @@ fn flatten(
                         message: format!("a key under '{prefix}' is not a plain string"),
                     });
                 };
-                let full = if prefix.is_empty() {
-                    k
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let full = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
                 flatten(path, &full, v, out)?;
             }
         }
@@ -381,17 +329,11 @@ impl Resolved {
     /// A known list key's values (empty when unset).
     #[must_use]
     pub fn list(&self, key: Key) -> Vec<String> {
-        self.entries
-            .get(key.name())
-            .map(|e| e.value.to_list())
-            .unwrap_or_default()
+        self.entries.get(key.name()).map(|e| e.value.to_list()).unwrap_or_default()
     }
 
     fn parsed<T: FromStr>(&self, key: Key) -> Result<T, ConfigError> {
-        let raw = self
-            .string(key)
-            .or_else(|| key.default_value().map(str::to_owned))
-            .unwrap_or_default();
+        let raw = self.string(key).or_else(|| key.default_value().map(str::to_owned)).unwrap_or_default();
         key.validate(&raw)?;
         raw.parse().map_err(|_| ConfigError::InvalidValue {
             key: key.name().to_owned(),
@@ -413,5 +355,119 @@ impl Resolved {
     /// `federation.strategy`.
     pub fn strategy(&self) -> Result<Strategy, ConfigError> {
         self.parsed(Key::FederationStrategy)
+    }
+}
+
+/// Which file a `bd config` write goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `$XDG_CONFIG_HOME/bd/config.yaml`
+    User,
+    /// `.beads/config.yaml` (the default)
+    Project,
+    /// `.beads/config.local.yaml`
+    Local,
+}
+
+impl Files {
+    /// The file for a scope, when one applies here.
+    #[must_use]
+    pub fn path(&self, scope: Scope) -> Option<&Path> {
+        match scope {
+            Scope::User => self.user.as_deref(),
+            Scope::Project => self.project.as_deref(),
+            Scope::Local => self.local.as_deref(),
+        }
+    }
+}
+
+/// One change to a config file: set a key, or remove it (`None`).
+pub type Change<'a> = (&'a str, Option<Value>);
+
+/// Applies `changes` to the file at `path` in one atomic write, keeping
+/// everything else as it was. Returns whether anything changed (removing an
+/// absent key changes nothing).
+pub fn update(path: &Path, changes: &[Change<'_>]) -> Result<bool, ConfigError> {
+    let original = edit::read_text(path)?;
+    let mut text = original.clone();
+    for (key, value) in changes {
+        text = match value {
+            Some(value) => edit::set_in_text(path, &text, key, value)?,
+            None => edit::unset_in_text(path, &text, key)?.unwrap_or(text),
+        };
+    }
+    if text == original {
+        return Ok(false);
+    }
+    edit::write_text(path, &text)?;
+    Ok(true)
+}
+
+/// Checks a value before it is written: known keys and peer keys are
+/// validated; other keys are accepted as they are.
+pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
+    if let Some(known) = Key::from_name(key) {
+        known.validate(raw)?;
+        return Ok(parse_env_value(known, raw));
+    }
+    if let Some(rest) = key.strip_prefix("federation.peers.")
+        && let Some((_, field)) = rest.rsplit_once('.')
+        && field == "sovereignty"
+    {
+        Key::FederationSovereignty.validate(raw).map_err(|_| ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: raw.to_owned(),
+            valid: Tier::NAMES.join(", "),
+        })?;
+    }
+    Ok(Value::Scalar(raw.to_owned()))
+}
+
+/// A configured federation peer as read from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerEntry {
+    /// The peer's name.
+    pub name: String,
+    /// The endpoint as the user wrote it.
+    pub endpoint: Option<String>,
+    /// The peer's own tier, if set.
+    pub sovereignty: Option<String>,
+    /// The remotesapi user, if set.
+    pub user: Option<String>,
+}
+
+impl Resolved {
+    /// Every peer under `federation.peers`, sorted by name.
+    #[must_use]
+    pub fn peers(&self) -> Vec<PeerEntry> {
+        let mut peers: BTreeMap<String, PeerEntry> = BTreeMap::new();
+        for (key, entry) in &self.entries {
+            let Some(rest) = key.strip_prefix("federation.peers.") else {
+                continue;
+            };
+            let Some((name, field)) = rest.split_once('.') else {
+                continue;
+            };
+            let peer = peers.entry(name.to_owned()).or_insert_with(|| PeerEntry {
+                name: name.to_owned(),
+                endpoint: None,
+                sovereignty: None,
+                user: None,
+            });
+            let value = Some(entry.value.to_string());
+            match field {
+                "endpoint" => peer.endpoint = value,
+                "sovereignty" => peer.sovereignty = value,
+                "user" => peer.user = value,
+                _ => {}
+            }
+        }
+        peers.into_values().collect()
+    }
+
+    /// One peer by name.
+    #[must_use]
+    pub fn peer(&self, name: &str) -> Option<PeerEntry> {
+        self.peers().into_iter().find(|p| p.name == name)
     }
 }

@@ -51,18 +51,13 @@ impl SearchPath {
     /// Whether `path` is one of the bundled commands.
     #[must_use]
     pub fn is_bundled(&self, path: &Path) -> bool {
-        self.bundled
-            .as_deref()
-            .is_some_and(|b| path.parent() == Some(b))
+        self.bundled.as_deref().is_some_and(|b| path.parent() == Some(b))
     }
 
     /// The first executable called `name` on the search path.
     #[must_use]
     pub fn find(&self, name: &str) -> Option<PathBuf> {
-        self.dirs
-            .iter()
-            .map(|d| d.join(name))
-            .find(|p| is_executable(p))
+        self.dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p))
     }
 
     /// Resolves command words the git way: the longest `bd-w1-w2-…` that
@@ -99,21 +94,11 @@ impl SearchPath {
                     continue;
                 }
                 let executable = is_executable(&path);
-                let shadowed_by = if executable {
-                    seen.get(&name).cloned()
-                } else {
-                    None
-                };
+                let shadowed_by = if executable { seen.get(&name).cloned() } else { None };
                 if executable && shadowed_by.is_none() {
                     seen.insert(name.clone(), path.clone());
                 }
-                out.push(Candidate {
-                    bundled: self.is_bundled(&path),
-                    name,
-                    path,
-                    executable,
-                    shadowed_by,
-                });
+                out.push(Candidate { bundled: self.is_bundled(&path), name, path, executable, shadowed_by });
             }
         }
         out
@@ -122,10 +107,7 @@ impl SearchPath {
     /// The commands that would run: one per name, the first executable found.
     #[must_use]
     pub fn commands(&self) -> Vec<Candidate> {
-        self.all_candidates()
-            .into_iter()
-            .filter(|c| c.executable && c.shadowed_by.is_none())
-            .collect()
+        self.all_candidates().into_iter().filter(|c| c.executable && c.shadowed_by.is_none()).collect()
     }
 }
 
@@ -175,11 +157,7 @@ pub fn suggestions(typed: &str, known: &[String]) -> Vec<String> {
             let first = k.split(' ').next().unwrap_or(k);
             let score = strsim::normalized_damerau_levenshtein(typed, k)
                 .max(strsim::normalized_damerau_levenshtein(typed, first))
-                .max(if k.starts_with(typed) && typed.len() >= 3 {
-                    0.9
-                } else {
-                    0.0
-                });
+                .max(if k.starts_with(typed) && typed.len() >= 3 { 0.9 } else { 0.0 });
             (score, k)
         })
         .filter(|(score, _)| *score >= 0.6)
@@ -197,16 +175,9 @@ mod tests {
 
     #[test]
     fn close_names_are_suggested() {
-        let known = vec![
-            "create".to_owned(),
-            "close".to_owned(),
-            "federation push".to_owned(),
-        ];
+        let known = vec!["create".to_owned(), "close".to_owned(), "federation push".to_owned()];
         assert_eq!(suggestions("creat", &known)[0], "create");
-        assert_eq!(
-            suggestions("federaton", &known),
-            vec!["federation push".to_owned()]
-        );
+        assert_eq!(suggestions("federaton", &known), vec!["federation push".to_owned()]);
         assert!(suggestions("frobnicate", &known).is_empty());
     }
 }

@@ -14,14 +14,8 @@ pub const TIMEOUT: Duration = Duration::from_millis(800);
 #[must_use]
 pub fn query_all(paths: &[PathBuf]) -> Vec<Option<PluginInfo>> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .iter()
-            .map(|p| scope.spawn(move || query(p)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
+        let handles: Vec<_> = paths.iter().map(|p| scope.spawn(move || query(p))).collect();
+        handles.into_iter().map(|h| h.join().ok().flatten()).collect()
     })
 }
 
@@ -29,13 +23,7 @@ pub fn query_all(paths: &[PathBuf]) -> Vec<Option<PluginInfo>> {
 #[must_use]
 pub fn query(path: &PathBuf) -> Option<PluginInfo> {
     #[allow(clippy::disallowed_methods)] // the front door runs plugins, not dolt
-    let handle = duct::cmd(path, [INFO_FLAG])
-        .stdin_null()
-        .stdout_capture()
-        .stderr_null()
-        .unchecked()
-        .start()
-        .ok()?;
+    let handle = duct::cmd(path, [INFO_FLAG]).stdin_null().stdout_capture().stderr_null().unchecked().start().ok()?;
     let Some(output) = handle.wait_timeout(TIMEOUT).ok().flatten() else {
         let _ = handle.kill();
         return None;

@@ -46,17 +46,14 @@ pub struct FrontArgs {
     pub rest: Vec<OsString>,
 }
 
-const USAGE: &str =
-    "usage: bd [--json] [-q] [-v] [--color WHEN] [-C DIR] [--beads-dir DIR] <command> [<args>...]";
+const USAGE: &str = "usage: bd [--json] [-q] [-v] [--color WHEN] [-C DIR] [--beads-dir DIR] <command> [<args>...]";
 
 /// Parses the global options before the first command word.
 pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
     let mut out = FrontArgs::default();
     let mut iter = args.into_iter();
     let value = |iter: &mut std::vec::IntoIter<OsString>, flag: &str| {
-        iter.next().ok_or_else(|| {
-            UserError::usage(format!("option '{flag}' needs a value")).with_hint(USAGE)
-        })
+        iter.next().ok_or_else(|| UserError::usage(format!("option '{flag}' needs a value")).with_hint(USAGE))
     };
     while let Some(arg) = iter.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -69,9 +66,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
             "-C" => out.chdir = Some(value(&mut iter, "-C")?.into()),
             "--beads-dir" => out.beads_dir = Some(value(&mut iter, "--beads-dir")?.into()),
             "--color" => {
-                out.color = Some(parse_color(
-                    &value(&mut iter, "--color")?.to_string_lossy(),
-                )?)
+                out.color = Some(parse_color(&value(&mut iter, "--color")?.to_string_lossy())?);
             }
             "--" => {
                 out.rest.extend(iter);
@@ -85,9 +80,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
                 } else if let Some(v) = text.strip_prefix("-C").filter(|v| !v.is_empty()) {
                     out.chdir = Some(v.into());
                 } else if text.starts_with('-') {
-                    return Err(
-                        UserError::usage(format!("unknown option '{text}'")).with_hint(USAGE)
-                    );
+                    return Err(UserError::usage(format!("unknown option '{text}'")).with_hint(USAGE));
                 } else {
                     out.rest.push(arg);
                     out.rest.extend(iter);
@@ -101,9 +94,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
 
 fn parse_color(value: &str) -> Result<ColorChoice, UserError> {
     ColorChoice::parse(value).ok_or_else(|| {
-        UserError::usage(format!(
-            "invalid value '{value}' for --color: expected one of auto, always, never"
-        ))
+        UserError::usage(format!("invalid value '{value}' for --color: expected one of auto, always, never"))
     })
 }
 
@@ -114,10 +105,7 @@ pub fn main() -> ExitCode {
     let front = match parse_args(args) {
         Ok(front) => front,
         Err(err) => {
-            return fail(
-                &Printer::new(false, false, false, ColorChoice::Auto),
-                &err.into(),
-            );
+            return fail(&Printer::new(false, false, false, ColorChoice::Auto), &err.into());
         }
     };
     let printer = Printer::new(
@@ -140,12 +128,8 @@ fn fail(printer: &Printer, err: &anyhow::Error) -> ExitCode {
 
 fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
     let search = SearchPath::from_env();
-    let words: Vec<String> = front
-        .rest
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .take_while(|w| !w.starts_with('-'))
-        .collect();
+    let words: Vec<String> =
+        front.rest.iter().map(|a| a.to_string_lossy().into_owned()).take_while(|w| !w.starts_with('-')).collect();
     if front.version && words.is_empty() {
         printer.raw(&format!("bd {}\n", env!("CARGO_PKG_VERSION")));
         return Ok(error::exit::SUCCESS);
@@ -153,11 +137,7 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
     match words.first().map(String::as_str) {
         None => {
             printer.report(&listing(&search));
-            Ok(if front.help {
-                error::exit::SUCCESS
-            } else {
-                error::exit::USAGE
-            })
+            Ok(if front.help { error::exit::SUCCESS } else { error::exit::USAGE })
         }
         Some("help") if words.len() == 1 => {
             printer.report(&listing(&search));
@@ -186,6 +166,20 @@ fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, us
     }
     let typed = words.first().cloned().unwrap_or_default();
     let mut known: Vec<String> = search.commands().iter().map(Candidate::words).collect();
+    // `bd config` names a group: list its subcommands instead of guessing.
+    for n in (1..=words.len()).rev() {
+        let group = format!("{} ", words[..n].join(" "));
+        let subcommands: Vec<&str> = known.iter().filter_map(|k| k.strip_prefix(&group)).collect();
+        if !subcommands.is_empty() {
+            return Err(UserError::usage(format!(
+                "'bd {}' needs a subcommand: {}",
+                group.trim_end(),
+                subcommands.join(", ")
+            ))
+            .with_hint(format!("run 'bd help {}' for one of them", group.trim_end()))
+            .into());
+        }
+    }
     known.push("help".to_owned());
     let close = discover::suggestions(&words.join(" "), &known)
         .into_iter()
@@ -202,18 +196,10 @@ fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, us
         format!(
             "the most similar command{} {}; run 'bd help' to see all",
             if close.len() == 1 { " is" } else { "s are" },
-            close
-                .iter()
-                .map(|c| format!("'bd {c}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            close.iter().map(|c| format!("'bd {c}'")).collect::<Vec<_>>().join(", ")
         )
     };
-    Err(
-        UserError::not_a_command(format!("'{typed}' is not a bd command"))
-            .with_hint(hint)
-            .into(),
-    )
+    Err(UserError::not_a_command(format!("'{typed}' is not a bd command")).with_hint(hint).into())
 }
 
 /// Runs the plugin with the global options as environment.
@@ -224,26 +210,15 @@ fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Resul
         None => start,
     };
     if !cwd.is_dir() {
-        return Err(UserError::usage(format!(
-            "cannot change to '{}': no such directory",
-            cwd.display()
-        ))
-        .into());
+        return Err(UserError::usage(format!("cannot change to '{}': no such directory", cwd.display())).into());
     }
     #[allow(clippy::disallowed_methods)] // the front door's exec is the one other place that spawns
     let mut command = std::process::Command::new(path);
-    command
-        .args(args)
-        .current_dir(&cwd)
-        .env(env::BD_PLUGIN_API, API_VERSION.to_string());
+    command.args(args).current_dir(&cwd).env(env::BD_PLUGIN_API, API_VERSION.to_string());
     if let Ok(me) = std::env::current_exe() {
         command.env(env::BD_BIN, me);
     }
-    for (flag, var) in [
-        (front.json, env::BD_JSON),
-        (front.quiet, env::BD_QUIET),
-        (front.verbose, env::BD_VERBOSE),
-    ] {
+    for (flag, var) in [(front.json, env::BD_JSON), (front.quiet, env::BD_QUIET), (front.verbose, env::BD_VERBOSE)] {
         if flag {
             command.env(var, "1");
         }
@@ -262,13 +237,8 @@ fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Resul
     }
     #[cfg(not(unix))]
     {
-        let status = command
-            .status()
-            .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", path.display()))?;
-        Ok(status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(error::exit::FAILURE))
+        let status = command.status().map_err(|e| anyhow::anyhow!("cannot run {}: {e}", path.display()))?;
+        Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(error::exit::FAILURE))
     }
 }
 
@@ -343,12 +313,7 @@ impl Report for Listing {
             }
             let _ = write!(out, "\n{}\n", style.bold(&format!("{title}:")));
             for item in items {
-                let _ = writeln!(
-                    out,
-                    "  {:<28}{}",
-                    item.command,
-                    item.summary.as_deref().unwrap_or("")
-                );
+                let _ = writeln!(out, "  {:<28}{}", item.command, item.summary.as_deref().unwrap_or(""));
             }
         }
         out.push_str("\nSee 'bd help <command>' for a command's options.\n");

@@ -39,111 +39,120 @@ impl Edit {
     }
 }
 
+/// Collects the SET clauses and event rows of one edit.
+struct Changes<'a> {
+    town: &'a Town,
+    id: &'a str,
+    now: String,
+    sets: Vec<String>,
+    events: String,
+    fields: Vec<&'static str>,
+}
+
+impl Changes<'_> {
+    /// Records a change of `field` when the value differs; returns whether it did.
+    fn record(&mut self, field: &'static str, old: Option<&str>, new: Option<&str>, set: String) -> bool {
+        if old == new {
+            return false;
+        }
+        let kind = if field == "status" && new == Some(Status::Closed.as_str()) { "closed" } else { "updated" };
+        let _ = writeln!(
+            self.events,
+            "INSERT INTO events (id, issue_id, event_type, actor, old_value, new_value, comment, created_at) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {});",
+            sql::lit(&row_id(self.town.prefix())),
+            sql::lit(self.id),
+            sql::lit(kind),
+            sql::lit(&self.town.actor().name),
+            sql::opt(old),
+            sql::opt(new),
+            sql::lit(field),
+            sql::lit(&self.now),
+        );
+        self.sets.push(set);
+        self.fields.push(field);
+        true
+    }
+}
+
 impl Town {
     /// Applies `edit` to issue `id` as one commit; returns the issue as it now is.
     pub fn edit(&self, id: &str, edit: Edit, verb: &str) -> anyhow::Result<Issue> {
         let mut issue = self.issue(id)?;
-        let now = clock::now_sql();
-        let actor = self.actor().name.clone();
-        let mut sets = Vec::new();
-        let mut events = String::new();
-        let mut changed = Vec::new();
-        let mut record = |field: &str, old: Option<&str>, new: Option<&str>| {
-            if old == new {
-                return false;
-            }
-            let _ = writeln!(
-                events,
-                "INSERT INTO events (id, issue_id, event_type, actor, old_value, new_value, comment, created_at) \
-                 VALUES ({}, {}, {}, {}, {}, {}, {}, {});",
-                sql::lit(&row_id(self.prefix())),
-                sql::lit(id),
-                sql::lit(if field == "status" && new == Some("closed") {
-                    "closed"
-                } else {
-                    "updated"
-                }),
-                sql::lit(&actor),
-                sql::opt(old),
-                sql::opt(new),
-                sql::lit(field),
-                sql::lit(&now),
-            );
-            changed.push(field.to_owned());
-            true
+        let mut c = Changes {
+            town: self,
+            id,
+            now: clock::now_sql(),
+            sets: Vec::new(),
+            events: String::new(),
+            fields: Vec::new(),
         };
         if let Some(title) = edit.title
-            && record("title", Some(&issue.title), Some(&title))
+            && c.record("title", Some(&issue.title), Some(&title), format!("title = {}", sql::lit(&title)))
         {
-            sets.push(format!("title = {}", sql::lit(&title)));
             issue.title = title;
         }
-        if let Some(description) = edit.description
-            && record("description", Some(&issue.description), Some(&description))
-        {
-            sets.push(format!("description = {}", sql::lit(&description)));
-            issue.description = description;
-        }
-        if let Some(ty) = edit.issue_type
-            && record("issue_type", Some(&issue.issue_type), Some(&ty))
-        {
-            sets.push(format!("issue_type = {}", sql::lit(&ty)));
-            issue.issue_type = ty;
-        }
-        if let Some(priority) = edit.priority
-            && record(
-                "priority",
-                Some(&issue.priority.to_string()),
-                Some(&priority.to_string()),
+        if let Some(text) = edit.description
+            && c.record(
+                "description",
+                Some(&issue.description),
+                Some(&text),
+                format!("description = {}", sql::lit(&text)),
             )
         {
-            sets.push(format!("priority = {priority}"));
-            issue.priority = priority;
+            issue.description = text;
+        }
+        if let Some(ty) = edit.issue_type
+            && c.record("issue_type", Some(&issue.issue_type), Some(&ty), format!("issue_type = {}", sql::lit(&ty)))
+        {
+            issue.issue_type = ty;
+        }
+        if let Some(p) = edit.priority
+            && c.record("priority", Some(&issue.priority.to_string()), Some(&p.to_string()), format!("priority = {p}"))
+        {
+            issue.priority = p;
         }
         if let Some(assignee) = edit.assignee {
             let new = Some(assignee.as_str()).filter(|a| !a.is_empty());
-            if record("assignee", issue.assignee.as_deref(), new) {
-                sets.push(format!("assignee = {}", sql::opt(new)));
+            if c.record("assignee", issue.assignee.as_deref(), new, format!("assignee = {}", sql::opt(new))) {
                 issue.assignee = new.map(str::to_owned);
             }
         }
         if let Some(status) = edit.status
-            && record("status", Some(&issue.status), Some(status.as_str()))
+            && c.record(
+                "status",
+                Some(&issue.status),
+                Some(status.as_str()),
+                format!("status = {}", sql::lit(status.as_str())),
+            )
         {
-            sets.push(format!("status = {}", sql::lit(status.as_str())));
             if status == Status::Closed {
-                sets.push(format!("closed_at = {}", sql::lit(&now)));
-                issue.closed_at = Some(clock::sql_to_rfc3339(&now));
+                c.sets.push(format!("closed_at = {}", sql::lit(&c.now)));
+                issue.closed_at = Some(clock::sql_to_rfc3339(&c.now));
             } else if issue.status == Status::Closed.as_str() {
-                sets.push("closed_at = NULL, close_reason = NULL".to_owned());
+                c.sets.push("closed_at = NULL, close_reason = NULL".to_owned());
                 issue.closed_at = None;
                 issue.close_reason = None;
             }
             status.as_str().clone_into(&mut issue.status);
         }
         if let Some(reason) = edit.close_reason
-            && record("close_reason", issue.close_reason.as_deref(), Some(&reason))
+            && c.record(
+                "close_reason",
+                issue.close_reason.as_deref(),
+                Some(&reason),
+                format!("close_reason = {}", sql::lit(&reason)),
+            )
         {
-            sets.push(format!("close_reason = {}", sql::lit(&reason)));
             issue.close_reason = Some(reason);
         }
-        if sets.is_empty() {
-            return Err(UserError::failure(format!(
-                "nothing to change: issue {id} already has those values"
-            ))
-            .into());
+        if c.fields.is_empty() {
+            return Err(UserError::failure(format!("nothing to change: issue {id} already has those values")).into());
         }
-        sets.push(format!("updated_at = {}", sql::lit(&now)));
-        issue.updated_at = clock::sql_to_rfc3339(&now);
-        let statements = format!(
-            "UPDATE issues SET {} WHERE id = {};\n{events}",
-            sets.join(", "),
-            sql::lit(id)
-        );
-        self.write(
-            &statements,
-            &format!("bd {verb} {id}: {}", changed.join(", ")),
-        )?;
+        c.sets.push(format!("updated_at = {}", sql::lit(&c.now)));
+        issue.updated_at = clock::sql_to_rfc3339(&c.now);
+        let statements = format!("UPDATE issues SET {} WHERE id = {};\n{}", c.sets.join(", "), sql::lit(id), c.events);
+        self.write(&statements, &format!("bd {verb} {id}: {}", c.fields.join(", ")))?;
         Ok(issue)
     }
 }

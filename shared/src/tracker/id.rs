@@ -16,11 +16,8 @@ pub fn random_base36(len: usize) -> String {
     let mut out = String::with_capacity(len);
     while out.len() < len {
         let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
+        hasher
+            .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
         hasher.write_u32(std::process::id());
         hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
         let mut n = hasher.finish();

@@ -66,9 +66,7 @@ pub fn parse_priority(s: &str) -> Result<i64, UserError> {
     let digits = s.strip_prefix(['P', 'p']).unwrap_or(s);
     match digits.parse::<i64>() {
         Ok(p) if (0..=4).contains(&p) => Ok(p),
-        _ => Err(UserError::usage(format!(
-            "invalid priority '{s}': expected 0-4 (0 is most urgent)"
-        ))),
+        _ => Err(UserError::usage(format!("invalid priority '{s}': expected 0-4 (0 is most urgent)"))),
     }
 }
 
@@ -134,10 +132,7 @@ impl Issue {
             title: text(row, "title").unwrap_or_default(),
             description: text(row, "description").unwrap_or_default(),
             status: text(row, "status").unwrap_or_default(),
-            priority: row
-                .get("priority")
-                .and_then(serde_json::Value::as_i64)
-                .unwrap_or(2),
+            priority: row.get("priority").and_then(serde_json::Value::as_i64).unwrap_or(2),
             issue_type: text(row, "issue_type").unwrap_or_default(),
             assignee: text(row, "assignee"),
             owner: text(row, "owner"),
@@ -155,11 +150,7 @@ impl Issue {
     /// One line for lists: `id [P1] [type] status - title`.
     #[must_use]
     pub fn line(&self, style: Style) -> String {
-        let assignee = self
-            .assignee
-            .as_deref()
-            .map(|a| format!(" @{a}"))
-            .unwrap_or_default();
+        let assignee = self.assignee.as_deref().map(|a| format!(" @{a}")).unwrap_or_default();
         format!(
             "{} [P{}] [{}] {} - {}{}\n",
             style.bold(&self.id),
@@ -246,11 +237,7 @@ impl Comment {
 
 impl Report for Comment {
     fn human(&self, style: Style) -> String {
-        format!(
-            "Comment {} added to {}\n",
-            style.dim(&self.id),
-            style.bold(&self.issue_id)
-        )
+        format!("Comment {} added to {}\n", style.dim(&self.id), style.bold(&self.issue_id))
     }
 }
 
@@ -280,12 +267,7 @@ impl Written {
 
 impl Report for Written {
     fn human(&self, style: Style) -> String {
-        format!(
-            "{} issue {}: {}\n",
-            style.green(self.verb),
-            style.bold(&self.issue.id),
-            self.issue.title
-        )
+        format!("{} issue {}: {}\n", style.green(self.verb), style.bold(&self.issue.id), self.issue.title)
     }
 }
 

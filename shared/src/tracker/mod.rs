@@ -17,9 +17,7 @@ use serde_json::Value;
 
 pub use edit::Edit;
 pub use id::{issue_id, random_base36, row_id};
-pub use issue::{
-    Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority,
-};
+pub use issue::{Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority};
 
 use crate::config::{Key, Resolved};
 use crate::dolt::{Dolt, Repo, Row};
@@ -44,23 +42,10 @@ impl Author {
     /// `<name>@<town>` so commits need no global dolt identity.
     #[must_use]
     pub fn acting(town: &str) -> Self {
-        let name = env::get(env::BD_ACTOR)
-            .or_else(|| env::get(env::USER))
-            .unwrap_or_else(|| "bd".to_owned());
-        let local: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        Self {
-            email: format!("{local}@{town}"),
-            name,
-        }
+        let name = env::get(env::BD_ACTOR).or_else(|| env::get(env::USER)).unwrap_or_else(|| "bd".to_owned());
+        let local: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+        Self { email: format!("{local}@{town}"), name }
     }
 
     /// `Name <email>`, as dolt's `--author` takes it.
@@ -96,41 +81,22 @@ impl Town {
                 ))
                 .with_hint("export it with the old tool (`bd export`), run `bd init` here, then `bd import` the JSONL")
             } else {
-                UserError::failure(format!(
-                    "no Dolt database in {}",
-                    workspace.dolt_dir().display()
-                ))
-                .with_hint("run `bd init` to create this town")
+                UserError::failure(format!("no Dolt database in {}", workspace.dolt_dir().display()))
+                    .with_hint("run `bd init` to create this town")
             };
             return Err(err.into());
         }
-        let name = config
-            .string(Key::TownName)
-            .unwrap_or_else(|| default_town_name(&workspace));
-        let prefix = config
-            .string(Key::TownPrefix)
-            .unwrap_or_else(|| default_prefix(&name));
+        let name = config.string(Key::TownName).unwrap_or_else(|| default_town_name(&workspace));
+        let prefix = config.string(Key::TownPrefix).unwrap_or_else(|| default_prefix(&name));
         let actor = Author::acting(&name);
-        Ok(Self {
-            repo: dolt.repo(workspace.dolt_dir()),
-            workspace,
-            name,
-            prefix,
-            actor,
-        })
+        Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor })
     }
 
     /// Assembles a town that `init` just created.
     #[must_use]
     pub fn new(workspace: Workspace, repo: Repo, name: String, prefix: String) -> Self {
         let actor = Author::acting(&name);
-        Self {
-            workspace,
-            repo,
-            name,
-            prefix,
-            actor,
-        }
+        Self { workspace, repo, name, prefix, actor }
     }
 
     /// The workspace.
@@ -180,35 +146,22 @@ impl Town {
         );
         let out = self.repo.call(["sql", "-r", "json"]).stdin(script).run()?;
         let rows = crate::dolt::parse_rows(&out.stdout).unwrap_or_default();
-        Ok(rows
-            .iter()
-            .rev()
-            .find_map(|r| r.get("hash").and_then(Value::as_str))
-            .unwrap_or_default()
-            .to_owned())
+        Ok(rows.iter().rev().find_map(|r| r.get("hash").and_then(Value::as_str)).unwrap_or_default().to_owned())
     }
 
     /// Labels of the given issues (all issues when `ids` is `None`).
     pub fn labels(&self, ids: Option<&[String]>) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
         let filter = match ids {
             Some([]) => return Ok(BTreeMap::new()),
-            Some(ids) => format!(
-                " WHERE issue_id IN ({})",
-                ids.iter()
-                    .map(|i| sql::lit(i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Some(ids) => {
+                format!(" WHERE issue_id IN ({})", ids.iter().map(|i| sql::lit(i)).collect::<Vec<_>>().join(", "))
+            }
             None => String::new(),
         };
-        let rows = self.repo.query(&format!(
-            "SELECT issue_id, label FROM labels{filter} ORDER BY issue_id, label"
-        ))?;
+        let rows = self.repo.query(&format!("SELECT issue_id, label FROM labels{filter} ORDER BY issue_id, label"))?;
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for row in rows {
-            if let (Some(Value::String(id)), Some(Value::String(label))) =
-                (row.get("issue_id"), row.get("label"))
-            {
+            if let (Some(Value::String(id)), Some(Value::String(label))) = (row.get("issue_id"), row.get("label")) {
                 map.entry(id.clone()).or_default().push(label.clone());
             }
         }
@@ -220,10 +173,8 @@ impl Town {
         let rows = self.repo.query(&format!(
             "SELECT {ISSUE_COLUMNS} FROM issues WHERE {condition} ORDER BY priority, created_at, id"
         ))?;
-        let ids: Vec<String> = rows
-            .iter()
-            .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
-            .collect();
+        let ids: Vec<String> =
+            rows.iter().filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned)).collect();
         let mut labels = self.labels(Some(&ids))?;
         Ok(rows
             .iter()
@@ -236,14 +187,11 @@ impl Town {
 
     /// One issue by id; a "no such issue" error otherwise.
     pub fn issue(&self, id: &str) -> anyhow::Result<Issue> {
-        self.issues_where(&format!("id = {}", sql::lit(id)))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                UserError::failure(format!("no issue '{id}' in town {}", self.name))
-                    .with_hint("run `bd list` to see the ids")
-                    .into()
-            })
+        self.issues_where(&format!("id = {}", sql::lit(id)))?.into_iter().next().ok_or_else(|| {
+            UserError::failure(format!("no issue '{id}' in town {}", self.name))
+                .with_hint("run `bd list` to see the ids")
+                .into()
+        })
     }
 
     /// The comments on an issue, oldest first.
@@ -269,14 +217,6 @@ pub fn default_town_name(workspace: &Workspace) -> String {
 /// The default id prefix for a town name: lower-case letters and digits.
 #[must_use]
 pub fn default_prefix(town: &str) -> String {
-    let prefix: String = town
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if prefix.is_empty() {
-        "bd".to_owned()
-    } else {
-        prefix
-    }
+    let prefix: String = town.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    if prefix.is_empty() { "bd".to_owned() } else { prefix }
 }

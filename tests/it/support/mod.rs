@@ -6,6 +6,11 @@
 //! Tests use the real dolt: it is found through `BD_DOLT` or `PATH`, and a
 //! missing dolt fails the test loudly (the README's test command builds it).
 
+// Helpers are shared by two test crates; `pub` keeps them usable from both.
+#![allow(unreachable_pub)]
+// Tests drive the built executables and the real dolt as a user would.
+#![allow(clippy::disallowed_methods)]
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -77,7 +82,6 @@ impl Sandbox {
 pub struct Town {
     sandbox: Sandbox,
     dir: PathBuf,
-    name: String,
 }
 
 impl Town {
@@ -93,22 +97,75 @@ impl Town {
         town
     }
 
+    /// A town ready for federation (`sync.mode: dolt-native`).
+    pub fn federated(name: &str) -> Self {
+        let town = Self::named(name);
+        town.bd(["config", "set", "sync.mode", "dolt-native"]).success();
+        town
+    }
+
+    /// The project config file's text.
+    pub fn config_text(&self) -> String {
+        std::fs::read_to_string(self.dir.join(".beads/config.yaml")).expect("config.yaml")
+    }
+
+    /// `dolt remote -v` in the town, sorted.
+    pub fn remotes(&self) -> Vec<String> {
+        let mut lines: Vec<String> =
+            self.dolt(["remote", "-v"]).success().stdout.lines().map(|l| l.trim().to_owned()).collect();
+        lines.sort();
+        lines
+    }
+
+    /// Runs `bd ARGS…` with extra environment variables.
+    #[must_use]
+    pub fn bd_env<I, S>(&self, vars: &[(&str, &str)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.sandbox.command(bin_dir().join("bd"), &self.dir);
+        cmd.args(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        Run::new(&mut cmd)
+    }
+
+    /// Runs `bd ARGS…` with `input` on stdin.
+    #[must_use]
+    pub fn bd_stdin<I, S>(&self, input: &str, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write as _;
+        let mut cmd = self.sandbox.command(bin_dir().join("bd"), &self.dir);
+        cmd.args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        let Output { status, stdout, stderr } = child.wait_with_output().expect("wait");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
     /// A project directory without `bd init`.
     pub fn uninit(name: &str) -> Self {
         let sandbox = Sandbox::new();
         let dir = sandbox.path().join(name);
         std::fs::create_dir_all(&dir).expect("town dir");
-        Self { sandbox, dir, name: name.to_owned() }
+        Self { sandbox, dir }
     }
 
     /// The project directory.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The town's name.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// The Dolt repository.
@@ -122,6 +179,7 @@ impl Town {
     }
 
     /// Runs `bd ARGS…` in the town.
+    #[must_use]
     pub fn bd<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
@@ -131,6 +189,7 @@ impl Town {
     }
 
     /// Runs any program in `cwd` with the sandbox environment.
+    #[must_use]
     pub fn run<I, S>(&self, program: impl AsRef<OsStr>, cwd: &Path, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
@@ -142,6 +201,7 @@ impl Town {
     }
 
     /// Runs the real `dolt ARGS…` in the town's repository.
+    #[must_use]
     pub fn dolt<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
@@ -164,8 +224,8 @@ impl Town {
     }
 }
 
-/// The outcome of a command.
-#[must_use]
+/// The outcome of a command; the runners that return it are `#[must_use]`
+/// so an unchecked run is a warning.
 pub struct Run {
     /// Exit code (-1 when killed by a signal).
     pub code: i32,
@@ -216,6 +276,7 @@ impl Run {
     /// Stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }

@@ -1,0 +1,3 @@
+//! `bd config set`.
+
+bd_shared::main!(bd_shared::cmd::config::set::Set);

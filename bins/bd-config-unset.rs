@@ -1,0 +1,3 @@
+//! `bd config unset`.
+
+bd_shared::main!(bd_shared::cmd::config::unset::Unset);

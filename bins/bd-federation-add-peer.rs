@@ -1,0 +1,3 @@
+//! `bd federation add-peer`.
+
+bd_shared::main!(bd_shared::cmd::federation::add_peer::AddPeer);

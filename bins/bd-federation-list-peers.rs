@@ -1,0 +1,3 @@
+//! `bd federation list-peers`.
+
+bd_shared::main!(bd_shared::cmd::federation::list_peers::ListPeers);

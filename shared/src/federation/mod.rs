@@ -1,0 +1,81 @@
+//! Federation: sharing a town's issues with peer towns through Dolt remotes.
+//!
+//! [`open`] checks the prerequisites every federation command shares (the
+//! Dolt backend, direct access to the database, a federation sync mode) and
+//! returns the town. One file per operation lives beside this one.
+
+pub mod peers;
+
+use std::time::{Duration, Instant};
+
+use crate::config::SyncMode;
+use crate::context::Context;
+use crate::error::UserError;
+use crate::tracker::Town;
+use crate::workspace::Workspace;
+
+/// Opens the town for a federation command, or explains the unmet
+/// prerequisite and the command that fixes it.
+pub fn open(ctx: &Context) -> anyhow::Result<Town> {
+    let mode = ctx.config().sync_mode().map_err(|e| UserError::failure(e.to_string()))?;
+    if !mode.allows_federation() {
+        let origin = ctx.config().entry("sync.mode").map_or_else(|| "default".to_owned(), |e| e.origin.to_string());
+        return Err(UserError::failure(format!(
+            "federation requires sync.mode {} or {}, but sync.mode is {mode} (from {origin})",
+            SyncMode::DoltNative,
+            SyncMode::BeltAndSuspenders
+        ))
+        .with_hint("run `bd config set sync.mode dolt-native`")
+        .into());
+    }
+    let workspace = ctx.workspace()?;
+    if !workspace.has_dolt() {
+        // Town::open explains the legacy-SQLite and missing-database cases.
+        return ctx.town();
+    }
+    check_direct_access(&workspace)?;
+    ctx.town()
+}
+
+/// Refuses when a `dolt sql-server` (or another dolt process) holds the
+/// database: the CLI would then open it read-only or route through the server.
+fn check_direct_access(workspace: &Workspace) -> anyhow::Result<()> {
+    let dolt_dir = workspace.dolt_dir().join(".dolt");
+    let info = dolt_dir.join("sql-server.info");
+    if let Ok(text) = std::fs::read_to_string(&info) {
+        let pid = text.split(':').next().unwrap_or("?").trim().to_owned();
+        return Err(UserError::failure(format!(
+            "federation requires direct database access, but a dolt sql-server (pid {pid}) is serving {}",
+            workspace.dolt_dir().display()
+        ))
+        .with_hint(format!("stop the server (kill {pid}) and run the command again"))
+        .into());
+    }
+    let lock = dolt_dir.join("noms").join("LOCK");
+    if let Ok(file) = std::fs::File::open(&lock) {
+        // A short-lived dolt process may hold it briefly; a server holds it for good.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    let _ = file.unlock();
+                    break;
+                }
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(_) => {
+                    return Err(UserError::failure(format!(
+                        "federation requires direct database access, but another process holds {}",
+                        lock.display()
+                    ))
+                    .with_hint(
+                        "stop the dolt process using this database (a dolt sql-server?) and run the command again",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}

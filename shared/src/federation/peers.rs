@@ -1,0 +1,171 @@
+//! Adding, removing and listing peers: the dolt remote, the config entry and
+//! the stored credentials change together or not at all.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::config::{self, Origin, PeerEntry, Resolved, Scope, Tier, Value};
+use crate::credentials::{Secret, Store};
+use crate::dolt::Repo;
+use crate::error::UserError;
+use crate::peer::{self, Endpoint};
+use crate::tracker::{Town, WRITE_LOCK_WAIT};
+
+/// A peer to add.
+#[derive(Debug)]
+pub struct NewPeer {
+    /// The peer's name (checked).
+    pub name: String,
+    /// Where it lives.
+    pub endpoint: Endpoint,
+    /// Its own tier, if any.
+    pub sovereignty: Option<Tier>,
+    /// The remotesapi user and password, if any.
+    pub credentials: Option<(String, Secret)>,
+}
+
+/// The dolt remotes of a repository, by name.
+pub fn dolt_remotes(repo: &Repo) -> anyhow::Result<BTreeMap<String, String>> {
+    Ok(repo
+        .query("SELECT name, url FROM dolt_remotes ORDER BY name")?
+        .iter()
+        .filter_map(|r| match (r.get("name"), r.get("url")) {
+            (Some(Json::String(n)), Some(Json::String(u))) => Some((n.clone(), u.clone())),
+            _ => None,
+        })
+        .collect())
+}
+
+fn already_exists(name: &str, what: &str) -> UserError {
+    UserError::failure(format!("peer already exists: '{name}' ({what})"))
+        .with_hint("use a different name, or check existing peers with `bd config list | grep federation.peers`")
+}
+
+fn peer_key(name: &str, field: &str) -> String {
+    format!("federation.peers.{name}.{field}")
+}
+
+/// Registers a peer: dolt remote, credentials, then config; undoing the
+/// earlier steps when a later one fails.
+pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> {
+    peer::check_name(&new.name)?;
+    let _lock = town.workspace().lock_for_write(WRITE_LOCK_WAIT)?;
+    if let Some(existing) = config.peer(&new.name) {
+        return Err(already_exists(&new.name, existing.endpoint.as_deref().unwrap_or("configured")).into());
+    }
+    let repo = town.repo();
+    if let Some(url) = dolt_remotes(repo)?.get(&new.name) {
+        return Err(already_exists(&new.name, &format!("a dolt remote with URL {url}")).into());
+    }
+    repo.call(["remote", "add", new.name.as_str(), new.endpoint.dolt_url()]).run()?;
+    let store = Store::new(town.workspace().beads_dir());
+    let result = (|| -> anyhow::Result<()> {
+        let mut changes: Vec<(String, Option<Value>)> =
+            vec![(peer_key(&new.name, "endpoint"), Some(Value::Scalar(new.endpoint.as_str().to_owned())))];
+        if let Some(tier) = new.sovereignty {
+            changes.push((peer_key(&new.name, "sovereignty"), Some(Value::Scalar(tier.as_str().to_owned()))));
+        }
+        if let Some((user, password)) = &new.credentials {
+            changes.push((peer_key(&new.name, "user"), Some(Value::Scalar(user.clone()))));
+            store.save(&new.name, user, password)?;
+        }
+        let changes: Vec<config::Change<'_>> = changes.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        config::update(&town.workspace().project_config(), &changes)?;
+        Ok(())
+    })();
+    if let Err(err) = result {
+        let _ = store.remove(&new.name);
+        let _ = repo.call(["remote", "remove", new.name.as_str()]).run();
+        return Err(err.context(format!("peer '{}' was not added; nothing was changed", new.name)));
+    }
+    Ok(())
+}
+
+/// What `remove-peer` removed.
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    /// The peer.
+    pub name: String,
+    /// Its endpoint, if it was configured.
+    pub endpoint: Option<String>,
+    /// Always `removed`.
+    pub status: &'static str,
+}
+
+/// Removes a peer's dolt remote, config entry and credentials.
+pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Removed> {
+    let _lock = town.workspace().lock_for_write(WRITE_LOCK_WAIT)?;
+    let entry = config.peer(name);
+    let repo = town.repo();
+    let remote_url = dolt_remotes(repo)?.remove(name);
+    if entry.is_none() && remote_url.is_none() {
+        return Err(UserError::failure(format!("no peer named '{name}'"))
+            .with_hint("`bd federation list-peers` shows the configured peers")
+            .into());
+    }
+    let file = config.entry(&peer_key(name, "endpoint")).map(|e| e.origin.clone());
+    let path = match &file {
+        Some(Origin::User(p) | Origin::Project(p) | Origin::Local(p)) => Some(p.clone()),
+        _ => config.files().path(Scope::Project).map(std::path::Path::to_path_buf),
+    };
+    if remote_url.is_some() {
+        repo.call(["remote", "remove", name]).run()?;
+    }
+    let section = format!("federation.peers.{name}");
+    if let Some(path) = path
+        && let Err(err) = config::update(&path, &[(section.as_str(), None)])
+    {
+        if let Some(url) = &remote_url {
+            let _ = repo.call(["remote", "add", name, url.as_str()]).run();
+        }
+        return Err(anyhow::Error::new(err).context(format!("peer '{name}' was not removed; nothing was changed")));
+    }
+    Store::new(town.workspace().beads_dir()).remove(name)?;
+    Ok(Removed { name: name.to_owned(), endpoint: entry.and_then(|e| e.endpoint), status: "removed" })
+}
+
+/// A peer as `list-peers` shows it.
+#[derive(Debug, Serialize)]
+pub struct PeerInfo {
+    /// The peer's name.
+    pub name: String,
+    /// The endpoint as configured.
+    pub endpoint: Option<String>,
+    /// The URL of the dolt remote (`null` when the remote is missing).
+    pub dolt_url: Option<String>,
+    /// The effective tier: the stricter of the town's and the peer's.
+    pub sovereignty: String,
+    /// The remotesapi user, if any.
+    pub user: Option<String>,
+}
+
+/// The effective tier for a peer: the stricter of the town's and its own.
+pub fn effective_tier(config: &Resolved, entry: &PeerEntry) -> Result<Tier, config::ConfigError> {
+    let town = config.sovereignty()?;
+    let own = match &entry.sovereignty {
+        Some(raw) => {
+            config::validate(&peer_key(&entry.name, "sovereignty"), raw)?;
+            raw.parse::<Tier>().unwrap_or(town)
+        }
+        None => town,
+    };
+    Ok(town.max(own))
+}
+
+/// Every configured peer, with its dolt URL and tier.
+pub fn list(town: &Town, config: &Resolved) -> anyhow::Result<Vec<PeerInfo>> {
+    let mut remotes = dolt_remotes(town.repo())?;
+    let mut out = Vec::new();
+    for entry in config.peers() {
+        out.push(PeerInfo {
+            dolt_url: remotes.remove(&entry.name),
+            sovereignty: effective_tier(config, &entry)?.as_str().to_owned(),
+            name: entry.name.clone(),
+            endpoint: entry.endpoint.clone(),
+            user: entry.user.clone(),
+        });
+    }
+    Ok(out)
+}
