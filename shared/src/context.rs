@@ -8,7 +8,7 @@ use crate::dolt::Dolt;
 use crate::error::UserError;
 use crate::output::Printer;
 use crate::plugin::Globals;
-use crate::tracker::{Town, WRITE_LOCK_WAIT};
+use crate::tracker::Town;
 use crate::workspace::{self, Workspace};
 
 /// The invocation's state, built once before the handler runs.
@@ -87,7 +87,10 @@ impl Context {
     /// outside any workspace need none).
     pub fn lock_workspace_if_any(&self) -> anyhow::Result<Option<crate::workspace::WriteLock>> {
         match &self.beads_dir {
-            Some(dir) if dir.is_dir() => Ok(Some(Workspace::at(dir.clone()).lock_for_write(WRITE_LOCK_WAIT)?)),
+            Some(dir) if dir.is_dir() => {
+                let wait = self.config.duration(config::Key::LockTimeout)?;
+                Ok(Some(Workspace::at(dir.clone()).lock_for_write(wait)?))
+            }
             _ => Ok(None),
         }
     }

@@ -98,6 +98,17 @@ impl Style {
 pub trait Report: Serialize {
     /// The human rendering, ending with a newline (or empty for no output).
     fn human(&self, style: Style) -> String;
+
+    /// Failures inside a result that still gets printed (one peer of
+    /// several); shown on stderr.
+    fn errors(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The exit code this result asks for.
+    fn exit_code(&self) -> u8 {
+        crate::error::exit::SUCCESS
+    }
 }
 
 /// Renders reports and diagnostics according to the global options.
@@ -147,6 +158,9 @@ impl Printer {
             write_stdout(&format!("{line}\n"));
         } else if !self.quiet {
             write_stdout(&report.human(self.stdout_style));
+        }
+        for error in report.errors() {
+            write_stderr(&format!("{} {error}\n", self.stderr_style.red("error:")));
         }
     }
 

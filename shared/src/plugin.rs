@@ -152,7 +152,7 @@ pub fn main<C: Command>() -> ExitCode {
     match result {
         Ok(output) => {
             printer.report(&output);
-            ExitCode::SUCCESS
+            ExitCode::from(output.exit_code())
         }
         Err(err) => {
             let code = error::exit_code(&err);

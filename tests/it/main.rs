@@ -7,6 +7,7 @@ mod support;
 
 mod config;
 mod core;
+mod federation;
 mod frontdoor;
 mod layout;
 mod peers;

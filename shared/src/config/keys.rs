@@ -30,11 +30,13 @@ pub enum Key {
     TownName,
     /// `town.prefix`: the prefix of this town's issue ids.
     TownPrefix,
+    /// `lock.timeout`: how long a writer waits for another writer.
+    LockTimeout,
 }
 
 impl Key {
     /// Every known key, in the order `bd config list` shows defaults.
-    pub const ALL: [Key; 11] = [
+    pub const ALL: [Key; 12] = [
         Key::DoltPath,
         Key::ExportPath,
         Key::FederationAllowedRemotePatterns,
@@ -43,6 +45,7 @@ impl Key {
         Key::FederationSovereignty,
         Key::FederationStrategy,
         Key::FederationTimeout,
+        Key::LockTimeout,
         Key::SyncMode,
         Key::TownName,
         Key::TownPrefix,
@@ -63,6 +66,7 @@ impl Key {
             Key::ExportPath => "export.path",
             Key::TownName => "town.name",
             Key::TownPrefix => "town.prefix",
+            Key::LockTimeout => "lock.timeout",
         }
     }
 
@@ -81,6 +85,7 @@ impl Key {
             Key::FederationSovereignty => Some(Tier::T1.as_str()),
             Key::FederationStrategy => Some(Strategy::Manual.as_str()),
             Key::FederationTimeout => Some("60s"),
+            Key::LockTimeout => Some("10s"),
             Key::ExportPath => Some("issues.jsonl"),
             _ => None,
         }
@@ -109,7 +114,7 @@ impl Key {
             Key::SyncMode => SyncMode::from_str(value).map(drop).map_err(|_| invalid(&SyncMode::NAMES)),
             Key::FederationSovereignty => Tier::from_str(value).map(drop).map_err(|_| invalid(&Tier::NAMES)),
             Key::FederationStrategy => Strategy::from_str(value).map(drop).map_err(|_| invalid(&Strategy::NAMES)),
-            Key::FederationTimeout => humantime::parse_duration(value)
+            Key::FederationTimeout | Key::LockTimeout => humantime::parse_duration(value)
                 .map(drop)
                 .map_err(|_| invalid(&["a duration such as 30s, 2m or 1m30s"])),
             _ => Ok(()),

@@ -352,6 +352,17 @@ impl Resolved {
         self.parsed(Key::FederationSovereignty)
     }
 
+    /// A duration key (`federation.timeout`, `lock.timeout`).
+    pub fn duration(&self, key: Key) -> Result<std::time::Duration, ConfigError> {
+        let raw = self.string(key).or_else(|| key.default_value().map(str::to_owned)).unwrap_or_default();
+        key.validate(&raw)?;
+        humantime::parse_duration(&raw).map_err(|_| ConfigError::InvalidValue {
+            key: key.name().to_owned(),
+            value: raw,
+            valid: "a duration such as 30s".to_owned(),
+        })
+    }
+
     /// `federation.strategy`.
     pub fn strategy(&self) -> Result<Strategy, ConfigError> {
         self.parsed(Key::FederationStrategy)

@@ -4,7 +4,14 @@
 //! Dolt backend, direct access to the database, a federation sync mode) and
 //! returns the town. One file per operation lives beside this one.
 
+pub mod audit;
+pub mod exchange;
+mod outgoing;
 pub mod peers;
+pub mod remote;
+pub mod report;
+mod state;
+pub mod status;
 
 use std::time::{Duration, Instant};
 

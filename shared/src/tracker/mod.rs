@@ -25,9 +25,6 @@ use crate::env;
 use crate::error::UserError;
 use crate::workspace::Workspace;
 
-/// How long a writer waits for another writer before giving up.
-pub const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
-
 /// A person recorded as the author of writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Author {
@@ -63,6 +60,7 @@ pub struct Town {
     name: String,
     prefix: String,
     actor: Author,
+    lock_wait: Duration,
 }
 
 impl Town {
@@ -89,14 +87,21 @@ impl Town {
         let name = config.string(Key::TownName).unwrap_or_else(|| default_town_name(&workspace));
         let prefix = config.string(Key::TownPrefix).unwrap_or_else(|| default_prefix(&name));
         let actor = Author::acting(&name);
-        Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor })
+        let lock_wait = config.duration(Key::LockTimeout)?;
+        Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor, lock_wait })
     }
 
     /// Assembles a town that `init` just created.
     #[must_use]
     pub fn new(workspace: Workspace, repo: Repo, name: String, prefix: String) -> Self {
         let actor = Author::acting(&name);
-        Self { workspace, repo, name, prefix, actor }
+        Self { workspace, repo, name, prefix, actor, lock_wait: Duration::from_secs(10) }
+    }
+
+    /// How long a writer waits for another (`lock.timeout`).
+    #[must_use]
+    pub fn lock_wait(&self) -> Duration {
+        self.lock_wait
     }
 
     /// The workspace.
@@ -138,7 +143,7 @@ impl Town {
     /// Runs `statements` and commits the result as one Dolt commit with
     /// `message`, under the write lock. Returns the commit hash.
     pub fn write(&self, statements: &str, message: &str) -> anyhow::Result<String> {
-        let _lock = self.workspace.lock_for_write(WRITE_LOCK_WAIT)?;
+        let _lock = self.workspace.lock_for_write(self.lock_wait)?;
         let script = format!(
             "{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\n",
             sql::lit(message),

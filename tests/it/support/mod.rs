@@ -280,3 +280,79 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
+
+/// A shared Dolt remote directory through which two towns exchange.
+pub struct Mailbox {
+    dir: tempfile::TempDir,
+}
+
+impl Mailbox {
+    /// An empty mailbox.
+    pub fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("bd-mailbox-").tempdir().expect("mailbox") }
+    }
+
+    /// Its `file://` endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+}
+
+/// Links two towns through a new mailbox: `a` knows it as peer `a_calls_b`,
+/// `b` as peer `b_calls_a`.
+pub fn link(a: &Town, a_calls_b: &str, b: &Town, b_calls_a: &str) -> Mailbox {
+    let mailbox = Mailbox::new();
+    a.bd(["federation", "add-peer", a_calls_b, &mailbox.endpoint()]).success();
+    b.bd(["federation", "add-peer", b_calls_a, &mailbox.endpoint()]).success();
+    mailbox
+}
+
+/// A `dolt sql-server` with remotesapi on 127.0.0.1, serving a bd town as
+/// a hub, with a SUPER user `fed` whose password is `password`. Stopped on drop.
+pub struct Hub {
+    // Kept alive so the served directory outlives the server.
+    _town: Town,
+    child: std::process::Child,
+    /// The remotesapi port.
+    pub port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+impl Hub {
+    /// Starts the server and waits until its remotesapi port answers.
+    pub fn serve(password: &str) -> Self {
+        let town = Town::named("hub");
+        let create_user = format!(
+            "CREATE USER 'fed'@'%' IDENTIFIED BY '{password}'; GRANT ALL ON *.* TO 'fed'@'%' WITH GRANT OPTION;"
+        );
+        town.dolt(["sql", "-q", &create_user]).success();
+        let (sql_port, port) = (free_port(), free_port());
+        let mut cmd = town.sandbox().command(dolt(), &town.dolt_dir());
+        cmd.args(["sql-server", "--host", "127.0.0.1", "--port", &sql_port.to_string()])
+            .args(["--remotesapi-port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = cmd.spawn().expect("start dolt sql-server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "dolt sql-server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self { _town: town, child, port }
+    }
+
+    /// The hub's endpoint: `http://127.0.0.1:PORT/dolt`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/dolt", self.port)
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

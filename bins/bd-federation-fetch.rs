@@ -1,0 +1,3 @@
+//! `bd federation fetch`.
+
+bd_shared::main!(bd_shared::cmd::federation::fetch::Fetch);

@@ -1,0 +1,3 @@
+//! `bd federation pull`.
+
+bd_shared::main!(bd_shared::cmd::federation::pull::Pull);

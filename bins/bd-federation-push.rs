@@ -1,0 +1,3 @@
+//! `bd federation push`.
+
+bd_shared::main!(bd_shared::cmd::federation::push::Push);

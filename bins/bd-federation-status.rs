@@ -1,0 +1,3 @@
+//! `bd federation status`.
+
+bd_shared::main!(bd_shared::cmd::federation::status::Status);

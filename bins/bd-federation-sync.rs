@@ -1,0 +1,3 @@
+//! `bd federation sync`.
+
+bd_shared::main!(bd_shared::cmd::federation::sync::Sync);

@@ -1,0 +1,34 @@
+//! `bd federation fetch`.
+
+use clap::Args;
+
+use super::args::Network;
+use crate::context::Context;
+use crate::federation::exchange::{self, Operation};
+use crate::federation::{self, remote, report::Exchange};
+use crate::plugin::Command;
+
+/// Fetch a peer's state (or --all) without merging, and report ahead/behind.
+#[derive(Debug, Args)]
+pub struct Fetch {
+    /// The peer.
+    pub peer: Option<String>,
+    /// Every configured peer.
+    #[arg(long, conflicts_with = "peer")]
+    pub all: bool,
+    #[command(flatten)]
+    network: Network,
+}
+
+impl Command for Fetch {
+    const NAME: &'static str = "federation fetch";
+    const SUMMARY: &'static str = "Download a peer's state without merging";
+    type Output = Exchange;
+
+    fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
+        let town = federation::open(ctx)?;
+        let peers = remote::select(&town, ctx.config(), self.peer.as_deref(), self.all)?;
+        let options = self.network.options(ctx, false, None)?;
+        exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Fetch, &options)
+    }
+}

@@ -1,0 +1,349 @@
+//! Moving data with peers: fetch, push, pull and sync, one peer at a time,
+//! each step bounded in time and recorded in the audit log.
+//!
+//! What is pushed is `main` itself, unless some issue types must never leave
+//! the town (`federation.exclude_types`): then it is an outgoing lineage of
+//! filtered snapshots (see [`super::outgoing`]), so the excluded issues are in
+//! neither the peer's tables nor its history.
+
+use std::fmt::Write as _;
+
+use std::time::{Duration, Instant};
+
+use super::audit::{self, Log};
+use super::outgoing;
+use super::remote::Peer;
+use super::report::{Exchange, PeerResult, Status};
+use super::state;
+use crate::clock;
+use crate::config::{Key, Resolved, Strategy};
+use crate::output::Printer;
+use crate::tracker::{Town, sql};
+
+/// Which way data moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Download the peer's state only.
+    Fetch,
+    /// Send ours.
+    Push,
+    /// Receive and merge theirs.
+    Pull,
+    /// Pull, then push.
+    Sync,
+}
+
+impl Operation {
+    /// The word used in output and the audit log.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Fetch => "fetch",
+            Operation::Push => "push",
+            Operation::Pull => "pull",
+            Operation::Sync => "sync",
+        }
+    }
+}
+
+/// How an exchange runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Show what would move without moving it.
+    pub dry_run: bool,
+    /// The time bound for each peer.
+    pub timeout: Duration,
+    /// How to resolve conflicts when merging.
+    pub strategy: Strategy,
+}
+
+/// Runs `operation` with every peer in turn; one peer's failure does not stop
+/// the others.
+pub fn run(
+    town: &Town,
+    config: &Resolved,
+    printer: &Printer,
+    peers: &[Peer],
+    operation: Operation,
+    options: &Options,
+) -> anyhow::Result<Exchange> {
+    let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+    let log = Log::new(town.workspace());
+    let excluded = config.list(Key::FederationExcludeTypes);
+    let mut results = Vec::new();
+    for peer in peers {
+        printer.progress(&format!("{} {} ({})…", operation.as_str(), peer.name, peer.endpoint));
+        let deadline = Instant::now() + options.timeout;
+        let session = Session { town, peer, excluded: &excluded, options, deadline };
+        let result = match session.run(operation) {
+            Ok(result) => result,
+            Err(err) => PeerResult::failed(&peer.name, peer.endpoint.as_str(), &err),
+        };
+        if !options.dry_run {
+            let head = state::hash_of(town.repo(), "main").ok().flatten();
+            let entry = audit::Entry {
+                time: clock::sql_to_rfc3339(&clock::now_sql()),
+                peer: peer.name.clone(),
+                operation: operation.as_str().to_owned(),
+                status: serde_json::to_value(result.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                commits_out: result.commits_out,
+                commits_in: result.commits_in,
+                issues_out: result.issues_out,
+                issues_in: result.issues_in,
+                head,
+                error: result.error.clone(),
+            };
+            if let Err(err) = log.append(&entry) {
+                printer.warn(&format!("could not write the audit log: {err}"));
+            }
+        }
+        results.push(result);
+    }
+    Ok(Exchange { operation: operation.as_str(), dry_run: options.dry_run, peers: results })
+}
+
+/// One operation with one peer.
+struct Session<'a> {
+    town: &'a Town,
+    peer: &'a Peer,
+    excluded: &'a [String],
+    options: &'a Options,
+    deadline: Instant,
+}
+
+impl Session<'_> {
+    fn run(&self, operation: Operation) -> anyhow::Result<PeerResult> {
+        let mut result = PeerResult::new(&self.peer.name, self.peer.endpoint.as_str());
+        if operation != Operation::Push
+            && let Some(dir) = self.peer.missing_directory()
+        {
+            return Err(self.peer.error("is unreachable", format!("directory {dir} does not exist")).into());
+        }
+        if !self.options.dry_run && operation != Operation::Fetch {
+            self.commit_pending(operation)?;
+        }
+        self.fetch()?;
+        let tracking = self.peer.tracking_ref();
+        let peer_has_data = state::has_remote_ref(self.town.repo(), &tracking)?;
+        match operation {
+            Operation::Fetch => {
+                if peer_has_data {
+                    let (ahead, behind) = state::ahead_behind(self.town.repo(), "main", &tracking)?;
+                    (result.commits_out, result.commits_in) = (ahead, behind);
+                }
+                result.status = Status::Fetched;
+            }
+            Operation::Push => self.push(&mut result, peer_has_data, false)?,
+            Operation::Pull => self.pull(&mut result, peer_has_data)?,
+            Operation::Sync => {
+                self.pull(&mut result, peer_has_data)?;
+                if result.status != Status::Conflict {
+                    let pulled = result.status == Status::Pulled;
+                    self.push(&mut result, peer_has_data, true)?;
+                    result.status = match (pulled, result.status) {
+                        (_, Status::DryRun) => Status::DryRun,
+                        (true, _) | (_, Status::Pushed) => Status::Synced,
+                        _ => Status::UpToDate,
+                    };
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    fn commit_pending(&self, operation: Operation) -> anyhow::Result<()> {
+        if state::pending_changes(self.town.repo())? > 0 {
+            self.town.repo().execute(&format!(
+                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});",
+                sql::lit(&format!("bd: commit pending changes before {} with {}", operation.as_str(), self.peer.name)),
+                sql::lit(&self.town.actor().signature())
+            ))?;
+        }
+        Ok(())
+    }
+
+    fn fetch(&self) -> anyhow::Result<()> {
+        self.peer.call(self.town.repo(), &["fetch", &self.peer.name], self.deadline)?;
+        Ok(())
+    }
+
+    fn push(&self, result: &mut PeerResult, peer_has_data: bool, after_pull: bool) -> anyhow::Result<()> {
+        let repo = self.town.repo();
+        let tracking = self.peer.tracking_ref();
+        let base = if peer_has_data { tracking.clone() } else { state::genesis(repo)? };
+        let (ahead, behind) = state::ahead_behind(repo, "main", &base)?;
+        // In a dry-run sync the pull has not happened, so the peer is still "ahead".
+        if behind > 0 && !(after_pull && self.options.dry_run) {
+            return Err(self
+                .peer
+                .error(
+                    "has changes this town does not have",
+                    format!(
+                        "{behind} commit(s) on the peer are missing here; run `bd federation sync {}` (or pull first), then push",
+                        self.peer.name
+                    ),
+                )
+                .into());
+        }
+        let issues = state::issue_counts(repo, &base, "main", true, self.excluded)?;
+        if self.options.dry_run {
+            result.commits_out = ahead;
+            result.issues_out = issues;
+            result.status = Status::DryRun;
+            return Ok(());
+        }
+        if ahead == 0 {
+            return Ok(());
+        }
+        let source = if self.excluded.is_empty() {
+            "main".to_owned()
+        } else {
+            match outgoing::build(self.town, self.peer, &base, self.excluded)? {
+                Some(branch) => branch,
+                None => return Ok(()),
+            }
+        };
+        // What is sent: main's commits, or the snapshots of the outgoing lineage.
+        let sent_commits = if source == "main" { ahead } else { state::ahead_behind(repo, &source, &base)?.0 };
+        let before = if peer_has_data { state::hash_of(repo, &tracking)? } else { None };
+        self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
+        // Truthful success: the peer's main must now be what we sent.
+        self.fetch()?;
+        let after = state::hash_of(repo, &tracking)?;
+        let sent = state::hash_of(repo, &source)?;
+        if after.is_none() || after != sent || after == before {
+            return Err(self
+                .peer
+                .error("did not take the push", format!("its main is {after:?}, expected {sent:?}"))
+                .into());
+        }
+        result.commits_out = sent_commits;
+        result.issues_out = issues;
+        result.status = Status::Pushed;
+        Ok(())
+    }
+
+    fn pull(&self, result: &mut PeerResult, peer_has_data: bool) -> anyhow::Result<()> {
+        if !peer_has_data {
+            return Ok(());
+        }
+        let repo = self.town.repo();
+        let tracking = self.peer.tracking_ref();
+        let (_, behind) = state::ahead_behind(repo, "main", &tracking)?;
+        if behind == 0 {
+            return Ok(());
+        }
+        let issues = state::issue_counts(repo, "main", &tracking, true, &[])?;
+        let tables = state::conflicting_tables(repo, "main", &tracking)?;
+        if self.options.dry_run {
+            result.commits_in = behind;
+            result.issues_in = issues;
+            result.status = Status::DryRun;
+            for table in &tables {
+                result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
+            }
+            return Ok(());
+        }
+        if !tables.is_empty() && self.options.strategy == Strategy::Manual {
+            for table in &tables {
+                result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
+            }
+            result.status = Status::Conflict;
+            result.commits_in = behind;
+            result.error = Some(format!(
+                "merging {} from peer '{}' conflicts in {} row(s); nothing was changed. Resolve by choosing a strategy: \
+                 `bd federation sync {} --strategy ours|theirs|newest`",
+                tracking,
+                self.peer.name,
+                result.conflicts.len(),
+                self.peer.name
+            ));
+            return Ok(());
+        }
+        self.merge(&tracking, &tables)?;
+        result.commits_in = behind;
+        result.issues_in = issues;
+        result.status = Status::Pulled;
+        Ok(())
+    }
+
+    /// Merges the peer's main into ours in one transaction, resolving
+    /// conflicts with the chosen strategy.
+    fn merge(&self, tracking: &str, conflicted: &[String]) -> anyhow::Result<()> {
+        let author = sql::lit(&self.town.actor().signature());
+        let mut script = format!(
+            "SET autocommit = 0;\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
+            sql::lit(&format!("bd federation: merge {} from {}", tracking, self.peer.name)),
+            sql::lit(tracking)
+        );
+        if !conflicted.is_empty() {
+            let strategy = self.options.strategy;
+            for table in conflicted {
+                match (strategy, table.as_str()) {
+                    (Strategy::Newest, "issues") => {
+                        script.push_str(&newest_wins());
+                        script.push_str("DELETE FROM dolt_conflicts_issues;\n");
+                    }
+                    (Strategy::Theirs, _) => {
+                        let _ = writeln!(script, "CALL DOLT_CONFLICTS_RESOLVE('--theirs', {});", sql::lit(table));
+                    }
+                    _ => {
+                        let _ = writeln!(script, "CALL DOLT_CONFLICTS_RESOLVE('--ours', {});", sql::lit(table));
+                    }
+                }
+            }
+            let _ = writeln!(
+                script,
+                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});",
+                sql::lit(&format!("Resolve conflicts from {} using {} strategy", self.peer.name, strategy))
+            );
+        }
+        script.push_str("COMMIT;\n");
+        let out = self.town.repo().execute(&script)?;
+        if conflicted.is_empty() && out.stdout.contains("conflicts found") {
+            anyhow::bail!(
+                "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",
+                self.peer.name
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Replaces each conflicting issue with the peer's version when the peer's
+/// `updated_at` is later (last write wins, per row).
+fn newest_wins() -> String {
+    let columns = [
+        "id",
+        "title",
+        "description",
+        "design",
+        "acceptance_criteria",
+        "notes",
+        "status",
+        "priority",
+        "issue_type",
+        "assignee",
+        "owner",
+        "estimated_minutes",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "closed_at",
+        "close_reason",
+        "external_ref",
+        "source_system",
+        "metadata",
+    ];
+    let theirs: Vec<String> = columns.iter().map(|c| format!("their_{c}")).collect();
+    format!(
+        "REPLACE INTO issues ({}) SELECT {} FROM dolt_conflicts_issues \
+         WHERE their_diff_type <> 'removed' AND (our_diff_type = 'removed' OR their_updated_at > our_updated_at);\n\
+         DELETE FROM issues WHERE id IN (SELECT our_id FROM dolt_conflicts_issues WHERE their_diff_type = 'removed' AND our_diff_type = 'removed');\n",
+        columns.join(", "),
+        theirs.join(", ")
+    )
+}

@@ -1,0 +1,206 @@
+//! Talking to a peer over the network: bounded time, retries for transient
+//! failures, credentials only in the environment, and errors that name the
+//! peer, its endpoint and dolt's reason.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::config::{PeerEntry, Resolved, Tier};
+use crate::credentials::{DOLT_REMOTE_PASSWORD, Secret, Store};
+use crate::dolt::{DoltError, Output, Repo};
+use crate::error::UserError;
+use crate::peer::{Endpoint, Kind};
+use crate::tracker::Town;
+
+use super::peers::effective_tier;
+
+/// How many times a transient failure is tried in all.
+const ATTEMPTS: u32 = 3;
+
+/// A configured peer, ready to talk to.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The peer's name (also its dolt remote's name).
+    pub name: String,
+    /// Its endpoint.
+    pub endpoint: Endpoint,
+    /// The effective tier (the stricter of town and peer).
+    pub tier: Tier,
+    credentials: Option<(String, Secret)>,
+}
+
+impl Peer {
+    /// The remote-tracking ref of the peer's main branch.
+    #[must_use]
+    pub fn tracking_ref(&self) -> String {
+        format!("{}/main", self.name)
+    }
+}
+
+/// The peers an operation runs on: one by name, or all with `--all`.
+pub fn select(town: &Town, config: &Resolved, name: Option<&str>, all: bool) -> anyhow::Result<Vec<Peer>> {
+    let entries: Vec<PeerEntry> = match (name, all) {
+        (Some(_), true) => return Err(UserError::usage("give a peer name or --all, not both").into()),
+        (Some(name), false) => vec![config.peer(name).ok_or_else(|| {
+            UserError::failure(format!("no peer named '{name}'"))
+                .with_hint("`bd federation list-peers` shows the peers; add one with `bd federation add-peer`")
+        })?],
+        (None, true) => {
+            let peers = config.peers();
+            if peers.is_empty() {
+                return Err(UserError::failure("no peers configured")
+                    .with_hint("add one with `bd federation add-peer <name> <endpoint>`")
+                    .into());
+            }
+            peers
+        }
+        (None, false) => return Err(UserError::usage("name a peer, or pass --all for every peer").into()),
+    };
+    let store = Store::new(town.workspace().beads_dir());
+    entries
+        .into_iter()
+        .map(|entry| {
+            let raw = entry.endpoint.clone().ok_or_else(|| {
+                UserError::failure(format!("peer '{}' has no endpoint in config", entry.name)).with_hint(format!(
+                    "set federation.peers.{}.endpoint, or remove and add the peer again",
+                    entry.name
+                ))
+            })?;
+            let endpoint = Endpoint::parse(&raw)?;
+            let tier = effective_tier(config, &entry)?;
+            let credentials = store.load(&entry.name)?;
+            Ok(Peer { name: entry.name, endpoint, tier, credentials })
+        })
+        .collect()
+}
+
+/// Why talking to a peer failed.
+#[derive(Debug)]
+pub struct PeerError {
+    /// The peer.
+    pub peer: String,
+    /// Its endpoint.
+    pub endpoint: String,
+    /// What went wrong, in a few words.
+    pub what: &'static str,
+    /// dolt's reason.
+    pub reason: String,
+}
+
+impl fmt::Display for PeerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer '{}' ({}) {}: {}", self.peer, self.endpoint, self.what, self.reason)
+    }
+}
+
+impl std::error::Error for PeerError {}
+
+fn is_transient(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    [
+        "connection refused",
+        "unavailable",
+        "deadline exceeded",
+        "timeout",
+        "timed out",
+        "connection reset",
+        "eof",
+        "temporarily",
+    ]
+    .iter()
+    .any(|needle| s.contains(needle))
+}
+
+fn is_auth(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    ["unauthenticated", "permission denied", "access denied", "authentication", "unauthorized", "invalid credentials"]
+        .iter()
+        .any(|needle| s.contains(needle))
+}
+
+impl Peer {
+    /// Runs a network call (`fetch`, `push`) against this peer within
+    /// `deadline`, retrying transient failures with backoff.
+    pub fn call(&self, repo: &Repo, args: &[&str], deadline: Instant) -> Result<Output, PeerError> {
+        let mut full: Vec<String> = vec![args[0].to_owned()];
+        if let Some((user, _)) = &self.credentials {
+            full.push("--user".to_owned());
+            full.push(user.clone());
+        }
+        full.extend(args[1..].iter().map(|a| (*a).to_owned()));
+        let mut backoff = Duration::from_millis(500);
+        let mut attempt = 1;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(
+                    self.error("did not answer in time", "the time limit ran out (raise it with --timeout)".into())
+                );
+            }
+            let mut call = repo.call(&full).timeout(left);
+            if let Some((_, password)) = &self.credentials {
+                call = call.env(DOLT_REMOTE_PASSWORD, password.expose());
+            }
+            let err = match call.run() {
+                Ok(out) => return Ok(out),
+                Err(err) => err,
+            };
+            let reason = match &err {
+                DoltError::Timeout { after, .. } => {
+                    return Err(self.error("did not answer in time", format!("no answer within {}s", after.as_secs())));
+                }
+                other => other.stderr().map_or_else(|| other.to_string(), last_line),
+            };
+            if is_auth(&reason) {
+                return Err(self.error("refused the credentials", reason));
+            }
+            if attempt >= ATTEMPTS || !is_transient(&reason) {
+                return Err(self.error(if is_transient(&reason) { "is unreachable" } else { "failed" }, reason));
+            }
+            attempt += 1;
+            std::thread::sleep(backoff.min(deadline.saturating_duration_since(Instant::now())));
+            backoff *= 2;
+        }
+    }
+
+    /// A failure naming this peer.
+    #[must_use]
+    pub fn error(&self, what: &'static str, reason: String) -> PeerError {
+        PeerError { peer: self.name.clone(), endpoint: self.endpoint.as_str().to_owned(), what, reason }
+    }
+
+    /// For a `file://` peer, whether its directory exists (dolt would
+    /// silently treat a missing one as an empty remote when reading).
+    #[must_use]
+    pub fn missing_directory(&self) -> Option<String> {
+        if self.endpoint.kind() != Kind::File {
+            return None;
+        }
+        let path = self.endpoint.as_str().trim_start_matches("file://");
+        (!std::path::Path::new(path).is_dir()).then(|| path.to_owned())
+    }
+}
+
+/// dolt's progress spinner shares the stream with its error: keep the message.
+fn last_line(text: &str) -> String {
+    let text = text.rsplit('\r').next().unwrap_or(text);
+    let cleaned: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined = cleaned.join(" ");
+    match joined.rfind("Fetching...").or_else(|| joined.rfind("Uploading...")) {
+        Some(idx) => joined[idx..].split_once("...").map_or(joined.clone(), |(_, rest)| rest.trim().to_owned()),
+        None => joined.trim().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spinner_noise_is_dropped_from_reasons() {
+        let raw = "- Fetching...\\ Fetching...could not access dolt url 'http://127.0.0.1:1/db': connection refused";
+        assert_eq!(last_line(raw), "could not access dolt url 'http://127.0.0.1:1/db': connection refused");
+        assert!(is_transient("rpc error: code = Unavailable"));
+        assert!(is_auth("rpc error: code = Unauthenticated desc = invalid credentials"));
+    }
+}

@@ -1,0 +1,191 @@
+//! What a data-moving command reports, per peer, and how that maps to the
+//! exit code: 0 when every peer succeeded, 1 when all failed (or the one
+//! peer did), 3 when some failed and others succeeded.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::exit;
+use crate::output::{Report, Style};
+
+/// Issues added, changed and removed by a share.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IssueCounts {
+    /// New issues.
+    pub added: u64,
+    /// Changed issues.
+    pub changed: u64,
+    /// Removed issues.
+    pub removed: u64,
+}
+
+impl IssueCounts {
+    /// Whether nothing moved.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.added + self.changed + self.removed == 0
+    }
+}
+
+/// The outcome for one peer.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Commits were sent.
+    Pushed,
+    /// Commits were received and merged.
+    Pulled,
+    /// The peer's state was downloaded.
+    Fetched,
+    /// Both directions ran.
+    Synced,
+    /// Nothing needed to move.
+    UpToDate,
+    /// `--dry-run`: this is what would move.
+    DryRun,
+    /// Conflicts stopped the merge (manual strategy).
+    Conflict,
+    /// The operation failed.
+    Failed,
+}
+
+impl Status {
+    fn ok(self) -> bool {
+        !matches!(self, Status::Conflict | Status::Failed)
+    }
+}
+
+/// One conflicting issue and the fields both sides changed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Conflict {
+    /// The table.
+    pub table: String,
+    /// The row's key (the issue id for `issues`).
+    pub id: String,
+    /// The fields that differ between the two sides.
+    pub fields: Vec<String>,
+}
+
+/// The result for one peer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerResult {
+    /// The peer.
+    pub peer: String,
+    /// Its endpoint.
+    pub endpoint: String,
+    /// The outcome.
+    pub status: Status,
+    /// Commits sent (or that would be sent).
+    pub commits_out: u64,
+    /// Commits received (or that would be received).
+    pub commits_in: u64,
+    /// Issues sent.
+    pub issues_out: IssueCounts,
+    /// Issues received.
+    pub issues_in: IssueCounts,
+    /// Conflicts that stopped a merge.
+    pub conflicts: Vec<Conflict>,
+    /// The failure, when `status` is `failed` or `conflict`.
+    pub error: Option<String>,
+}
+
+impl PeerResult {
+    /// A result with nothing moved yet.
+    #[must_use]
+    pub fn new(peer: &str, endpoint: &str) -> Self {
+        Self {
+            peer: peer.to_owned(),
+            endpoint: endpoint.to_owned(),
+            status: Status::UpToDate,
+            commits_out: 0,
+            commits_in: 0,
+            issues_out: IssueCounts::default(),
+            issues_in: IssueCounts::default(),
+            conflicts: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A failed result.
+    #[must_use]
+    pub fn failed(peer: &str, endpoint: &str, error: &anyhow::Error) -> Self {
+        let mut result = Self::new(peer, endpoint);
+        result.status = Status::Failed;
+        result.error = Some(format!("{error:#}"));
+        result
+    }
+}
+
+/// The result of a push, pull, fetch or sync over one or more peers.
+#[derive(Debug, Serialize)]
+pub struct Exchange {
+    /// `push`, `pull`, `fetch` or `sync`.
+    pub operation: &'static str,
+    /// Whether this was a `--dry-run`.
+    pub dry_run: bool,
+    /// One result per peer.
+    pub peers: Vec<PeerResult>,
+}
+
+fn counts(label: &str, c: IssueCounts) -> String {
+    if c.is_empty() {
+        String::new()
+    } else {
+        format!("; issues {label}: {} new, {} changed, {} removed", c.added, c.changed, c.removed)
+    }
+}
+
+impl Report for Exchange {
+    fn human(&self, style: Style) -> String {
+        let mut out = String::new();
+        for p in &self.peers {
+            let line = match p.status {
+                Status::Pushed => format!("pushed {} commit(s){}", p.commits_out, counts("out", p.issues_out)),
+                Status::Pulled => format!("pulled {} commit(s){}", p.commits_in, counts("in", p.issues_in)),
+                Status::Fetched => format!("fetched: {} commit(s) to pull, {} to push", p.commits_in, p.commits_out),
+                Status::Synced => format!(
+                    "synced: pulled {} commit(s), pushed {} commit(s){}{}",
+                    p.commits_in,
+                    p.commits_out,
+                    counts("in", p.issues_in),
+                    counts("out", p.issues_out)
+                ),
+                Status::UpToDate => "already up to date".to_owned(),
+                Status::DryRun => format!(
+                    "would move {} commit(s) in and {} out (nothing changed){}{}",
+                    p.commits_in,
+                    p.commits_out,
+                    counts("in", p.issues_in),
+                    counts("out", p.issues_out)
+                ),
+                Status::Conflict | Status::Failed => continue,
+            };
+            let _ = writeln!(out, "{}: {line}", style.bold(&p.peer));
+        }
+        out
+    }
+
+    fn errors(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for p in self.peers.iter().filter(|p| !p.status.ok()) {
+            let mut text = p.error.clone().unwrap_or_else(|| format!("peer '{}' failed", p.peer));
+            for c in &p.conflicts {
+                let _ = write!(text, "\n  {} {}: {}", c.table, c.id, c.fields.join(", "));
+            }
+            errors.push(text);
+        }
+        errors
+    }
+
+    fn exit_code(&self) -> u8 {
+        let failed = self.peers.iter().filter(|p| !p.status.ok()).count();
+        if failed == 0 {
+            exit::SUCCESS
+        } else if failed == self.peers.len() {
+            exit::FAILURE
+        } else {
+            exit::PARTIAL
+        }
+    }
+}

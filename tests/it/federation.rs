@@ -1,0 +1,344 @@
+//! Moving data between real towns: file:// mailboxes, an http remotesapi
+//! hub with a password, conflicts and strategies, exclusions, bounds.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Hub, Mailbox, Town, bin_dir, link};
+
+fn titles(town: &Town) -> Vec<String> {
+    let list = town.bd(["--json", "list"]).success().json();
+    let mut titles: Vec<String> =
+        list.as_array().expect("array").iter().map(|i| i["title"].as_str().expect("title").to_owned()).collect();
+    titles.sort();
+    titles
+}
+
+fn head(town: &Town) -> String {
+    town.sql("SELECT HASHOF('main') AS h")[0]["h"].as_str().expect("hash").to_owned()
+}
+
+/// Towns A and B linked, with one issue of A's already shared; returns its id.
+fn shared_pair() -> (Town, Town, Mailbox, String) {
+    let a = Town::federated("town-a");
+    let b = Town::federated("town-b");
+    let mailbox = link(&a, "b", &b, "a");
+    let id = a.create("Shared issue");
+    a.bd(["federation", "push", "b"]).success();
+    b.bd(["federation", "pull", "a"]).success();
+    (a, b, mailbox, id)
+}
+
+/// Both towns change the title of `id`; B shares first, so A's sync conflicts.
+fn conflict(a: &Town, b: &Town, id: &str) {
+    b.bd(["update", id, "--title", "B's title"]).success();
+    b.bd(["federation", "push", "a"]).success();
+    std::thread::sleep(Duration::from_millis(20));
+    a.bd(["update", id, "--title", "A's title", "-p", "0"]).success();
+}
+
+#[test]
+fn issues_travel_from_a_to_c_through_b_keeping_their_source() {
+    let a = Town::federated("town-a");
+    let b = Town::federated("town-b");
+    let c = Town::federated("town-c");
+    let _ab = link(&a, "b", &b, "a");
+    let _bc = link(&b, "c", &c, "b");
+    let id = a.create("Made in A");
+    let pushed = a.bd(["--json", "federation", "push", "b"]).success().json();
+    assert_eq!(pushed["peers"][0]["status"], "pushed");
+    assert_eq!(pushed["peers"][0]["commits_out"], 1);
+    assert_eq!(pushed["peers"][0]["issues_out"]["added"], 1);
+    b.bd(["federation", "pull", "a"]).success().stdout_has("pulled 1 commit(s)");
+    b.bd(["federation", "push", "c"]).success().stdout_has("pushed");
+    c.bd(["federation", "pull", "b"]).success();
+    let shown = c.bd(["--json", "show", &id]).success().json();
+    assert_eq!(shown["title"], "Made in A");
+    assert_eq!(shown["source_system"], "bd:town-a", "attribution must survive two hops");
+    // And back the other way through sync.
+    c.create("Made in C");
+    c.bd(["federation", "sync", "b"]).success();
+    b.bd(["federation", "sync", "c"]).success();
+    b.bd(["federation", "sync", "a"]).success();
+    a.bd(["federation", "pull", "b"]).success();
+    assert_eq!(titles(&a), ["Made in A", "Made in C"]);
+}
+
+#[test]
+fn push_says_up_to_date_when_nothing_moves() {
+    let (a, _b, _m, _) = shared_pair();
+    let out = a.bd(["--json", "federation", "push", "b"]).success().json();
+    assert_eq!(out["peers"][0]["status"], "up_to_date");
+    assert_eq!(out["peers"][0]["commits_out"], 0);
+    a.bd(["federation", "push", "b"]).success().stdout_has("already up to date");
+}
+
+#[test]
+fn push_to_a_peer_that_moved_on_is_refused_with_the_fix() {
+    let (a, b, _m, _) = shared_pair();
+    b.create("B moves on");
+    b.bd(["federation", "push", "a"]).success();
+    a.create("A moves on");
+    a.bd(["federation", "push", "b"])
+        .code(1)
+        .stderr_has("has changes this town does not have")
+        .stderr_has("bd federation sync b");
+}
+
+#[test]
+fn manual_strategy_lists_the_conflict_and_changes_nothing() {
+    let (a, b, _m, id) = shared_pair();
+    conflict(&a, &b, &id);
+    let before = head(&a);
+    let out = a.bd(["--json", "federation", "sync", "b", "--strategy", "manual"]).code(1);
+    let json = out.json();
+    assert_eq!(json["peers"][0]["status"], "conflict");
+    assert_eq!(json["peers"][0]["conflicts"][0]["id"], id.as_str());
+    assert_eq!(json["peers"][0]["conflicts"][0]["fields"], serde_json::json!(["title"]));
+    assert!(out.stderr.contains(&format!("issues {id}: title")), "{}", out.stderr);
+    assert_eq!(head(&a), before, "manual must not move main");
+    assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"));
+    // Both towns stay usable.
+    a.create("still works");
+    b.create("here too");
+    assert_eq!(a.bd(["--json", "show", &id]).success().json()["title"], "A's title");
+}
+
+#[test]
+fn ours_theirs_and_newest_resolve_as_named() {
+    for (strategy, expected_title) in [("ours", "A's title"), ("theirs", "B's title"), ("newest", "A's title")] {
+        let (a, b, _m, id) = shared_pair();
+        conflict(&a, &b, &id);
+        a.bd(["federation", "sync", "b", "--strategy", strategy]).success().stdout_has("synced");
+        let shown = a.bd(["--json", "show", &id]).success().json();
+        assert_eq!(shown["title"], expected_title, "strategy {strategy}");
+        let messages = a.sql("SELECT message FROM dolt_log LIMIT 5");
+        let wanted = format!("Resolve conflicts from b using {strategy} strategy");
+        assert!(messages.iter().any(|m| m["message"] == wanted.as_str()), "{strategy}: {messages:?}");
+        // The resolution reached the peer too.
+        b.bd(["federation", "pull", "a"]).success();
+        assert_eq!(b.bd(["--json", "show", &id]).success().json()["title"], expected_title);
+    }
+}
+
+#[test]
+fn newest_takes_the_peers_row_when_it_is_later() {
+    let (a, b, _m, id) = shared_pair();
+    a.bd(["update", &id, "--title", "A first"]).success();
+    std::thread::sleep(Duration::from_millis(20));
+    b.bd(["update", &id, "--title", "B later"]).success();
+    b.bd(["federation", "push", "a"]).success();
+    a.bd(["federation", "sync", "b", "--strategy", "newest"]).success();
+    assert_eq!(a.bd(["--json", "show", &id]).success().json()["title"], "B later");
+}
+
+#[test]
+fn status_tells_the_truth_from_a_fresh_fetch() {
+    let (a, b, _m, _) = shared_pair();
+    b.create("one");
+    b.create("two");
+    b.bd(["federation", "push", "a"]).success();
+    a.create("local");
+    a.dolt(["sql", "-q", "INSERT INTO metadata VALUES ('pending', 'x')"]).success();
+    let status = a.bd(["--json", "federation", "status", "b"]).success().json();
+    let peer = &status["peers"][0];
+    assert_eq!(peer["reachable"], true);
+    let counts = a.sql("CALL DOLT_COUNT_COMMITS('--from', 'main', '--to', 'b/main')");
+    assert_eq!(peer["ahead"], counts[0]["ahead"]);
+    assert_eq!(peer["behind"], counts[0]["behind"]);
+    assert_eq!(peer["behind"], 2, "B made two commits A has not seen");
+    assert_eq!(peer["ahead"], 1);
+    assert_eq!(status["pending_changes"], 1);
+    assert!(peer["last_sync"].is_string());
+    assert!(peer["fetched_at"].is_string());
+}
+
+#[test]
+fn pending_changes_are_committed_before_a_pull() {
+    let (a, b, _m, _) = shared_pair();
+    b.create("from b");
+    b.bd(["federation", "push", "a"]).success();
+    a.dolt(["sql", "-q", "INSERT INTO metadata VALUES ('note', 'uncommitted')"]).success();
+    a.bd(["federation", "pull", "b"]).success();
+    let messages = a.sql("SELECT message FROM dolt_log LIMIT 3");
+    assert!(messages.iter().any(|m| m["message"] == "bd: commit pending changes before pull with b"), "{messages:?}");
+    assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"));
+}
+
+#[test]
+fn dry_run_shows_what_would_move_and_moves_nothing() {
+    let a = Town::federated("town-a");
+    let b = Town::federated("town-b");
+    let _m = link(&a, "b", &b, "a");
+    a.create("one");
+    a.create("two");
+    let out = a.bd(["--json", "federation", "push", "b", "--dry-run"]).success().json();
+    assert_eq!(out["dry_run"], true);
+    assert_eq!(out["peers"][0]["status"], "dry_run");
+    assert_eq!(out["peers"][0]["commits_out"], 2);
+    assert_eq!(out["peers"][0]["issues_out"]["added"], 2);
+    let pulled = b.bd(["--json", "federation", "pull", "a"]).success().json();
+    assert_eq!(pulled["peers"][0]["status"], "up_to_date", "nothing may have reached the peer");
+    a.bd(["federation", "push", "b"]).success();
+    let before = head(&b);
+    let preview = b.bd(["--json", "federation", "pull", "a", "--dry-run"]).success().json();
+    assert_eq!(preview["peers"][0]["commits_in"], 2);
+    assert_eq!(preview["peers"][0]["issues_in"]["added"], 2);
+    assert_eq!(head(&b), before);
+    assert!(titles(&b).is_empty());
+}
+
+#[test]
+fn excluded_types_never_reach_the_peer_not_even_in_history() {
+    let a = Town::federated("town-a");
+    let b = Town::federated("town-b");
+    let _m = link(&a, "b", &b, "a");
+    a.bd(["config", "set", "federation.exclude_types", "chore"]).success();
+    a.create("Public work");
+    let secret = a.bd(["--json", "create", "Secret chore", "-t", "chore", "-l", "internal"]).success().json();
+    let secret_id = secret["id"].as_str().expect("id").to_owned();
+    a.bd(["comment", &secret_id, "internal note"]).success();
+    a.bd(["federation", "push", "b"]).success().stdout_has("1 new");
+    b.bd(["federation", "pull", "a"]).success();
+    assert_eq!(titles(&b), ["Public work"]);
+    for (table, column) in [("issues", "id"), ("labels", "issue_id"), ("comments", "issue_id"), ("events", "issue_id")]
+    {
+        let rows = b.sql(&format!("SELECT COUNT(*) AS n FROM dolt_history_{table} WHERE {column} = '{secret_id}'"));
+        assert_eq!(rows[0]["n"], 0, "{table} history leaks the excluded issue");
+    }
+    // Later shares keep working in both directions, still without the chore.
+    b.create("From B");
+    b.bd(["federation", "push", "a"]).success();
+    a.create("Later A");
+    a.bd(["federation", "sync", "b"]).success();
+    b.bd(["federation", "pull", "a"]).success();
+    assert_eq!(titles(&b), ["From B", "Later A", "Public work"]);
+    assert_eq!(titles(&a), ["From B", "Later A", "Public work", "Secret chore"]);
+    let rows = b.sql(&format!("SELECT COUNT(*) AS n FROM dolt_history_issues WHERE id = '{secret_id}'"));
+    assert_eq!(rows[0]["n"], 0);
+}
+
+#[test]
+fn an_unreachable_peer_fails_in_time_and_all_is_partial() {
+    let a = Town::federated("town-a");
+    let b = Town::federated("town-b");
+    let _m = link(&a, "b", &b, "a");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let dead = format!("http://127.0.0.1:{port}/db");
+    a.bd(["federation", "add-peer", "dead", &dead]).success();
+    a.create("to share");
+    let started = Instant::now();
+    let out = a.bd(["--json", "federation", "push", "--all", "--timeout", "4s"]).code(3);
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    let json = out.json();
+    let by_name = |n: &str| json["peers"].as_array().expect("peers").iter().find(|p| p["peer"] == n).cloned().expect(n);
+    assert_eq!(by_name("b")["status"], "pushed");
+    assert_eq!(by_name("dead")["status"], "failed");
+    let error = by_name("dead")["error"].as_str().expect("error").to_owned();
+    assert!(error.contains("'dead'") && error.contains(&dead), "{error}");
+    assert!(out.stderr.contains("peer 'dead'"), "{}", out.stderr);
+    let started = Instant::now();
+    a.bd(["federation", "pull", "dead", "--timeout", "2s"]).code(1).stderr_has(&dead);
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    let gone = a.sandbox().path().join("unmounted");
+    a.bd(["federation", "add-peer", "gone", &format!("file://{}", gone.display())]).success();
+    // A directory that vanished (an unmounted share) is unreachable, not empty.
+    std::fs::remove_dir_all(&gone).expect("remove peer directory");
+    a.bd(["federation", "pull", "gone"]).code(1).stderr_has("does not exist");
+    assert!(!gone.exists(), "pull must not recreate a vanished peer");
+}
+
+#[test]
+fn http_peer_needs_the_right_password_which_never_appears_on_argv() {
+    let password = "pw-never-on-argv-42";
+    let hub = Hub::serve(password);
+    let a = Town::federated("town-a");
+    a.create("over http");
+    a.bd_stdin(
+        "wrong-password\n",
+        ["federation", "add-peer", "hub", &hub.endpoint(), "--user", "fed", "--password-stdin"],
+    )
+    .success();
+    a.bd(["federation", "push", "hub", "--timeout", "20s"]).code(1).stderr_has("refused the credentials");
+    a.bd(["federation", "remove-peer", "hub"]).success();
+    a.bd_stdin(
+        &format!("{password}\n"),
+        ["federation", "add-peer", "hub", &hub.endpoint(), "--user", "fed", "--password-stdin"],
+    )
+    .success();
+
+    // Watch every process's argv while bd pushes.
+    let mut cmd = a.sandbox().command(bin_dir().join("bd"), a.dir());
+    cmd.args(["federation", "push", "hub"]);
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().expect("spawn");
+    let mut seen_on_argv = Vec::new();
+    while child.try_wait().expect("wait").is_none() {
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            if let Ok(argv) = std::fs::read(entry.path().join("cmdline"))
+                && argv.windows(password.len()).any(|w| w == password.as_bytes())
+            {
+                seen_on_argv.push(String::from_utf8_lossy(&argv).replace('\0', " "));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(child.wait().expect("exit").success());
+    assert!(seen_on_argv.is_empty(), "password on argv: {seen_on_argv:?}");
+
+    let b = Town::federated("town-b");
+    b.bd_stdin(
+        &format!("{password}\n"),
+        ["federation", "add-peer", "hub", &hub.endpoint(), "--user", "fed", "--password-stdin"],
+    )
+    .success();
+    b.bd(["federation", "pull", "hub"]).success().stdout_has("pulled");
+    assert_eq!(titles(&b), ["over http"]);
+    let log = b.bd(["--json", "federation", "log", "hub"]).success().json();
+    assert!(!log.to_string().contains(password));
+}
+
+#[test]
+fn a_second_writer_waits_then_fails_clearly() {
+    let town = Town::federated("town-a");
+    let lock = std::fs::OpenOptions::new().write(true).open(town.dir().join(".beads/bd.lock")).expect("lock file");
+    lock.lock().expect("hold the write lock");
+    let started = Instant::now();
+    town.bd_env(&[("BD_LOCK_TIMEOUT", "1s")], ["create", "blocked"])
+        .code(1)
+        .stderr_has("another bd command is writing to this town");
+    assert!(started.elapsed() >= Duration::from_millis(900), "it should wait before failing");
+    lock.unlock().expect("unlock");
+    town.bd(["create", "now free"]).success();
+    assert_eq!(titles(&town), ["now free"]);
+}
+
+#[test]
+fn concurrent_writers_never_corrupt_a_town() {
+    let town = Town::federated("town-a");
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
+            cmd.args(["create", &format!("parallel {i}")]);
+            std::thread::spawn(move || cmd.output().expect("spawn").status.success())
+        })
+        .collect();
+    let ok = handles.into_iter().map(|h| h.join().expect("thread")).filter(|ok| *ok).count();
+    assert_eq!(ok, 4, "each writer waits its turn");
+    assert_eq!(titles(&town).len(), 4);
+    assert!(town.dolt(["status"]).success().stdout.contains("nothing to commit"));
+}
+
+#[test]
+fn the_audit_log_records_every_share() {
+    let (a, _b, _m, _) = shared_pair();
+    let log = a.bd(["--json", "federation", "log"]).success().json();
+    let entries = log.as_array().expect("array");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["peer"], "b");
+    assert_eq!(entries[0]["operation"], "push");
+    assert_eq!(entries[0]["commits_out"], 1);
+    assert_eq!(entries[0]["issues_out"]["added"], 1);
+    let listed = a.bd(["federation", "log", "b"]).success();
+    assert!(listed.stdout.contains(" b push  pushed; 1 commit(s) out"), "{}", listed.stdout);
+    let tables = a.sql("SHOW TABLES");
+    assert!(!tables.iter().any(|t| t.to_string().contains("log")), "the audit log is not versioned");
+}
