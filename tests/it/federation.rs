@@ -198,6 +198,9 @@ fn excluded_types_never_reach_the_peer_not_even_in_history() {
     let secret_id = secret["id"].as_str().expect("id").to_owned();
     a.bd(["comment", &secret_id, "internal note"]).success();
     a.bd(["federation", "push", "b"]).success().stdout_has("1 new");
+    let status = a.bd(["--json", "federation", "status", "b"]).success().json();
+    assert_eq!(status["peers"][0]["ahead"], 0, "everything shareable was shared: {status}");
+    a.bd(["federation", "push", "b"]).success().stdout_has("already up to date");
     b.bd(["federation", "pull", "a"]).success();
     assert_eq!(titles(&b), ["Public work"]);
     for (table, column) in [("issues", "id"), ("labels", "issue_id"), ("comments", "issue_id"), ("events", "issue_id")]

@@ -130,10 +130,9 @@ impl Session<'_> {
         let peer_has_data = state::has_remote_ref(self.town.repo(), &tracking)?;
         match operation {
             Operation::Fetch => {
-                if peer_has_data {
-                    let (ahead, behind) = state::ahead_behind(self.town.repo(), "main", &tracking)?;
-                    (result.commits_out, result.commits_in) = (ahead, behind);
-                }
+                let base = if peer_has_data { tracking.clone() } else { state::genesis(self.town.repo())? };
+                result.commits_in = state::ahead_behind(self.town.repo(), "main", &base)?.1;
+                result.commits_out = self.unshared(&base)?;
                 result.status = Status::Fetched;
             }
             Operation::Push => self.push(&mut result, peer_has_data, false)?,
@@ -152,6 +151,15 @@ impl Session<'_> {
             }
         }
         Ok(result)
+    }
+
+    /// Commits here the peer has not received in any form.
+    fn unshared(&self, base: &str) -> anyhow::Result<u64> {
+        if self.excluded.is_empty() {
+            Ok(state::ahead_behind(self.town.repo(), "main", base)?.0)
+        } else {
+            outgoing::unshared(self.town.repo(), &self.peer.name, base)
+        }
     }
 
     fn commit_pending(&self, operation: Operation) -> anyhow::Result<()> {
@@ -190,7 +198,7 @@ impl Session<'_> {
         }
         let issues = state::issue_counts(repo, &base, "main", true, self.excluded)?;
         if self.options.dry_run {
-            result.commits_out = ahead;
+            result.commits_out = self.unshared(&base)?;
             result.issues_out = issues;
             result.status = Status::DryRun;
             return Ok(());

@@ -11,6 +11,8 @@
 use std::fmt::Write as _;
 
 use super::remote::Peer;
+use super::state;
+use crate::dolt::Repo;
 use crate::tracker::{Town, sql};
 
 /// Tables copied into a snapshot, each with the condition that keeps a row.
@@ -28,6 +30,22 @@ const TABLES: [(&str, &str); 7] = [
 #[must_use]
 pub(super) fn branch(peer: &Peer) -> String {
     format!("bd-outgoing-{}", peer.name)
+}
+
+/// The message of the merge that records a share in `main`.
+pub(super) fn record_message(peer: &str) -> String {
+    format!("bd federation: record share on bd-outgoing-{peer}")
+}
+
+/// Commits in `main` not yet shared with `peer` as a snapshot: those after
+/// the latest recorded share (all since `base` when there is none).
+pub(super) fn unshared(repo: &Repo, peer: &str, base: &str) -> anyhow::Result<u64> {
+    let rows = repo.query(&format!(
+        "SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1",
+        sql::lit(&record_message(peer))
+    ))?;
+    let since = rows.first().and_then(|r| r.get("commit_hash")).and_then(serde_json::Value::as_str).unwrap_or(base);
+    Ok(state::ahead_behind(repo, "main", since)?.0)
 }
 
 /// Builds the next filtered snapshot for `peer` on top of `base`; returns
@@ -63,13 +81,13 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -
         repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", sql::lit(&branch)))?;
         return Ok(None);
     }
-    record_in_main(town, &branch)?;
+    record_in_main(town, peer, &branch)?;
     Ok(Some(branch))
 }
 
 /// Merges the snapshot into `main` keeping `main`'s content unchanged (an
 /// "ours" merge), so later merges with the peer have a common ancestor.
-fn record_in_main(town: &Town, branch: &str) -> anyhow::Result<()> {
+fn record_in_main(town: &Town, peer: &Peer, branch: &str) -> anyhow::Result<()> {
     let mut script = format!(
         "SET autocommit = 0;\nSET @@dolt_allow_commit_conflicts = 1;\nCALL DOLT_MERGE('--no-ff', '--no-commit', {});\n",
         sql::lit(branch)
@@ -83,7 +101,7 @@ fn record_in_main(town: &Town, branch: &str) -> anyhow::Result<()> {
     let _ = writeln!(
         script,
         "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;",
-        sql::lit(&format!("bd federation: record share on {branch}")),
+        sql::lit(&record_message(&peer.name)),
         sql::lit(&town.actor().signature())
     );
     town.repo().execute(&script)?;

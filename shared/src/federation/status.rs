@@ -52,7 +52,7 @@ pub struct TownStatus {
 }
 
 /// Fetches each peer (bounded by `timeout`) and reports where things stand.
-pub fn status(town: &Town, peers: &[Peer], timeout: Duration) -> anyhow::Result<TownStatus> {
+pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duration) -> anyhow::Result<TownStatus> {
     let _lock = town.workspace().lock_for_write(town.lock_wait())?;
     let repo = town.repo();
     let log = Log::new(town.workspace());
@@ -72,8 +72,15 @@ pub fn status(town: &Town, peers: &[Peer], timeout: Duration) -> anyhow::Result<
         };
         let now = clock::sql_to_rfc3339(&clock::now_sql());
         let tracking = peer.tracking_ref();
+        let unshared = |base: &str| {
+            if excluded.is_empty() {
+                Ok(state::ahead_behind(repo, "main", base)?.0)
+            } else {
+                super::outgoing::unshared(repo, &peer.name, base)
+            }
+        };
         let (ahead, behind, conflicts) = if state::has_remote_ref(repo, &tracking)? {
-            let (a, b) = state::ahead_behind(repo, "main", &tracking)?;
+            let (a, b) = (unshared(&tracking)?, state::ahead_behind(repo, "main", &tracking)?.1);
             let n = state::conflicting_tables(repo, "main", &tracking)?
                 .iter()
                 .map(|t| state::conflicts(repo, "main", &tracking, t).map(|c| c.len()))
@@ -81,9 +88,7 @@ pub fn status(town: &Town, peers: &[Peer], timeout: Duration) -> anyhow::Result<
             (Some(a), Some(b), n)
         } else if fetched.is_ok() {
             // The peer is reachable but empty: everything here is ahead.
-            let genesis = state::genesis(repo)?;
-            let (a, _) = state::ahead_behind(repo, "main", &genesis)?;
-            (Some(a), Some(0), 0)
+            (Some(unshared(&state::genesis(repo)?)?), Some(0), 0)
         } else {
             (None, None, 0)
         };

@@ -32,6 +32,7 @@ impl Command for Status {
         } else {
             remote::select(&town, ctx.config(), self.peer.as_deref(), self.peer.is_none())?
         };
-        federation::status::status(&town, &peers, self.network.timeout(ctx)?)
+        let excluded = ctx.config().list(crate::config::Key::FederationExcludeTypes);
+        federation::status::status(&town, &peers, &excluded, self.network.timeout(ctx)?)
     }
 }
