@@ -68,6 +68,7 @@ pub mod cmd;
 pub mod config;
 pub mod context;
 pub mod credentials;
+pub mod docs;
 pub mod dolt;
 pub mod env;
 pub mod error;

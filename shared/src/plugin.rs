@@ -94,10 +94,25 @@ pub fn executable_name(words: &str) -> String {
 pub fn clap_command<C: Command>() -> clap::Command {
     let cmd = clap::Command::new(executable_name(C::NAME))
         .bin_name(format!("bd {}", C::NAME))
-        .about(C::SUMMARY)
         .version(env!("CARGO_PKG_VERSION"));
-    let cmd = C::augment_args(cmd);
-    Globals::augment_args(cmd)
+    add_globals(C::augment_args(cmd)).about(C::SUMMARY)
+}
+
+/// Adds the [`Globals`] to a command, keeping the command's own description
+/// (augmenting would replace it with the `Globals` doc comment).
+#[must_use]
+pub fn add_globals(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = Globals::augment_args(cmd);
+    let cmd = match about {
+        Some(text) => cmd.about(text),
+        None => cmd.about(None::<&'static str>),
+    };
+    match long_about {
+        Some(text) => cmd.long_about(text),
+        None => cmd.long_about(None::<&'static str>),
+    }
 }
 
 /// The handshake line: `{"name","version","summary","api"}`.

@@ -7,7 +7,9 @@ mod support;
 
 mod config;
 mod core;
+mod docs;
 mod federation;
 mod frontdoor;
 mod layout;
 mod peers;
+mod plugins;

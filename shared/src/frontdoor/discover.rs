@@ -39,6 +39,9 @@ impl SearchPath {
     /// A search path over `dirs`; `bundled` is the directory of bundled commands.
     #[must_use]
     pub fn new(dirs: Vec<PathBuf>, bundled: Option<PathBuf>) -> Self {
+        // A directory listed twice (PATH often includes bd's own) is searched once.
+        let mut seen = std::collections::HashSet::new();
+        let dirs = dirs.into_iter().filter(|d| seen.insert(d.canonicalize().unwrap_or_else(|_| d.clone()))).collect();
         Self { dirs, bundled }
     }
 
@@ -127,10 +130,14 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// The command words, e.g. `federation push` for `bd-federation-push`.
+    /// The command as typed after `bd`: a bundled command's words
+    /// (`federation push`), or a plugin's name without `bd-` (`hello-world`).
     #[must_use]
     pub fn words(&self) -> String {
-        self.name.trim_start_matches(PREFIX).replace('-', " ")
+        crate::cmd::BUNDLED
+            .iter()
+            .find(|b| b.executable() == self.name)
+            .map_or_else(|| self.name[PREFIX.len()..].to_owned(), |b| b.name.to_owned())
     }
 }
 

@@ -7,8 +7,10 @@
 //! front door replaces itself with the plugin, so exit codes and signals pass
 //! through untouched.
 
+pub mod complete;
 pub mod discover;
 pub mod handshake;
+pub mod plugins;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -141,6 +143,41 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
         }
         Some("help") if words.len() == 1 => {
             printer.report(&listing(&search));
+            Ok(error::exit::SUCCESS)
+        }
+        Some("plugins") => {
+            let verbose = front.verbose || front.rest.iter().any(|a| a == "-v" || a == "--verbose");
+            let json = front.rest.iter().any(|a| a == "--json");
+            let printer = if json {
+                Printer::new(true, front.quiet, verbose, front.color.unwrap_or_default())
+            } else {
+                printer.clone()
+            };
+            let listing = plugins::list(&search, verbose);
+            for warning in listing.warnings() {
+                printer.warn(warning);
+            }
+            printer.report(&listing);
+            Ok(error::exit::SUCCESS)
+        }
+        Some("completions") => {
+            let name = words.get(1).map(String::as_str).unwrap_or_default();
+            let shell = crate::docs::Shell::parse(name).ok_or_else(|| {
+                UserError::usage(format!("unknown shell '{name}': expected one of bash, zsh, fish"))
+                    .with_hint("e.g. `bd completions bash > ~/.local/share/bash-completion/completions/bd`")
+            })?;
+            printer.raw(&crate::docs::completion_script(shell));
+            Ok(error::exit::SUCCESS)
+        }
+        Some("__complete") => {
+            let words: Vec<String> = front.rest[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+            let cwd = std::env::current_dir()?;
+            let mut out = String::new();
+            for candidate in complete::candidates(&search, &cwd, &words) {
+                out.push_str(&candidate);
+                out.push('\n');
+            }
+            printer.raw(&out);
             Ok(error::exit::SUCCESS)
         }
         Some("help") => {
@@ -316,6 +353,7 @@ impl Report for Listing {
                 let _ = writeln!(out, "  {:<28}{}", item.command, item.summary.as_deref().unwrap_or(""));
             }
         }
+        let _ = write!(out, "\n{}\n  help, plugins, completions\n", style.bold("Built in:"));
         out.push_str("\nSee 'bd help <command>' for a command's options.\n");
         out
     }

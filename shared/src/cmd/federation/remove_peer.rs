@@ -11,7 +11,7 @@ use crate::plugin::Command;
 #[derive(Debug, Args)]
 pub struct RemovePeer {
     /// The peer's name.
-    pub name: String,
+    pub peer: String,
 }
 
 impl Report for peers::Removed {
@@ -27,6 +27,6 @@ impl Command for RemovePeer {
 
     fn run(self, ctx: &Context) -> anyhow::Result<peers::Removed> {
         let town = federation::open(ctx)?;
-        peers::remove(&town, ctx.config(), &self.name)
+        peers::remove(&town, ctx.config(), &self.peer)
     }
 }
