@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{IsTerminal, Read as _, Write as _};
+use std::io::{IsTerminal, Read as _};
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -118,7 +118,7 @@ impl Store {
 
     fn write(&self, store: &StoreFile) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(store)?;
-        write_private(&self.path, text.as_bytes())
+        crate::fsutil::write_private(&self.path, text.as_bytes())
     }
 
     fn cipher(&self, create: bool) -> anyhow::Result<Option<ChaCha20Poly1305>> {
@@ -129,7 +129,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 let mut key = vec![0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-                write_private(&self.key_path, to_hex(&key).as_bytes())?;
+                crate::fsutil::write_private(&self.key_path, to_hex(&key).as_bytes())?;
                 key
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -190,34 +190,7 @@ impl Store {
     }
 }
 
-/// Writes a file only its owner can read, atomically.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -225,7 +198,7 @@ fn to_hex(bytes: &[u8]) -> String {
     })
 }
 
-fn from_hex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }

@@ -13,3 +13,4 @@ mod frontdoor;
 mod layout;
 mod peers;
 mod plugins;
+mod sovereignty;

@@ -14,9 +14,11 @@ use super::audit::{self, Log};
 use super::outgoing;
 use super::remote::Peer;
 use super::report::{Exchange, PeerResult, Status};
+use super::sanitized;
+use super::sovereignty;
 use super::state;
 use crate::clock;
-use crate::config::{Key, Resolved, Strategy};
+use crate::config::{Key, Resolved, Strategy, Tier};
 use crate::output::Printer;
 use crate::tracker::{Town, sql};
 
@@ -70,11 +72,12 @@ pub fn run(
     let _lock = town.workspace().lock_for_write(town.lock_wait())?;
     let log = Log::new(town.workspace());
     let excluded = config.list(Key::FederationExcludeTypes);
+    let patterns = config.list(Key::FederationAllowedRemotePatterns);
     let mut results = Vec::new();
     for peer in peers {
         printer.progress(&format!("{} {} ({})…", operation.as_str(), peer.name, peer.endpoint));
         let deadline = Instant::now() + options.timeout;
-        let session = Session { town, peer, excluded: &excluded, options, deadline };
+        let session = Session { town, peer, excluded: &excluded, patterns: &patterns, options, deadline };
         let result = match session.run(operation) {
             Ok(result) => result,
             Err(err) => PeerResult::failed(&peer.name, peer.endpoint.as_str(), &err),
@@ -110,6 +113,7 @@ struct Session<'a> {
     town: &'a Town,
     peer: &'a Peer,
     excluded: &'a [String],
+    patterns: &'a [String],
     options: &'a Options,
     deadline: Instant,
 }
@@ -121,6 +125,10 @@ impl Session<'_> {
             && let Some(dir) = self.peer.missing_directory()
         {
             return Err(self.peer.error("is unreachable", format!("directory {dir} does not exist")).into());
+        }
+        if matches!(operation, Operation::Push | Operation::Sync) {
+            // Before any contact with the peer: a forbidden peer gets nothing at all.
+            sovereignty::check_push(self.peer, self.patterns)?;
         }
         if !self.options.dry_run && operation != Operation::Fetch {
             self.commit_pending(operation)?;
@@ -182,6 +190,9 @@ impl Session<'_> {
         let repo = self.town.repo();
         let tracking = self.peer.tracking_ref();
         let base = if peer_has_data { tracking.clone() } else { state::genesis(repo)? };
+        if self.peer.tier >= Tier::T3 {
+            return self.push_sanitized(result, &base, peer_has_data);
+        }
         let (ahead, behind) = state::ahead_behind(repo, "main", &base)?;
         // In a dry-run sync the pull has not happened, so the peer is still "ahead".
         if behind > 0 && !(after_pull && self.options.dry_run) {
@@ -240,6 +251,20 @@ impl Session<'_> {
         }
         let repo = self.town.repo();
         let tracking = self.peer.tracking_ref();
+        if self.peer.tier >= Tier::T3 {
+            // A T3/T4 peer's history is never merged: only other towns' issues come in.
+            if self.options.dry_run {
+                result.status = Status::DryRun;
+                return Ok(());
+            }
+            let counts = sanitized::import_foreign(self.town, self.peer)?;
+            if !counts.is_empty() {
+                result.issues_in = counts;
+                result.commits_in = 1;
+                result.status = Status::Pulled;
+            }
+            return Ok(());
+        }
         let (_, behind) = state::ahead_behind(repo, "main", &tracking)?;
         if behind == 0 {
             return Ok(());
@@ -275,6 +300,31 @@ impl Session<'_> {
         result.commits_in = behind;
         result.issues_in = issues;
         result.status = Status::Pulled;
+        Ok(())
+    }
+
+    /// Sends a sanitized snapshot to a T3/T4 peer (see [`sanitized`]).
+    fn push_sanitized(&self, result: &mut PeerResult, base: &str, peer_has_data: bool) -> anyhow::Result<()> {
+        let repo = self.town.repo();
+        let issues = sanitized::outgoing_counts(self.town, base, self.excluded)?;
+        if self.options.dry_run {
+            result.commits_out = u64::from(!issues.is_empty());
+            result.issues_out = issues;
+            result.status = Status::DryRun;
+            return Ok(());
+        }
+        let Some(branch) = sanitized::build(self.town, self.peer, base, self.excluded)? else { return Ok(()) };
+        let tracking = self.peer.tracking_ref();
+        let before = if peer_has_data { state::hash_of(repo, &tracking)? } else { None };
+        self.peer.call(repo, &["push", &self.peer.name, &format!("{branch}:main")], self.deadline)?;
+        self.fetch()?;
+        let after = state::hash_of(repo, &tracking)?;
+        if after.is_none() || after != state::hash_of(repo, &branch)? || after == before {
+            return Err(self.peer.error("did not take the push", format!("its main is {after:?}")).into());
+        }
+        result.commits_out = 1;
+        result.issues_out = issues;
+        result.status = Status::Pushed;
         Ok(())
     }
 

@@ -10,6 +10,8 @@ mod outgoing;
 pub mod peers;
 pub mod remote;
 pub mod report;
+mod sanitized;
+pub mod sovereignty;
 mod state;
 pub mod status;
 

@@ -1,0 +1,142 @@
+//! Sovereignty tiers against real peers: T2 endpoint patterns, and T3/T4
+//! leak scans over everything a peer can read, history included.
+
+use std::path::Path;
+
+use crate::support::{Mailbox, Town, dolt};
+
+/// Everything a peer can read from a remote: every table, every
+/// `dolt_history_*` table and the whole log (authors, emails, messages).
+fn everything_in(town: &Town, remote: &Mailbox) -> String {
+    let clone = town.sandbox().path().join(format!("clone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&clone);
+    let endpoint = remote.endpoint();
+    town.run(dolt(), town.sandbox().path(), ["clone", endpoint.as_str(), clone.to_str().expect("utf8")]).success();
+    let mut text = String::new();
+    let read = |args: &[&str]| town.run(dolt(), &clone, args).success().stdout;
+    for table in ["issues", "labels", "comments", "events", "dependencies", "metadata", "config"] {
+        text.push_str(&read(&["sql", "-r", "json", "-q", &format!("SELECT * FROM {table}")]));
+        text.push_str(&read(&["sql", "-r", "json", "-q", &format!("SELECT * FROM dolt_history_{table}")]));
+    }
+    text.push_str(&read(&["sql", "-r", "json", "-q", "SELECT * FROM dolt_log"]));
+    text.push_str(&read(&["log"]));
+    std::fs::remove_dir_all(&clone).expect("remove clone");
+    text
+}
+
+fn assignees(town: &Town, remote: &Mailbox) -> Vec<Option<String>> {
+    let clone = town.sandbox().path().join("assignees");
+    let _ = std::fs::remove_dir_all(&clone);
+    town.run(dolt(), town.sandbox().path(), ["clone", remote.endpoint().as_str(), clone.to_str().expect("utf8")])
+        .success();
+    let out = town
+        .run(dolt(), &clone, ["sql", "-r", "json", "-q", "SELECT assignee FROM issues ORDER BY created_at"])
+        .success();
+    std::fs::remove_dir_all(&clone).expect("remove clone");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    doc["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r["assignee"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn people_town() -> Town {
+    let town = Town::federated("town-a");
+    let id = town
+        .bd_env(
+            &[("BD_ACTOR", "alice@example.com")],
+            ["--json", "create", "Login broken, ask alice@example.com", "-a", "alice@example.com"],
+        )
+        .success()
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    town.bd_env(&[("BD_ACTOR", "Bob Smith")], ["comment", &id, "Bob Smith reproduced it; mail bob@corp.example.org"])
+        .success();
+    town.bd_env(&[("BD_ACTOR", "Bob Smith")], ["update", &id, "--status", "in_progress"]).success();
+    town
+}
+
+#[test]
+fn t2_pushes_only_to_allowed_endpoints() {
+    let town = Town::federated("town-a");
+    town.create("work");
+    town.bd(["config", "set", "federation.sovereignty", "T2"]).success();
+    town.bd(["config", "set", "federation.allowed-remote-patterns", "dolthub://myorg/*,file:///nowhere/*"]).success();
+    let outside = Mailbox::new();
+    town.bd(["federation", "add-peer", "outside", &outside.endpoint()]).success();
+    let listing = || -> Vec<_> {
+        std::fs::read_dir(Path::new(&outside.endpoint()["file://".len()..]))
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect()
+    };
+    let before = listing();
+    town.bd(["federation", "push", "outside"])
+        .code(1)
+        .stderr_has("tier T2 forbids pushing to peer 'outside'")
+        .stderr_has("dolthub://myorg/*, file:///nowhere/*");
+    assert_eq!(listing(), before, "nothing may be written to a forbidden peer");
+    let allowed = format!("{}*", &outside.endpoint()[..outside.endpoint().len() - 3]);
+    town.bd(["config", "set", "federation.allowed-remote-patterns", &allowed]).success();
+    town.bd(["federation", "push", "outside"]).success().stdout_has("pushed");
+}
+
+#[test]
+fn t3_and_t4_peers_never_see_a_person_anywhere() {
+    let town = people_town();
+    let (t3, t4) = (Mailbox::new(), Mailbox::new());
+    town.bd(["config", "set", "federation.allowed-remote-patterns", "file://*"]).success();
+    town.bd(["federation", "add-peer", "pseudo", &t3.endpoint(), "--sovereignty", "T3"]).success();
+    town.bd(["federation", "add-peer", "anon", &t4.endpoint(), "--sovereignty", "T4"]).success();
+    town.bd(["federation", "push", "pseudo"]).success().stdout_has("pushed");
+    town.bd(["federation", "push", "anon"]).success().stdout_has("pushed");
+    for (name, remote) in [("T3", &t3), ("T4", &t4)] {
+        let seen = everything_in(&town, remote).to_lowercase();
+        for secret in ["alice", "example.com", "bob smith", "bob@", "tester"] {
+            assert!(!seen.contains(secret), "{name} peer can read {secret:?}");
+        }
+        assert!(seen.contains("login broken"), "{name} peer must still get the issue");
+    }
+    // T3: the same person gets the same pseudonym in a later share.
+    town.bd_env(&[("BD_ACTOR", "Bob Smith")], ["create", "Second", "-a", "alice@example.com"]).success();
+    town.bd(["federation", "push", "pseudo"]).success();
+    let first_two = assignees(&town, &t3);
+    assert_eq!(first_two.len(), 2);
+    assert!(first_two[0].as_deref().is_some_and(|p| p.starts_with("person-")), "{first_two:?}");
+    assert_eq!(first_two[0], first_two[1], "alice must map to one pseudonym across pushes");
+    // T4: no identifier at all.
+    town.bd(["federation", "push", "anon"]).success();
+    assert_eq!(assignees(&town, &t4), [None, None]);
+    // This town keeps its real data.
+    let mine = town.bd(["--json", "list"]).success().json();
+    assert!(mine.to_string().contains("alice@example.com"));
+}
+
+#[test]
+fn pulling_from_a_t3_peer_brings_only_other_towns_issues() {
+    let a = people_town();
+    let b = Town::federated("town-b");
+    let hub = Mailbox::new();
+    a.bd(["config", "set", "federation.allowed-remote-patterns", "file://*"]).success();
+    a.bd(["federation", "add-peer", "hub", &hub.endpoint(), "--sovereignty", "T3"]).success();
+    b.bd(["federation", "add-peer", "hub", &hub.endpoint()]).success();
+    a.bd(["federation", "push", "hub"]).success();
+    b.bd(["federation", "pull", "hub"]).success();
+    b.create("Made in B");
+    b.bd(["federation", "push", "hub"]).success();
+    let pulled = a.bd(["--json", "federation", "pull", "hub"]).success().json();
+    assert_eq!(pulled["peers"][0]["issues_in"]["added"], 1, "{pulled}");
+    let list = a.bd(["--json", "list"]).success().json().to_string();
+    assert!(list.contains("Made in B"), "{list}");
+    assert!(list.contains("alice@example.com"), "own issues must keep their real people: {list}");
+    assert!(!list.contains("person-"), "pseudonyms must not flow back: {list}");
+    // History was not merged: A's log has no commit from the hub's lineage.
+    let messages = a.sql("SELECT message FROM dolt_log");
+    assert!(!messages.iter().any(|m| m["message"].as_str().is_some_and(|s| s.contains("T3 share"))), "{messages:?}");
+}
