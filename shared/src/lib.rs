@@ -75,6 +75,7 @@ pub mod error;
 pub mod federation;
 pub mod frontdoor;
 pub mod fsutil;
+pub mod gitrepo;
 pub mod output;
 pub mod peer;
 pub mod plugin;

@@ -11,6 +11,7 @@ mod docs;
 mod federation;
 mod frontdoor;
 mod layout;
+mod modes;
 mod peers;
 mod plugins;
 mod sovereignty;

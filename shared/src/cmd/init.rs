@@ -56,7 +56,7 @@ impl Report for Initialized {
 }
 
 const GITIGNORE: &str = "# Managed by bd: the database travels through Dolt remotes, not git.\n\
-dolt/\nbd.lock\ncredentials\n*.key\nconfig.local.yaml\nfederation-log.jsonl\n";
+dolt/\nbd.lock\ncredentials\n*.key\nconfig.local.yaml\nfederation-log.jsonl\n.*.tmp.*\n";
 
 /// Checks a town name or id prefix: a letter first, then letters, digits,
 /// `-` or `_`, at most 64 characters.
@@ -90,9 +90,15 @@ impl Command for Init {
                 .with_hint("use it as it is, or remove its .beads directory to start over")
                 .into());
         }
-        let town = self.town.unwrap_or_else(|| tracker::default_town_name(&workspace));
+        // A project cloned from git already names its town; keep that identity.
+        let config = ctx.config();
+        let town = self
+            .town
+            .or_else(|| config.string(crate::config::Key::TownName))
+            .unwrap_or_else(|| tracker::default_town_name(&workspace));
+        let prefix_from_config = config.string(crate::config::Key::TownPrefix);
         check_identifier("town name", "--town NAME", &town)?;
-        let prefix = self.prefix.unwrap_or_else(|| tracker::default_prefix(&town));
+        let prefix = self.prefix.or(prefix_from_config).unwrap_or_else(|| tracker::default_prefix(&town));
         check_identifier("prefix", "--prefix PREFIX", &prefix)?;
         let dolt = ctx.dolt()?;
 

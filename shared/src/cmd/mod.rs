@@ -8,10 +8,13 @@ pub mod close;
 pub mod comment;
 pub mod config;
 pub mod create;
+pub mod export;
 pub mod federation;
+pub mod import;
 pub mod init;
 pub mod list;
 pub mod show;
+pub mod sync;
 pub mod update;
 
 use crate::plugin::{Command, clap_command};
@@ -51,6 +54,9 @@ pub const BUNDLED: &[Bundled] = bundled![
     update::Update,
     close::Close,
     comment::CommentCmd,
+    export::Export,
+    import::Import,
+    sync::Sync,
     config::list::List,
     config::get::Get,
     config::set::Set,

@@ -18,7 +18,7 @@ use super::sanitized;
 use super::sovereignty;
 use super::state;
 use crate::clock;
-use crate::config::{Key, Resolved, Strategy, Tier};
+use crate::config::{Key, Resolved, Strategy, SyncMode, Tier};
 use crate::output::Printer;
 use crate::tracker::{Town, sql};
 
@@ -104,6 +104,12 @@ pub fn run(
             }
         }
         results.push(result);
+    }
+    if town.mode() == SyncMode::BeltAndSuspenders && !options.dry_run {
+        // Belt and suspenders: every share also refreshes the JSONL backup in git.
+        if let Err(err) = super::backup::run(town) {
+            printer.warn(&format!("the JSONL backup was not updated: {err:#}"));
+        }
     }
     Ok(Exchange { operation: operation.as_str(), dry_run: options.dry_run, peers: results })
 }

@@ -5,6 +5,7 @@
 //! returns the town. One file per operation lives beside this one.
 
 pub mod audit;
+pub mod backup;
 pub mod exchange;
 mod outgoing;
 pub mod peers;

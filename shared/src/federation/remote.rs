@@ -74,6 +74,29 @@ pub fn select(town: &Town, config: &Resolved, name: Option<&str>, all: bool) -> 
         .collect()
 }
 
+/// The town's primary remote (`federation.remote`) as a peer named
+/// `origin`, registered as a dolt remote on first use.
+pub fn primary(town: &Town, config: &Resolved) -> anyhow::Result<Peer> {
+    let raw = config.string(crate::config::Key::FederationRemote).ok_or_else(|| {
+        UserError::failure("sync.mode dolt-native syncs with federation.remote, which is not set")
+            .with_hint("run `bd config set federation.remote <endpoint>` (e.g. dolthub://myorg/beads)")
+    })?;
+    let endpoint = Endpoint::parse(&raw)?;
+    let remotes = super::peers::dolt_remotes(town.repo())?;
+    match remotes.get("origin") {
+        Some(url) if url == endpoint.dolt_url() => {}
+        Some(_) => {
+            town.repo().call(["remote", "remove", "origin"]).run()?;
+            town.repo().call(["remote", "add", "origin", endpoint.dolt_url()]).run()?;
+        }
+        None => {
+            town.repo().call(["remote", "add", "origin", endpoint.dolt_url()]).run()?;
+        }
+    }
+    let credentials = Store::new(town.workspace().beads_dir()).load("origin")?;
+    Ok(Peer { name: "origin".to_owned(), endpoint, tier: config.sovereignty()?, credentials })
+}
+
 /// Why talking to a peer failed.
 #[derive(Debug)]
 pub struct PeerError {

@@ -28,16 +28,6 @@ fn branch(peer: &Peer) -> String {
 /// Child tables and the column that links each to its issue.
 const CHILDREN: [&str; 4] = ["labels", "comments", "events", "dependencies"];
 
-fn literal(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => "NULL".to_owned(),
-        Some(Value::String(s)) => sql::lit(s),
-        Some(Value::Bool(b)) => if *b { "1" } else { "0" }.to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(other) => sql::lit(&other.to_string()),
-    }
-}
-
 fn set(row: &mut Row, column: &str, value: Option<String>) {
     row.insert(column.to_owned(), value.map_or(Value::Null, Value::String));
 }
@@ -89,15 +79,6 @@ fn sanitize(table: &str, row: &mut Row, s: &Sanitizer) {
     }
 }
 
-fn inserts(out: &mut String, table: &str, rows: &[Row]) {
-    for row in rows {
-        let columns: Vec<&String> = row.keys().collect();
-        let values: Vec<String> = columns.iter().map(|c| literal(row.get(*c))).collect();
-        let names: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
-        let _ = writeln!(out, "INSERT INTO {table} ({}) VALUES ({});", names.join(", "), values.join(", "));
-    }
-}
-
 /// Builds the next sanitized snapshot for `peer` on top of `base`; returns
 /// the branch to push, or `None` when the peer already has it all.
 pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -> anyhow::Result<Option<String>> {
@@ -133,13 +114,13 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -
     for row in &mut issues {
         sanitize("issues", row, &sanitizer);
     }
-    inserts(&mut script, "issues", &issues);
+    sql::inserts(&mut script, "issues", &issues);
     for child in CHILDREN {
         let mut rows = repo.query(&format!("SELECT * FROM {child} WHERE issue_id IN ({own_ids})"))?;
         for row in &mut rows {
             sanitize(child, row, &sanitizer);
         }
-        inserts(&mut script, child, &rows);
+        sql::inserts(&mut script, child, &rows);
     }
     let _ = writeln!(
         script,

@@ -7,6 +7,7 @@
 mod edit;
 mod id;
 mod issue;
+pub mod jsonl;
 pub mod schema;
 pub mod sql;
 
@@ -19,7 +20,7 @@ pub use edit::Edit;
 pub use id::{issue_id, random_base36, row_id};
 pub use issue::{Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority};
 
-use crate::config::{Key, Resolved};
+use crate::config::{Key, Resolved, SyncMode};
 use crate::dolt::{Dolt, Repo, Row};
 use crate::env;
 use crate::error::UserError;
@@ -61,6 +62,8 @@ pub struct Town {
     prefix: String,
     actor: Author,
     lock_wait: Duration,
+    mode: SyncMode,
+    export_file: String,
 }
 
 impl Town {
@@ -88,14 +91,37 @@ impl Town {
         let prefix = config.string(Key::TownPrefix).unwrap_or_else(|| default_prefix(&name));
         let actor = Author::acting(&name);
         let lock_wait = config.duration(Key::LockTimeout)?;
-        Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor, lock_wait })
+        let mode = config.sync_mode()?;
+        let export_file = config.string(Key::ExportPath).unwrap_or_else(|| "issues.jsonl".to_owned());
+        Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor, lock_wait, mode, export_file })
     }
 
     /// Assembles a town that `init` just created.
     #[must_use]
     pub fn new(workspace: Workspace, repo: Repo, name: String, prefix: String) -> Self {
         let actor = Author::acting(&name);
-        Self { workspace, repo, name, prefix, actor, lock_wait: Duration::from_secs(10) }
+        Self {
+            workspace,
+            repo,
+            name,
+            prefix,
+            actor,
+            lock_wait: Duration::from_secs(10),
+            mode: SyncMode::GitPortable,
+            export_file: "issues.jsonl".to_owned(),
+        }
+    }
+
+    /// The sync mode the town was opened with.
+    #[must_use]
+    pub fn mode(&self) -> SyncMode {
+        self.mode
+    }
+
+    /// The JSONL export file's name under `.beads/` (`export.path`).
+    #[must_use]
+    pub fn export_file(&self) -> &str {
+        &self.export_file
     }
 
     /// How long a writer waits for another (`lock.timeout`).
@@ -151,6 +177,10 @@ impl Town {
         );
         let out = self.repo.call(["sql", "-r", "json"]).stdin(script).run()?;
         let rows = crate::dolt::parse_rows(&out.stdout).unwrap_or_default();
+        if self.mode == SyncMode::Realtime {
+            // Realtime mode keeps the JSONL export current after every write.
+            jsonl::write(self)?;
+        }
         Ok(rows.iter().rev().find_map(|r| r.get("hash").and_then(Value::as_str)).unwrap_or_default().to_owned())
     }
 

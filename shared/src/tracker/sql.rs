@@ -1,5 +1,11 @@
 //! Building SQL text safely: every user value goes through [`lit`].
 
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::dolt::Row;
+
 /// A `MySQL` string literal for `value`, with quotes, backslashes and control
 /// characters escaped.
 #[must_use]
@@ -26,6 +32,27 @@ pub fn lit(value: &str) -> String {
 #[must_use]
 pub fn opt(value: Option<&str>) -> String {
     value.map_or_else(|| "NULL".to_owned(), lit)
+}
+
+/// A SQL literal for a value read with `dolt sql -r json` (absent = NULL).
+#[must_use]
+pub fn json_literal(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "NULL".to_owned(),
+        Some(Value::String(s)) => lit(s),
+        Some(Value::Bool(b)) => if *b { "1" } else { "0" }.to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => lit(&other.to_string()),
+    }
+}
+
+/// Appends one `INSERT` per row (columns as the row has them).
+pub fn inserts(out: &mut String, table: &str, rows: &[Row]) {
+    for row in rows {
+        let names: Vec<String> = row.keys().map(|c| format!("`{c}`")).collect();
+        let values: Vec<String> = row.values().map(|v| json_literal(Some(v))).collect();
+        let _ = writeln!(out, "INSERT INTO {table} ({}) VALUES ({});", names.join(", "), values.join(", "));
+    }
 }
 
 #[cfg(test)]

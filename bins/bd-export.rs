@@ -1,0 +1,3 @@
+//! `bd export`.
+
+bd_shared::main!(bd_shared::cmd::export::Export);

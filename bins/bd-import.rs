@@ -1,0 +1,3 @@
+//! `bd import`.
+
+bd_shared::main!(bd_shared::cmd::import::Import);

@@ -1,0 +1,3 @@
+//! `bd sync`.
+
+bd_shared::main!(bd_shared::cmd::sync::Sync);

@@ -1,0 +1,97 @@
+//! `bd sync`: sync the way `sync.mode` says.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::{Key, SyncMode};
+use crate::context::Context;
+use crate::error::UserError;
+use crate::federation::backup::{self, Backup};
+use crate::federation::exchange::{self, Operation, Options};
+use crate::federation::{remote, report::Exchange};
+use crate::output::{Report, Style};
+use crate::plugin::Command;
+
+/// Sync this town the way sync.mode says.
+///
+/// git-portable and realtime: import what a git pull brought into
+/// .beads/issues.jsonl, export the database to it and commit it to the
+/// project's git repository. dolt-native: pull from and push to
+/// federation.remote. belt-and-suspenders: both.
+#[derive(Debug, Args)]
+pub struct Sync {
+    /// Time limit for the remote, e.g. 30s (default: federation.timeout).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// What `bd sync` did.
+#[derive(Debug, Serialize)]
+pub struct Synced {
+    /// The sync mode.
+    pub mode: SyncMode,
+    /// The JSONL round, in modes that keep one.
+    pub jsonl: Option<Backup>,
+    /// The exchange with `federation.remote`, in Dolt modes.
+    pub remote: Option<Exchange>,
+}
+
+impl Report for Synced {
+    fn human(&self, style: Style) -> String {
+        let mut out = String::new();
+        if let Some(remote) = &self.remote {
+            out.push_str(&remote.human(style));
+        }
+        if let Some(b) = &self.jsonl {
+            let _ = writeln!(
+                out,
+                "JSONL: imported {} new, {} changed; exported {} issue(s); {}",
+                b.imported.added,
+                b.imported.changed,
+                b.exported,
+                b.git_commit.as_deref().map_or_else(
+                    || "git already up to date".to_owned(),
+                    |c| format!("git commit {}", &c[..c.len().min(12)])
+                )
+            );
+        }
+        out
+    }
+
+    fn errors(&self) -> Vec<String> {
+        self.remote.as_ref().map(Report::errors).unwrap_or_default()
+    }
+
+    fn exit_code(&self) -> u8 {
+        self.remote.as_ref().map_or(crate::error::exit::SUCCESS, Report::exit_code)
+    }
+}
+
+impl Command for Sync {
+    const NAME: &'static str = "sync";
+    const SUMMARY: &'static str = "Sync the way sync.mode says (git JSONL, Dolt remote, or both)";
+    type Output = Synced;
+
+    fn run(self, ctx: &Context) -> anyhow::Result<Synced> {
+        let config = ctx.config();
+        let mode = config.sync_mode().map_err(|e| UserError::failure(e.to_string()))?;
+        let town = ctx.town()?;
+        let remote = if matches!(mode, SyncMode::DoltNative | SyncMode::BeltAndSuspenders) {
+            let peer = remote::primary(&town, config)?;
+            let timeout = match self.timeout {
+                Some(t) => t,
+                None => config.duration(Key::FederationTimeout)?,
+            };
+            let options = Options { dry_run: false, timeout, strategy: config.strategy()? };
+            Some(exchange::run(&town, config, ctx.printer(), &[peer], Operation::Sync, &options)?)
+        } else {
+            None
+        };
+        // In belt-and-suspenders the exchange already refreshed the backup.
+        let jsonl =
+            if matches!(mode, SyncMode::GitPortable | SyncMode::Realtime) { Some(backup::run(&town)?) } else { None };
+        Ok(Synced { mode, jsonl, remote })
+    }
+}

@@ -1,0 +1,33 @@
+//! The JSONL backup of `git-portable`, `realtime` and `belt-and-suspenders`
+//! modes: import what git brought, export, commit.
+
+use serde::Serialize;
+
+use crate::gitrepo;
+use crate::tracker::{Town, jsonl};
+
+/// What one backup round did.
+#[derive(Debug, Serialize)]
+pub struct Backup {
+    /// Issues imported from the file (what a `git pull` brought in).
+    pub imported: jsonl::Imported,
+    /// Issues written to the file.
+    pub exported: usize,
+    /// The git commit made, if the file changed.
+    pub git_commit: Option<String>,
+}
+
+/// Imports the JSONL file if present, rewrites it from the database and
+/// commits it to git when it changed.
+pub fn run(town: &Town) -> anyhow::Result<Backup> {
+    let path = jsonl::path(town);
+    let imported = match std::fs::read_to_string(&path) {
+        Ok(text) => jsonl::import(town, &text, &path.display().to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => jsonl::Imported::default(),
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    };
+    let exported = jsonl::write(town)?;
+    let message = format!("bd sync: {exported} issue(s) from town {}", town.name());
+    let git_commit = gitrepo::commit_file(town.workspace().beads_dir(), &path, &message, town.actor())?;
+    Ok(Backup { imported, exported, git_commit })
+}

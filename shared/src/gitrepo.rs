@@ -1,0 +1,41 @@
+//! Committing the JSONL export to the project's git repository, through
+//! libgit2 (no git CLI).
+
+use std::path::Path;
+
+use crate::error::UserError;
+use crate::tracker::Author;
+
+/// Commits `file` (inside the git work tree around `beads_dir`) on `HEAD`.
+/// Returns the new commit's id, or `None` when the file did not change.
+pub fn commit_file(beads_dir: &Path, file: &Path, message: &str, author: &Author) -> anyhow::Result<Option<String>> {
+    let repo = git2::Repository::discover(beads_dir).map_err(|_| {
+        UserError::failure(format!(
+            "no git repository around {}: git-portable sync commits the JSONL export to git",
+            beads_dir.display()
+        ))
+        .with_hint(
+            "run `git init` in the project, or `bd config set sync.mode dolt-native` to sync through Dolt remotes",
+        )
+    })?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| anyhow::anyhow!("the git repository around {} is bare", beads_dir.display()))?
+        .canonicalize()?;
+    let file = file.canonicalize()?;
+    let relative = file
+        .strip_prefix(&workdir)
+        .map_err(|_| anyhow::anyhow!("{} is outside the git work tree {}", file.display(), workdir.display()))?;
+    let mut index = repo.index()?;
+    index.add_path(relative)?;
+    index.write()?;
+    let tree = repo.find_tree(index.write_tree()?)?;
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    if parent.as_ref().is_some_and(|p| p.tree_id() == tree.id()) {
+        return Ok(None);
+    }
+    let signature = git2::Signature::now(&author.name, &author.email)?;
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)?;
+    Ok(Some(id.to_string()))
+}
