@@ -69,6 +69,7 @@ pub mod config;
 pub mod context;
 pub mod credentials;
 pub mod docs;
+pub mod doctor;
 pub mod dolt;
 pub mod env;
 pub mod error;

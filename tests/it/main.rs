@@ -8,6 +8,7 @@ mod support;
 mod config;
 mod core;
 mod docs;
+mod doctor;
 mod federation;
 mod frontdoor;
 mod layout;

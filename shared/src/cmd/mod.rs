@@ -8,6 +8,7 @@ pub mod close;
 pub mod comment;
 pub mod config;
 pub mod create;
+pub mod doctor;
 pub mod export;
 pub mod federation;
 pub mod import;
@@ -57,6 +58,7 @@ pub const BUNDLED: &[Bundled] = bundled![
     export::Export,
     import::Import,
     sync::Sync,
+    doctor::Doctor,
     config::list::List,
     config::get::Get,
     config::set::Set,

@@ -30,6 +30,12 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// A peer without stored credentials (for checks that talk to nobody).
+    #[must_use]
+    pub fn unauthenticated(name: String, endpoint: Endpoint, tier: Tier) -> Self {
+        Self { name, endpoint, tier, credentials: None }
+    }
+
     /// The remote-tracking ref of the peer's main branch.
     #[must_use]
     pub fn tracking_ref(&self) -> String {

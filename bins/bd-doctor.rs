@@ -1,0 +1,3 @@
+//! `bd doctor`.
+
+bd_shared::main!(bd_shared::cmd::doctor::Doctor);
