@@ -358,10 +358,25 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
     if let Some(v) = cached_text.lines().find_map(|l| l.strip_prefix(&key).and_then(Version::find_in)) {
         return Ok(v);
     }
-    let out = Dolt { bin: bin.to_owned(), version: MIN_VERSION }
-        .call(std::env::temp_dir().as_path(), ["version"])
-        .timeout(Duration::from_secs(30))
-        .run()?;
+    // `dolt version` asks the internet for newer releases unless its global
+    // config says not to; give this one call a root whose config does.
+    let quiet_root = cache.as_ref().and_then(|c| c.parent()).map(|d| d.join("dolt-root"));
+    let probe = Dolt { bin: bin.to_owned(), version: MIN_VERSION };
+    let mut call = probe.call(std::env::temp_dir().as_path(), ["version"]).timeout(Duration::from_secs(30));
+    if let Some(root) = quiet_root {
+        let config = root.join(".dolt").join("config_global.json");
+        if std::fs::create_dir_all(root.join(".dolt")).is_ok()
+            && (config.is_file()
+                || crate::fsutil::write_atomic(
+                    &config,
+                    br#"{"versioncheck.disabled":"true","metrics.disabled":"true"}"#,
+                )
+                .is_ok())
+        {
+            call = call.env("DOLT_ROOT_PATH", &root.to_string_lossy());
+        }
+    }
+    let out = call.run()?;
     let version = Version::find_in(&out.stdout).ok_or_else(|| DoltError::Failed {
         command: "version".to_owned(),
         stderr: format!("unrecognised output: {}", out.stdout.trim()),

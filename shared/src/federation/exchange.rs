@@ -127,10 +127,13 @@ struct Session<'a> {
 impl Session<'_> {
     fn run(&self, operation: Operation) -> anyhow::Result<PeerResult> {
         let mut result = PeerResult::new(&self.peer.name, self.peer.endpoint.as_str());
-        if operation != Operation::Push
-            && let Some(dir) = self.peer.missing_directory()
-        {
-            return Err(self.peer.error("is unreachable", format!("directory {dir} does not exist")).into());
+        if let Some(dir) = self.peer.missing_directory() {
+            if operation != Operation::Push {
+                return Err(self.peer.error("is unreachable", format!("directory {dir} does not exist")).into());
+            }
+            // A push may start a new file:// backup.
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| self.peer.error("is unreachable", format!("cannot create {dir}: {e}")))?;
         }
         if matches!(operation, Operation::Push | Operation::Sync) {
             // Before any contact with the peer: a forbidden peer gets nothing at all.
@@ -141,21 +144,22 @@ impl Session<'_> {
         }
         self.fetch()?;
         let tracking = self.peer.tracking_ref();
-        let peer_has_data = state::has_remote_ref(self.town.repo(), &tracking)?;
+        let standing = state::standing(self.town.repo(), &tracking)?;
         match operation {
             Operation::Fetch => {
-                let base = if peer_has_data { tracking.clone() } else { state::genesis(self.town.repo())? };
-                result.commits_in = state::ahead_behind(self.town.repo(), "main", &base)?.1;
-                result.commits_out = self.unshared(&base)?;
+                result.commits_in = standing.behind;
+                result.commits_out = self.unshared(&standing)?;
                 result.status = Status::Fetched;
             }
-            Operation::Push => self.push(&mut result, peer_has_data, false)?,
-            Operation::Pull => self.pull(&mut result, peer_has_data)?,
+            Operation::Push => self.push(&mut result, &standing, false)?,
+            Operation::Pull => self.pull(&mut result, &standing)?,
             Operation::Sync => {
-                self.pull(&mut result, peer_has_data)?;
+                self.pull(&mut result, &standing)?;
                 if result.status != Status::Conflict {
                     let pulled = result.status == Status::Pulled;
-                    self.push(&mut result, peer_has_data, true)?;
+                    // A merge moved main: read the standing again before pushing.
+                    let standing = if pulled { state::standing(self.town.repo(), &tracking)? } else { standing };
+                    self.push(&mut result, &standing, true)?;
                     result.status = match (pulled, result.status) {
                         (_, Status::DryRun) => Status::DryRun,
                         (true, _) | (_, Status::Pushed) => Status::Synced,
@@ -168,11 +172,11 @@ impl Session<'_> {
     }
 
     /// Commits here the peer has not received in any form.
-    fn unshared(&self, base: &str) -> anyhow::Result<u64> {
+    fn unshared(&self, standing: &state::Standing) -> anyhow::Result<u64> {
         if self.excluded.is_empty() {
-            Ok(state::ahead_behind(self.town.repo(), "main", base)?.0)
+            Ok(standing.ahead)
         } else {
-            outgoing::unshared(self.town.repo(), &self.peer.name, base)
+            outgoing::unshared(self.town.repo(), &self.peer.name, &standing.base)
         }
     }
 
@@ -192,14 +196,13 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn push(&self, result: &mut PeerResult, peer_has_data: bool, after_pull: bool) -> anyhow::Result<()> {
+    fn push(&self, result: &mut PeerResult, standing: &state::Standing, after_pull: bool) -> anyhow::Result<()> {
         let repo = self.town.repo();
-        let tracking = self.peer.tracking_ref();
-        let base = if peer_has_data { tracking.clone() } else { state::genesis(repo)? };
+        let base = standing.base.clone();
         if self.peer.tier >= Tier::T3 {
-            return self.push_sanitized(result, &base, peer_has_data);
+            return self.push_sanitized(result, standing);
         }
-        let (ahead, behind) = state::ahead_behind(repo, "main", &base)?;
+        let (ahead, behind) = (standing.ahead, standing.behind);
         // In a dry-run sync the pull has not happened, so the peer is still "ahead".
         if behind > 0 && !(after_pull && self.options.dry_run) {
             return Err(self
@@ -213,16 +216,16 @@ impl Session<'_> {
                 )
                 .into());
         }
-        let issues = state::issue_counts(repo, &base, "main", true, self.excluded)?;
         if self.options.dry_run {
-            result.commits_out = self.unshared(&base)?;
-            result.issues_out = issues;
+            result.commits_out = self.unshared(standing)?;
+            result.issues_out = state::issue_counts(repo, &base, "main", true, self.excluded)?;
             result.status = Status::DryRun;
             return Ok(());
         }
         if ahead == 0 {
             return Ok(());
         }
+        let issues = state::issue_counts(repo, &base, "main", true, self.excluded)?;
         let source = if self.excluded.is_empty() {
             "main".to_owned()
         } else {
@@ -233,26 +236,36 @@ impl Session<'_> {
         };
         // What is sent: main's commits, or the snapshots of the outgoing lineage.
         let sent_commits = if source == "main" { ahead } else { state::ahead_behind(repo, &source, &base)?.0 };
-        let before = if peer_has_data { state::hash_of(repo, &tracking)? } else { None };
-        self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
-        // Truthful success: the peer's main must now be what we sent.
-        self.fetch()?;
-        let after = state::hash_of(repo, &tracking)?;
-        let sent = state::hash_of(repo, &source)?;
-        if after.is_none() || after != sent || after == before {
-            return Err(self
-                .peer
-                .error("did not take the push", format!("its main is {after:?}, expected {sent:?}"))
-                .into());
-        }
+        self.send(&source, standing)?;
         result.commits_out = sent_commits;
         result.issues_out = issues;
         result.status = Status::Pushed;
         Ok(())
     }
 
-    fn pull(&self, result: &mut PeerResult, peer_has_data: bool) -> anyhow::Result<()> {
-        if !peer_has_data {
+    /// Pushes `source` to the peer's main and checks that the peer took it:
+    /// dolt moves our tracking ref only when the remote accepted the push.
+    fn send(&self, source: &str, standing: &state::Standing) -> anyhow::Result<()> {
+        let repo = self.town.repo();
+        self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
+        let rows = repo.query(&format!(
+            "SELECT HASHOF({}) AS peer, HASHOF({}) AS sent",
+            sql::lit(&self.peer.tracking_ref()),
+            sql::lit(source)
+        ))?;
+        let hash = |c: &str| rows.first().and_then(|r| r.get(c)).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let (after, sent) = (hash("peer"), hash("sent"));
+        if after.is_none() || after != sent || after == standing.peer_head {
+            return Err(self
+                .peer
+                .error("did not take the push", format!("its main is {after:?}, expected {sent:?}"))
+                .into());
+        }
+        Ok(())
+    }
+
+    fn pull(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
+        if !standing.peer_has_data {
             return Ok(());
         }
         let repo = self.town.repo();
@@ -271,27 +284,24 @@ impl Session<'_> {
             }
             return Ok(());
         }
-        let (_, behind) = state::ahead_behind(repo, "main", &tracking)?;
+        let behind = standing.behind;
         if behind == 0 {
             return Ok(());
         }
-        let issues = state::issue_counts(repo, "main", &tracking, true, &[])?;
-        let tables = state::conflicting_tables(repo, "main", &tracking)?;
-        if self.options.dry_run {
-            result.commits_in = behind;
-            result.issues_in = issues;
-            result.status = Status::DryRun;
+        let (issues, tables) = state::incoming(repo, &tracking)?;
+        result.commits_in = behind;
+        if self.options.dry_run || (!tables.is_empty() && self.options.strategy == Strategy::Manual) {
             for table in &tables {
                 result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
             }
+        }
+        if self.options.dry_run {
+            result.issues_in = issues;
+            result.status = Status::DryRun;
             return Ok(());
         }
         if !tables.is_empty() && self.options.strategy == Strategy::Manual {
-            for table in &tables {
-                result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
-            }
             result.status = Status::Conflict;
-            result.commits_in = behind;
             result.error = Some(format!(
                 "merging {} from peer '{}' conflicts in {} row(s); nothing was changed. Resolve by choosing a strategy: \
                  `bd federation sync {} --strategy ours|theirs|newest`",
@@ -303,15 +313,14 @@ impl Session<'_> {
             return Ok(());
         }
         self.merge(&tracking, &tables)?;
-        result.commits_in = behind;
         result.issues_in = issues;
         result.status = Status::Pulled;
         Ok(())
     }
 
     /// Sends a sanitized snapshot to a T3/T4 peer (see [`sanitized`]).
-    fn push_sanitized(&self, result: &mut PeerResult, base: &str, peer_has_data: bool) -> anyhow::Result<()> {
-        let repo = self.town.repo();
+    fn push_sanitized(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
+        let base = standing.base.as_str();
         let issues = sanitized::outgoing_counts(self.town, base, self.excluded)?;
         if self.options.dry_run {
             result.commits_out = u64::from(!issues.is_empty());
@@ -320,14 +329,7 @@ impl Session<'_> {
             return Ok(());
         }
         let Some(branch) = sanitized::build(self.town, self.peer, base, self.excluded)? else { return Ok(()) };
-        let tracking = self.peer.tracking_ref();
-        let before = if peer_has_data { state::hash_of(repo, &tracking)? } else { None };
-        self.peer.call(repo, &["push", &self.peer.name, &format!("{branch}:main")], self.deadline)?;
-        self.fetch()?;
-        let after = state::hash_of(repo, &tracking)?;
-        if after.is_none() || after != state::hash_of(repo, &branch)? || after == before {
-            return Err(self.peer.error("did not take the push", format!("its main is {after:?}")).into());
-        }
+        self.send(&branch, standing)?;
         result.commits_out = 1;
         result.issues_out = issues;
         result.status = Status::Pushed;

@@ -4,13 +4,85 @@
 use serde_json::Value;
 
 use super::report::{Conflict, IssueCounts};
-use crate::dolt::{Repo, Row};
+use crate::dolt::{DoltError, Repo, Row};
 use crate::tracker::{schema, sql};
 
 fn number(row: Option<&Row>, col: &str) -> u64 {
     row.and_then(|r| r.get(col))
         .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
         .unwrap_or(0)
+}
+
+/// Where this town stands against a peer's fetched main, read in one query.
+#[derive(Debug, Clone)]
+pub(super) struct Standing {
+    /// The peer's main (`b/main`), or the shared genesis when it has no data.
+    pub base: String,
+    /// Whether the peer has a main at all.
+    pub peer_has_data: bool,
+    /// The peer's main commit before this operation.
+    pub peer_head: Option<String>,
+    /// Commits here the peer lacks.
+    pub ahead: u64,
+    /// Commits on the peer missing here.
+    pub behind: u64,
+}
+
+/// Reads the standing against `tracking` (e.g. `b/main`).
+pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> {
+    let t = sql::lit(tracking);
+    let range = |from: &str, to: &str| sql::lit(&format!("{from}..{to}"));
+    let query = format!(
+        "SELECT HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, (SELECT COUNT(*) FROM dolt_log({})) AS behind",
+        range(tracking, "main"),
+        range("main", tracking)
+    );
+    match repo.query(&query) {
+        Ok(rows) => Ok(Standing {
+            base: tracking.to_owned(),
+            peer_has_data: true,
+            peer_head: rows.first().and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
+            ahead: number(rows.first(), "ahead"),
+            behind: number(rows.first(), "behind"),
+        }),
+        // The usual reason is that the peer has no main yet; anything else is reported as it is.
+        Err(err @ DoltError::Failed { .. }) if !has_remote_ref(repo, tracking)? => {
+            drop(err);
+            let base = genesis(repo)?;
+            Ok(Standing {
+                ahead: ahead_behind(repo, "main", &base)?.0,
+                base,
+                peer_has_data: false,
+                peer_head: None,
+                behind: 0,
+            })
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// What merging `tracking` would bring, and the tables it would conflict in.
+pub(super) fn incoming(repo: &Repo, tracking: &str) -> anyhow::Result<(IssueCounts, Vec<String>)> {
+    let diff = sql::lit(&format!("main...{tracking}"));
+    let count = |kind: &str| format!("(SELECT COUNT(*) FROM dolt_diff({diff}, 'issues') WHERE diff_type = '{kind}')");
+    let rows = repo.query(&format!(
+        "SELECT {} AS added, {} AS changed, {} AS removed, \
+         (SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {})
+          WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0) AS conflicted",
+        count("added"),
+        count("modified"),
+        count("removed"),
+        sql::lit(tracking)
+    ))?;
+    let row = rows.first();
+    let counts =
+        IssueCounts { added: number(row, "added"), changed: number(row, "changed"), removed: number(row, "removed") };
+    let tables = row
+        .and_then(|r| r.get("conflicted"))
+        .and_then(Value::as_str)
+        .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    Ok((counts, tables))
 }
 
 /// Uncommitted changes in the working set.
@@ -95,16 +167,6 @@ pub(super) fn issue_counts(
         }
     }
     Ok(counts)
-}
-
-/// Tables with conflicts if `theirs` were merged into `ours`.
-pub(super) fn conflicting_tables(repo: &Repo, ours: &str, theirs: &str) -> anyhow::Result<Vec<String>> {
-    let rows = repo.query(&format!(
-        "SELECT `table` FROM dolt_preview_merge_conflicts_summary({}, {}) WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0",
-        sql::lit(ours),
-        sql::lit(theirs)
-    ))?;
-    Ok(rows.iter().filter_map(|r| r.get("table").and_then(Value::as_str).map(str::to_owned)).collect())
 }
 
 /// The rows that would conflict in `table`, with the fields the two sides

@@ -72,25 +72,21 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         };
         let now = clock::sql_to_rfc3339(&clock::now_sql());
         let tracking = peer.tracking_ref();
-        let unshared = |base: &str| {
-            if excluded.is_empty() {
-                Ok(state::ahead_behind(repo, "main", base)?.0)
-            } else {
-                super::outgoing::unshared(repo, &peer.name, base)
-            }
+        let unshared = |base: &str, ahead: u64| {
+            if excluded.is_empty() { Ok(ahead) } else { super::outgoing::unshared(repo, &peer.name, base) }
         };
-        let (ahead, behind, conflicts) = if state::has_remote_ref(repo, &tracking)? {
-            let (a, b) = (unshared(&tracking)?, state::ahead_behind(repo, "main", &tracking)?.1);
-            let n = state::conflicting_tables(repo, "main", &tracking)?
-                .iter()
-                .map(|t| state::conflicts(repo, "main", &tracking, t).map(|c| c.len()))
-                .sum::<anyhow::Result<usize>>()?;
-            (Some(a), Some(b), n)
-        } else if fetched.is_ok() {
-            // The peer is reachable but empty: everything here is ahead.
-            (Some(unshared(&state::genesis(repo)?)?), Some(0), 0)
-        } else {
-            (None, None, 0)
+        let (ahead, behind, conflicts) = match (state::standing(repo, &tracking), fetched.is_ok()) {
+            (Ok(standing), _) if standing.peer_has_data => {
+                let (_, tables) = state::incoming(repo, &tracking)?;
+                let mut n = 0;
+                for table in &tables {
+                    n += state::conflicts(repo, "main", &tracking, table)?.len();
+                }
+                (Some(unshared(&standing.base, standing.ahead)?), Some(standing.behind), n)
+            }
+            // Reachable but empty: everything here is ahead.
+            (Ok(standing), true) => (Some(unshared(&standing.base, standing.ahead)?), Some(0), 0),
+            _ => (None, None, 0),
         };
         let last_fetch = log.entries(Some(&peer.name))?.into_iter().rev().find(|e| e.error.is_none()).map(|e| e.time);
         let entry = audit::Entry {

@@ -11,7 +11,6 @@ pub mod jsonl;
 pub mod schema;
 pub mod sql;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -184,38 +183,30 @@ impl Town {
         Ok(rows.iter().rev().find_map(|r| r.get("hash").and_then(Value::as_str)).unwrap_or_default().to_owned())
     }
 
-    /// Labels of the given issues (all issues when `ids` is `None`).
-    pub fn labels(&self, ids: Option<&[String]>) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
-        let filter = match ids {
-            Some([]) => return Ok(BTreeMap::new()),
-            Some(ids) => {
-                format!(" WHERE issue_id IN ({})", ids.iter().map(|i| sql::lit(i)).collect::<Vec<_>>().join(", "))
-            }
-            None => String::new(),
-        };
-        let rows = self.repo.query(&format!("SELECT issue_id, label FROM labels{filter} ORDER BY issue_id, label"))?;
-        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for row in rows {
-            if let (Some(Value::String(id)), Some(Value::String(label))) = (row.get("issue_id"), row.get("label")) {
-                map.entry(id.clone()).or_default().push(label.clone());
-            }
-        }
-        Ok(map)
-    }
-
     /// Issues matching a WHERE clause (already escaped), with their labels.
     pub fn issues_where(&self, condition: &str) -> anyhow::Result<Vec<Issue>> {
+        // One query: the labels ride along as a JSON array per issue.
+        let columns: Vec<String> = ISSUE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
         let rows = self.repo.query(&format!(
-            "SELECT {ISSUE_COLUMNS} FROM issues WHERE {condition} ORDER BY priority, created_at, id"
+            "SELECT {}, JSON_ARRAYAGG(l.label) AS labels FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
+             WHERE {condition} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id",
+            columns.join(", ")
         ))?;
-        let ids: Vec<String> =
-            rows.iter().filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned)).collect();
-        let mut labels = self.labels(Some(&ids))?;
         Ok(rows
             .iter()
             .map(|row: &Row| {
-                let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
-                Issue::from_row(row, labels.remove(id).unwrap_or_default())
+                let mut labels: Vec<String> = match row.get("labels") {
+                    Some(Value::Array(items)) => items.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect(),
+                    // Some dolt versions return the aggregate as JSON text.
+                    Some(Value::String(text)) => serde_json::from_str::<Vec<Option<String>>>(text)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                labels.sort();
+                Issue::from_row(row, labels)
             })
             .collect())
     }
