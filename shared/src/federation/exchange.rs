@@ -139,12 +139,12 @@ impl Session<'_> {
             // Before any contact with the peer: a forbidden peer gets nothing at all.
             sovereignty::check_push(self.peer, self.patterns)?;
         }
-        if !self.options.dry_run && operation != Operation::Fetch {
-            self.commit_pending(operation)?;
-        }
-        self.fetch()?;
         let tracking = self.peer.tracking_ref();
-        let standing = state::standing(self.town.repo(), &tracking)?;
+        let message = format!("bd: commit pending changes before {} with {}", operation.as_str(), self.peer.name);
+        let author = self.town.actor().signature();
+        let commit =
+            (!self.options.dry_run && operation != Operation::Fetch).then_some((message.as_str(), author.as_str()));
+        let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.deadline)?;
         match operation {
             Operation::Fetch => {
                 result.commits_in = standing.behind;
@@ -178,22 +178,6 @@ impl Session<'_> {
         } else {
             outgoing::unshared(self.town.repo(), &self.peer.name, &standing.base)
         }
-    }
-
-    fn commit_pending(&self, operation: Operation) -> anyhow::Result<()> {
-        if state::pending_changes(self.town.repo())? > 0 {
-            self.town.repo().execute(&format!(
-                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});",
-                sql::lit(&format!("bd: commit pending changes before {} with {}", operation.as_str(), self.peer.name)),
-                sql::lit(&self.town.actor().signature())
-            ))?;
-        }
-        Ok(())
-    }
-
-    fn fetch(&self) -> anyhow::Result<()> {
-        self.peer.call(self.town.repo(), &["fetch", &self.peer.name], self.deadline)?;
-        Ok(())
     }
 
     fn push(&self, result: &mut PeerResult, standing: &state::Standing, after_pull: bool) -> anyhow::Result<()> {

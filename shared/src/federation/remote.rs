@@ -157,6 +157,32 @@ impl Peer {
             full.push(user.clone());
         }
         full.extend(args[1..].iter().map(|a| (*a).to_owned()));
+        self.run_bounded(repo, &full, None, deadline)
+    }
+
+    /// Runs a SQL script that talks to this peer (`CALL DOLT_FETCH(…)`),
+    /// with the same bounds, retries and credentials as [`Peer::call`].
+    pub fn script(&self, repo: &Repo, script: &str, deadline: Instant) -> Result<Output, PeerError> {
+        self.run_bounded(repo, &["sql".to_owned(), "-r".to_owned(), "json".to_owned()], Some(script), deadline)
+    }
+
+    /// The arguments that name this peer in a `DOLT_FETCH`/`DOLT_PUSH` call.
+    #[must_use]
+    pub fn sql_remote_args(&self) -> String {
+        let name = crate::tracker::sql::lit(&self.name);
+        match &self.credentials {
+            Some((user, _)) => format!("'--user', {}, {name}", crate::tracker::sql::lit(user)),
+            None => name,
+        }
+    }
+
+    fn run_bounded(
+        &self,
+        repo: &Repo,
+        full: &[String],
+        stdin: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Output, PeerError> {
         let mut backoff = Duration::from_millis(500);
         let mut attempt = 1;
         loop {
@@ -166,7 +192,10 @@ impl Peer {
                     self.error("did not answer in time", "the time limit ran out (raise it with --timeout)".into())
                 );
             }
-            let mut call = repo.call(&full).timeout(left);
+            let mut call = repo.call(full).timeout(left);
+            if let Some(script) = stdin {
+                call = call.stdin(script);
+            }
             if let Some((_, password)) = &self.credentials {
                 call = call.env(DOLT_REMOTE_PASSWORD, password.expose());
             }

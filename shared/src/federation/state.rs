@@ -4,6 +4,10 @@
 use serde_json::Value;
 
 use super::report::{Conflict, IssueCounts};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use super::remote::Peer;
 use crate::dolt::{DoltError, Repo, Row};
 use crate::tracker::{schema, sql};
 
@@ -56,6 +60,54 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
                 peer_head: None,
                 behind: 0,
             })
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Commits pending local changes (when `commit` carries the message and
+/// author), fetches the peer and reads the standing, all in one dolt process.
+pub(super) fn fetch_and_stand(
+    repo: &Repo,
+    peer: &Peer,
+    commit: Option<(&str, &str)>,
+    deadline: Instant,
+) -> anyhow::Result<Standing> {
+    let tracking = peer.tracking_ref();
+    let mut script = String::new();
+    if let Some((message, author)) = commit {
+        let _ = writeln!(
+            script,
+            "CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {});",
+            sql::lit(message),
+            sql::lit(author)
+        );
+    }
+    let range = |from: &str, to: &str| sql::lit(&format!("{from}..{to}"));
+    let _ = writeln!(
+        script,
+        "CALL DOLT_FETCH({});\nSELECT 1 AS bd_standing, HASHOF({}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
+         (SELECT COUNT(*) FROM dolt_log({})) AS behind;",
+        peer.sql_remote_args(),
+        sql::lit(&tracking),
+        range(&tracking, "main"),
+        range("main", &tracking)
+    );
+    match peer.script(repo, &script, deadline) {
+        Ok(out) => {
+            let rows = crate::dolt::parse_rows(&out.stdout)?;
+            let row = rows.iter().find(|r| r.contains_key("bd_standing"));
+            Ok(Standing {
+                base: tracking.clone(),
+                peer_has_data: true,
+                peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
+                ahead: number(row, "ahead"),
+                behind: number(row, "behind"),
+            })
+        }
+        // The fetch ran; the peer has no main yet, so its ref does not exist.
+        Err(err) if err.reason.contains("invalid ref spec") || err.reason.contains("not found") => {
+            standing(repo, &tracking)
         }
         Err(err) => Err(err.into()),
     }

@@ -66,17 +66,22 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
     let mut out = Vec::new();
     for peer in peers {
         let deadline = Instant::now() + timeout;
+        let tracking = peer.tracking_ref();
         let fetched = match peer.missing_directory() {
-            Some(dir) => Err(peer.error("is unreachable", format!("directory {dir} does not exist"))),
-            None => peer.call(repo, &["fetch", &peer.name], deadline).map(drop),
+            Some(dir) => Err(peer.error("is unreachable", format!("directory {dir} does not exist")).into()),
+            None => state::fetch_and_stand(repo, peer, None, deadline),
         };
         let now = clock::sql_to_rfc3339(&clock::now_sql());
-        let tracking = peer.tracking_ref();
         let unshared = |base: &str, ahead: u64| {
             if excluded.is_empty() { Ok(ahead) } else { super::outgoing::unshared(repo, &peer.name, base) }
         };
-        let (ahead, behind, conflicts) = match (state::standing(repo, &tracking), fetched.is_ok()) {
-            (Ok(standing), _) if standing.peer_has_data => {
+        // Unreachable: the last fetched state, if any, with its time.
+        let standing = match &fetched {
+            Ok(standing) => Some(standing.clone()),
+            Err(_) => state::standing(repo, &tracking).ok().filter(|s| s.peer_has_data),
+        };
+        let (ahead, behind, conflicts) = match standing {
+            Some(standing) if standing.peer_has_data => {
                 let (_, tables) = state::incoming(repo, &tracking)?;
                 let mut n = 0;
                 for table in &tables {
@@ -84,9 +89,8 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
                 }
                 (Some(unshared(&standing.base, standing.ahead)?), Some(standing.behind), n)
             }
-            // Reachable but empty: everything here is ahead.
-            (Ok(standing), true) => (Some(unshared(&standing.base, standing.ahead)?), Some(0), 0),
-            _ => (None, None, 0),
+            Some(standing) => (Some(unshared(&standing.base, standing.ahead)?), Some(0), 0),
+            None => (None, None, 0),
         };
         let last_fetch = log.entries(Some(&peer.name))?.into_iter().rev().find(|e| e.error.is_none()).map(|e| e.time);
         let entry = audit::Entry {
@@ -99,7 +103,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
             issues_out: IssueCounts::default(),
             issues_in: IssueCounts::default(),
             head: None,
-            error: fetched.as_ref().err().map(ToString::to_string),
+            error: fetched.as_ref().err().map(|e| format!("{e:#}")),
         };
         log.append(&entry)?;
         out.push(PeerStatus {
@@ -112,7 +116,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
             fetched_at: if fetched.is_ok() { Some(now) } else { last_fetch },
             conflicts,
             last_sync: log.last_sync(&peer.name)?,
-            error: fetched.err().map(|e| e.to_string()),
+            error: fetched.err().map(|e| format!("{e:#}")),
         });
     }
     Ok(TownStatus { town: town.name().to_owned(), pending_changes, unresolved_conflicts: unresolved, peers: out })
