@@ -81,6 +81,8 @@ pub enum DoltError {
         command: String,
         /// dolt's stderr (or stdout when stderr was empty).
         stderr: String,
+        /// What dolt printed on stdout before failing (results of earlier statements).
+        stdout: String,
     },
     /// The process could not be started or read.
     Io {
@@ -119,7 +121,7 @@ impl fmt::Display for DoltError {
             DoltError::Timeout { command, after } => {
                 write!(f, "dolt {command} did not finish within {}s and was stopped", after.as_secs())
             }
-            DoltError::Failed { command, stderr } => write!(f, "dolt {command} failed: {stderr}"),
+            DoltError::Failed { command, stderr, .. } => write!(f, "dolt {command} failed: {stderr}"),
             DoltError::Io { path, source } => {
                 write!(f, "cannot run dolt at {}: {source}", path.display())
             }
@@ -273,10 +275,11 @@ impl Call<'_> {
             return Ok(Output { stdout, stderr });
         }
         let message = if stderr.is_empty() { stdout.trim().to_owned() } else { stderr };
+        let stdout = if message == stdout.trim() { String::new() } else { stdout };
         if message.contains("database is read only") || message.contains("read only mode") {
             return Err(DoltError::ReadOnly { stderr: message });
         }
-        Err(DoltError::Failed { command: self.command_line(), stderr: message })
+        Err(DoltError::Failed { command: self.command_line(), stderr: message, stdout })
     }
 }
 
@@ -318,6 +321,7 @@ impl Repo {
         parse_rows(&out.stdout).map_err(|e| DoltError::Failed {
             command: "sql -r json".to_owned(),
             stderr: format!("unreadable JSON from dolt ({e}): {}", out.stdout.trim()),
+            stdout: String::new(),
         })
     }
 
@@ -380,6 +384,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
     let version = Version::find_in(&out.stdout).ok_or_else(|| DoltError::Failed {
         command: "version".to_owned(),
         stderr: format!("unrecognised output: {}", out.stdout.trim()),
+        stdout: String::new(),
     })?;
     if let Some(cache) = cache {
         let stale = format!("{}\t", bin.display());

@@ -83,7 +83,7 @@ pub fn run(
             Err(err) => PeerResult::failed(&peer.name, peer.endpoint.as_str(), &err),
         };
         if !options.dry_run {
-            let head = state::hash_of(town.repo(), "main").ok().flatten();
+            let head = result.head.clone();
             let entry = audit::Entry {
                 time: clock::sql_to_rfc3339(&clock::now_sql()),
                 peer: peer.name.clone(),
@@ -144,7 +144,7 @@ impl Session<'_> {
         let author = self.town.actor().signature();
         let commit =
             (!self.options.dry_run && operation != Operation::Fetch).then_some((message.as_str(), author.as_str()));
-        let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.deadline)?;
+        let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, self.deadline)?;
         match operation {
             Operation::Fetch => {
                 result.commits_in = standing.behind;
@@ -200,16 +200,19 @@ impl Session<'_> {
                 )
                 .into());
         }
+        let issues = match standing.outgoing {
+            Some(counts) => counts,
+            None => state::issue_counts(repo, &base, "main", true, self.excluded)?,
+        };
         if self.options.dry_run {
             result.commits_out = self.unshared(standing)?;
-            result.issues_out = state::issue_counts(repo, &base, "main", true, self.excluded)?;
+            result.issues_out = issues;
             result.status = Status::DryRun;
             return Ok(());
         }
         if ahead == 0 {
             return Ok(());
         }
-        let issues = state::issue_counts(repo, &base, "main", true, self.excluded)?;
         let source = if self.excluded.is_empty() {
             "main".to_owned()
         } else {
@@ -220,7 +223,7 @@ impl Session<'_> {
         };
         // What is sent: main's commits, or the snapshots of the outgoing lineage.
         let sent_commits = if source == "main" { ahead } else { state::ahead_behind(repo, &source, &base)?.0 };
-        self.send(&source, standing)?;
+        result.head = self.send(&source, standing)?;
         result.commits_out = sent_commits;
         result.issues_out = issues;
         result.status = Status::Pushed;
@@ -229,11 +232,11 @@ impl Session<'_> {
 
     /// Pushes `source` to the peer's main and checks that the peer took it:
     /// dolt moves our tracking ref only when the remote accepted the push.
-    fn send(&self, source: &str, standing: &state::Standing) -> anyhow::Result<()> {
+    fn send(&self, source: &str, standing: &state::Standing) -> anyhow::Result<Option<String>> {
         let repo = self.town.repo();
         self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
         let rows = repo.query(&format!(
-            "SELECT HASHOF({}) AS peer, HASHOF({}) AS sent",
+            "SELECT HASHOF({}) AS peer, HASHOF({}) AS sent, HASHOF('main') AS main",
             sql::lit(&self.peer.tracking_ref()),
             sql::lit(source)
         ))?;
@@ -245,7 +248,7 @@ impl Session<'_> {
                 .error("did not take the push", format!("its main is {after:?}, expected {sent:?}"))
                 .into());
         }
-        Ok(())
+        Ok(hash("main"))
     }
 
     fn pull(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
@@ -272,10 +275,10 @@ impl Session<'_> {
         if behind == 0 {
             return Ok(());
         }
-        let (issues, tables) = state::incoming(repo, &tracking)?;
+        let (issues, tables) = (standing.incoming, &standing.conflicted);
         result.commits_in = behind;
         if self.options.dry_run || (!tables.is_empty() && self.options.strategy == Strategy::Manual) {
-            for table in &tables {
+            for table in tables {
                 result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
             }
         }
@@ -296,7 +299,7 @@ impl Session<'_> {
             ));
             return Ok(());
         }
-        self.merge(&tracking, &tables)?;
+        result.head = self.merge(&tracking, tables)?;
         result.issues_in = issues;
         result.status = Status::Pulled;
         Ok(())
@@ -313,7 +316,7 @@ impl Session<'_> {
             return Ok(());
         }
         let Some(branch) = sanitized::build(self.town, self.peer, base, self.excluded)? else { return Ok(()) };
-        self.send(&branch, standing)?;
+        result.head = self.send(&branch, standing)?;
         result.commits_out = 1;
         result.issues_out = issues;
         result.status = Status::Pushed;
@@ -322,7 +325,7 @@ impl Session<'_> {
 
     /// Merges the peer's main into ours in one transaction, resolving
     /// conflicts with the chosen strategy.
-    fn merge(&self, tracking: &str, conflicted: &[String]) -> anyhow::Result<()> {
+    fn merge(&self, tracking: &str, conflicted: &[String]) -> anyhow::Result<Option<String>> {
         let author = sql::lit(&self.town.actor().signature());
         let mut script = format!(
             "SET autocommit = 0;\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
@@ -351,15 +354,17 @@ impl Session<'_> {
                 sql::lit(&format!("Resolve conflicts from {} using {} strategy", self.peer.name, strategy))
             );
         }
-        script.push_str("COMMIT;\n");
-        let out = self.town.repo().execute(&script)?;
-        if conflicted.is_empty() && out.stdout.contains("conflicts found") {
+        script.push_str("COMMIT;\nSELECT HASHOF('main') AS bd_head;\n");
+        let out = self.town.repo().call(["sql", "-r", "json"]).stdin(script).run()?;
+        let rows = crate::dolt::parse_rows(&out.stdout)?;
+        let surprise = rows.iter().any(|r| r.get("conflicts").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0);
+        if conflicted.is_empty() && surprise {
             anyhow::bail!(
                 "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",
                 self.peer.name
             );
         }
-        Ok(())
+        Ok(rows.iter().find_map(|r| r.get("bd_head").and_then(serde_json::Value::as_str).map(str::to_owned)))
     }
 }
 

@@ -114,6 +114,8 @@ pub struct PeerError {
     pub what: &'static str,
     /// dolt's reason.
     pub reason: String,
+    /// What dolt printed before failing (results of earlier statements of a script).
+    pub stdout: String,
 }
 
 impl fmt::Display for PeerError {
@@ -213,7 +215,11 @@ impl Peer {
                 return Err(self.error("refused the credentials", reason));
             }
             if attempt >= ATTEMPTS || !is_transient(&reason) {
-                return Err(self.error(if is_transient(&reason) { "is unreachable" } else { "failed" }, reason));
+                let mut failure = self.error(if is_transient(&reason) { "is unreachable" } else { "failed" }, reason);
+                if let DoltError::Failed { stdout, .. } = err {
+                    failure.stdout = stdout;
+                }
+                return Err(failure);
             }
             attempt += 1;
             std::thread::sleep(backoff.min(deadline.saturating_duration_since(Instant::now())));
@@ -224,7 +230,13 @@ impl Peer {
     /// A failure naming this peer.
     #[must_use]
     pub fn error(&self, what: &'static str, reason: String) -> PeerError {
-        PeerError { peer: self.name.clone(), endpoint: self.endpoint.as_str().to_owned(), what, reason }
+        PeerError {
+            peer: self.name.clone(),
+            endpoint: self.endpoint.as_str().to_owned(),
+            what,
+            reason,
+            stdout: String::new(),
+        }
     }
 
     /// For a `file://` peer, whether its directory exists (dolt would

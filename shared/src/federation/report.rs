@@ -88,6 +88,9 @@ pub struct PeerResult {
     pub conflicts: Vec<Conflict>,
     /// The failure, when `status` is `failed` or `conflict`.
     pub error: Option<String>,
+    /// Our main after the operation moved data (for the audit log).
+    #[serde(skip)]
+    pub head: Option<String>,
 }
 
 impl PeerResult {
@@ -104,6 +107,7 @@ impl PeerResult {
             issues_in: IssueCounts::default(),
             conflicts: Vec::new(),
             error: None,
+            head: None,
         }
     }
 

@@ -30,6 +30,12 @@ pub(super) struct Standing {
     pub ahead: u64,
     /// Commits on the peer missing here.
     pub behind: u64,
+    /// This town's issue changes since the fork, when the peer has data.
+    pub outgoing: Option<IssueCounts>,
+    /// The peer's issue changes since the fork.
+    pub incoming: IssueCounts,
+    /// Tables a merge of the peer's main would conflict in.
+    pub conflicted: Vec<String>,
 }
 
 /// Reads the standing against `tracking` (e.g. `b/main`).
@@ -48,32 +54,72 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             peer_head: rows.first().and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
             ahead: number(rows.first(), "ahead"),
             behind: number(rows.first(), "behind"),
+            outgoing: None,
+            incoming: IssueCounts::default(),
+            conflicted: Vec::new(),
         }),
         // The usual reason is that the peer has no main yet; anything else is reported as it is.
         Err(err @ DoltError::Failed { .. }) if !has_remote_ref(repo, tracking)? => {
             drop(err);
             let base = genesis(repo)?;
-            Ok(Standing {
-                ahead: ahead_behind(repo, "main", &base)?.0,
-                base,
-                peer_has_data: false,
-                peer_head: None,
-                behind: 0,
-            })
+            Ok(empty_peer(ahead_behind(repo, "main", &base)?.0, base))
         }
         Err(err) => Err(err.into()),
     }
 }
 
+/// The standing against a peer that has no main yet: everything here since
+/// the genesis is ahead.
+fn empty_peer(ahead: u64, genesis: String) -> Standing {
+    Standing {
+        base: genesis,
+        peer_has_data: false,
+        peer_head: None,
+        ahead,
+        behind: 0,
+        outgoing: None,
+        incoming: IssueCounts::default(),
+        conflicted: Vec::new(),
+    }
+}
+
+fn counts_query(range: &str, excluded: &[String], prefix: &str) -> String {
+    let filter = if excluded.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = excluded.iter().map(|t| sql::lit(t)).collect();
+        format!(" AND COALESCE(to_issue_type, from_issue_type) NOT IN ({})", list.join(", "))
+    };
+    ["added", "modified", "removed"]
+        .iter()
+        .map(|kind| {
+            format!("(SELECT COUNT(*) FROM dolt_diff({range}, 'issues') WHERE diff_type = '{kind}'{filter}) AS {prefix}_{kind}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn counts_of(row: Option<&Row>, prefix: &str) -> IssueCounts {
+    IssueCounts {
+        added: number(row, &format!("{prefix}_added")),
+        changed: number(row, &format!("{prefix}_modified")),
+        removed: number(row, &format!("{prefix}_removed")),
+    }
+}
+
 /// Commits pending local changes (when `commit` carries the message and
-/// author), fetches the peer and reads the standing, all in one dolt process.
+/// author), fetches the peer and reads everything an exchange decides on:
+/// ahead/behind, the issues each side changed, the tables a merge would
+/// conflict in. One dolt process.
 pub(super) fn fetch_and_stand(
     repo: &Repo,
     peer: &Peer,
     commit: Option<(&str, &str)>,
+    excluded: &[String],
     deadline: Instant,
 ) -> anyhow::Result<Standing> {
     let tracking = peer.tracking_ref();
+    let t = sql::lit(&tracking);
     let mut script = String::new();
     if let Some((message, author)) = commit {
         let _ = writeln!(
@@ -83,15 +129,22 @@ pub(super) fn fetch_and_stand(
             sql::lit(author)
         );
     }
-    let range = |from: &str, to: &str| sql::lit(&format!("{from}..{to}"));
+    let range = |r: String| sql::lit(&r);
     let _ = writeln!(
         script,
-        "CALL DOLT_FETCH({});\nSELECT 1 AS bd_standing, HASHOF({}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
-         (SELECT COUNT(*) FROM dolt_log({})) AS behind;",
+        "CALL DOLT_FETCH({});\n\
+         SELECT 1 AS bd_base, (SELECT COUNT(*) FROM dolt_log) AS commits, \
+         (SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1) AS genesis;\n\
+         SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
+         (SELECT COUNT(*) FROM dolt_log({})) AS behind, {}, {}, \
+         (SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {t}) \
+          WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0) AS conflicted;",
         peer.sql_remote_args(),
-        sql::lit(&tracking),
-        range(&tracking, "main"),
-        range("main", &tracking)
+        sql::lit(schema::SCHEMA_MESSAGE),
+        range(format!("{tracking}..main")),
+        range(format!("main..{tracking}")),
+        counts_query(&range(format!("{tracking}...main")), excluded, "out"),
+        counts_query(&range(format!("main...{tracking}")), &[], "in"),
     );
     match peer.script(repo, &script, deadline) {
         Ok(out) => {
@@ -103,38 +156,27 @@ pub(super) fn fetch_and_stand(
                 peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
                 ahead: number(row, "ahead"),
                 behind: number(row, "behind"),
+                outgoing: Some(counts_of(row, "out")),
+                incoming: counts_of(row, "in"),
+                conflicted: row
+                    .and_then(|r| r.get("conflicted"))
+                    .and_then(Value::as_str)
+                    .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+                    .unwrap_or_default(),
             })
         }
-        // The fetch ran; the peer has no main yet, so its ref does not exist.
+        // The fetch ran, but the peer has no main yet, so its ref does not exist.
         Err(err) if err.reason.contains("invalid ref spec") || err.reason.contains("not found") => {
-            standing(repo, &tracking)
+            let rows = crate::dolt::parse_rows(&err.stdout).unwrap_or_default();
+            let row = rows.iter().find(|r| r.contains_key("bd_base"));
+            match row.and_then(|r| r.get("genesis")).and_then(Value::as_str) {
+                // The genesis holds two of main's commits; everything else is ahead.
+                Some(genesis) => Ok(empty_peer(number(row, "commits").saturating_sub(2), genesis.to_owned())),
+                None => standing(repo, &tracking),
+            }
         }
         Err(err) => Err(err.into()),
     }
-}
-
-/// What merging `tracking` would bring, and the tables it would conflict in.
-pub(super) fn incoming(repo: &Repo, tracking: &str) -> anyhow::Result<(IssueCounts, Vec<String>)> {
-    let diff = sql::lit(&format!("main...{tracking}"));
-    let count = |kind: &str| format!("(SELECT COUNT(*) FROM dolt_diff({diff}, 'issues') WHERE diff_type = '{kind}')");
-    let rows = repo.query(&format!(
-        "SELECT {} AS added, {} AS changed, {} AS removed, \
-         (SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {})
-          WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0) AS conflicted",
-        count("added"),
-        count("modified"),
-        count("removed"),
-        sql::lit(tracking)
-    ))?;
-    let row = rows.first();
-    let counts =
-        IssueCounts { added: number(row, "added"), changed: number(row, "changed"), removed: number(row, "removed") };
-    let tables = row
-        .and_then(|r| r.get("conflicted"))
-        .and_then(Value::as_str)
-        .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-        .unwrap_or_default();
-    Ok((counts, tables))
 }
 
 /// Uncommitted changes in the working set.
@@ -150,16 +192,6 @@ pub(super) fn has_remote_ref(repo: &Repo, tracking: &str) -> anyhow::Result<bool
             .first(),
         "n",
     ) > 0)
-}
-
-/// The commit hash a ref points to.
-pub(super) fn hash_of(repo: &Repo, reference: &str) -> anyhow::Result<Option<String>> {
-    Ok(repo
-        .query(&format!("SELECT HASHOF({}) AS h", sql::lit(reference)))?
-        .first()
-        .and_then(|r| r.get("h"))
-        .and_then(Value::as_str)
-        .map(str::to_owned))
 }
 
 /// The schema commit every town shares: the base when a peer has no data.

@@ -69,7 +69,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         let tracking = peer.tracking_ref();
         let fetched = match peer.missing_directory() {
             Some(dir) => Err(peer.error("is unreachable", format!("directory {dir} does not exist")).into()),
-            None => state::fetch_and_stand(repo, peer, None, deadline),
+            None => state::fetch_and_stand(repo, peer, None, excluded, deadline),
         };
         let now = clock::sql_to_rfc3339(&clock::now_sql());
         let unshared = |base: &str, ahead: u64| {
@@ -82,7 +82,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         };
         let (ahead, behind, conflicts) = match standing {
             Some(standing) if standing.peer_has_data => {
-                let (_, tables) = state::incoming(repo, &tracking)?;
+                let tables = if fetched.is_ok() { standing.conflicted.clone() } else { Vec::new() };
                 let mut n = 0;
                 for table in &tables {
                     n += state::conflicts(repo, "main", &tracking, table)?.len();
