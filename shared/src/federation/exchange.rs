@@ -144,7 +144,22 @@ impl Session<'_> {
         let author = self.town.actor().signature();
         let commit =
             (!self.options.dry_run && operation != Operation::Fetch).then_some((message.as_str(), author.as_str()));
-        let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, self.deadline)?;
+        // A plain push (no exclusions, no sanitizing) runs whole in one dolt script.
+        let one_script_push = operation == Operation::Push
+            && !self.options.dry_run
+            && self.excluded.is_empty()
+            && self.peer.tier < Tier::T3;
+        let standing =
+            state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, one_script_push, self.deadline)?;
+        if let Some(head) = &standing.pushed {
+            if standing.ahead > 0 {
+                result.commits_out = standing.ahead;
+                result.issues_out = standing.outgoing.unwrap_or_default();
+                result.status = Status::Pushed;
+                result.head = Some(head.clone());
+            }
+            return Ok(result);
+        }
         match operation {
             Operation::Fetch => {
                 result.commits_in = standing.behind;
@@ -189,16 +204,7 @@ impl Session<'_> {
         let (ahead, behind) = (standing.ahead, standing.behind);
         // In a dry-run sync the pull has not happened, so the peer is still "ahead".
         if behind > 0 && !(after_pull && self.options.dry_run) {
-            return Err(self
-                .peer
-                .error(
-                    "has changes this town does not have",
-                    format!(
-                        "{behind} commit(s) on the peer are missing here; run `bd federation sync {}` (or pull first), then push",
-                        self.peer.name
-                    ),
-                )
-                .into());
+            return Err(state::behind_error(self.peer, behind).into());
         }
         let issues = match standing.outgoing {
             Some(counts) => counts,

@@ -36,6 +36,8 @@ pub(super) struct Standing {
     pub incoming: IssueCounts,
     /// Tables a merge of the peer's main would conflict in.
     pub conflicted: Vec<String>,
+    /// When the script also pushed `main`: our main, which the peer now has.
+    pub pushed: Option<String>,
 }
 
 /// Reads the standing against `tracking` (e.g. `b/main`).
@@ -57,6 +59,7 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             outgoing: None,
             incoming: IssueCounts::default(),
             conflicted: Vec::new(),
+            pushed: None,
         }),
         // The usual reason is that the peer has no main yet; anything else is reported as it is.
         Err(err @ DoltError::Failed { .. }) if !has_remote_ref(repo, tracking)? => {
@@ -80,6 +83,7 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
         outgoing: None,
         incoming: IssueCounts::default(),
         conflicted: Vec::new(),
+        pushed: None,
     }
 }
 
@@ -110,12 +114,15 @@ fn counts_of(row: Option<&Row>, prefix: &str) -> IssueCounts {
 /// Commits pending local changes (when `commit` carries the message and
 /// author), fetches the peer and reads everything an exchange decides on:
 /// ahead/behind, the issues each side changed, the tables a merge would
-/// conflict in. One dolt process.
+/// conflict in. One dolt process. With `push`, the same script then pushes
+/// `main` (dolt itself refuses a non-fast-forward) and reads what the peer
+/// took.
 pub(super) fn fetch_and_stand(
     repo: &Repo,
     peer: &Peer,
     commit: Option<(&str, &str)>,
     excluded: &[String],
+    push: bool,
     deadline: Instant,
 ) -> anyhow::Result<Standing> {
     let tracking = peer.tracking_ref();
@@ -146,11 +153,34 @@ pub(super) fn fetch_and_stand(
         counts_query(&range(format!("{tracking}...main")), excluded, "out"),
         counts_query(&range(format!("main...{tracking}")), &[], "in"),
     );
+    if push {
+        let _ = writeln!(
+            script,
+            "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({t}) AS peer, HASHOF('main') AS main;",
+            peer.sql_remote_args()
+        );
+    }
     match peer.script(repo, &script, deadline) {
         Ok(out) => {
             let rows = crate::dolt::parse_rows(&out.stdout)?;
             let row = rows.iter().find(|r| r.contains_key("bd_standing"));
+            let pushed = rows.iter().find(|r| r.contains_key("bd_pushed")).and_then(|r| {
+                let hash = |c: &str| r.get(c).and_then(Value::as_str);
+                // Truthful: the peer's main must now be ours.
+                (hash("peer").is_some() && hash("peer") == hash("main"))
+                    .then(|| hash("main").unwrap_or_default().to_owned())
+            });
+            if push && pushed.is_none() {
+                let behind = number(row, "behind");
+                return Err(if behind > 0 {
+                    behind_error(peer, behind)
+                } else {
+                    peer.error("did not take the push", "its main is not this town's main after the push".to_owned())
+                }
+                .into());
+            }
             Ok(Standing {
+                pushed,
                 base: tracking.clone(),
                 peer_has_data: true,
                 peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
@@ -165,6 +195,8 @@ pub(super) fn fetch_and_stand(
                     .unwrap_or_default(),
             })
         }
+        // The push was refused because the peer has commits this town lacks.
+        Err(err) if push && behind_in(&err.stdout) > 0 => Err(behind_error(peer, behind_in(&err.stdout)).into()),
         // The fetch ran, but the peer has no main yet, so its ref does not exist.
         Err(err) if err.reason.contains("invalid ref spec") || err.reason.contains("not found") => {
             let rows = crate::dolt::parse_rows(&err.stdout).unwrap_or_default();
@@ -177,6 +209,23 @@ pub(super) fn fetch_and_stand(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// The refusal of a push to a peer that has commits this town lacks.
+pub(super) fn behind_error(peer: &Peer, behind: u64) -> super::remote::PeerError {
+    peer.error(
+        "has changes this town does not have",
+        format!(
+            "{behind} commit(s) on the peer are missing here; run `bd federation sync {}` (or pull first), then push",
+            peer.name
+        ),
+    )
+}
+
+/// The `behind` count printed by a script that failed after reading it.
+fn behind_in(stdout: &str) -> u64 {
+    let rows = crate::dolt::parse_rows(stdout).unwrap_or_default();
+    number(rows.iter().find(|r| r.contains_key("bd_standing")), "behind")
 }
 
 /// Uncommitted changes in the working set.
