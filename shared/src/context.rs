@@ -97,7 +97,16 @@ impl Context {
 
     /// The dolt binary selected by `BD_DOLT`, `dolt.path` or `PATH`.
     pub fn dolt(&self) -> anyhow::Result<Dolt> {
-        Ok(Dolt::locate(self.config.string(config::Key::DoltPath).as_deref())?)
+        // The project file travels with a clone; it must not choose what runs here.
+        let configured = self
+            .config
+            .entry(config::Key::DoltPath.name())
+            .filter(|e| !matches!(e.origin, config::Origin::Project(_)))
+            .map(|e| e.value.to_string());
+        if configured.is_none() && self.config.entry(config::Key::DoltPath.name()).is_some() {
+            self.printer.warn("dolt.path in .beads/config.yaml is ignored: set it with --user or --local instead");
+        }
+        Ok(Dolt::locate(configured.as_deref())?)
     }
 
     /// The town: workspace, Dolt repository and identity.

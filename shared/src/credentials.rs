@@ -21,8 +21,6 @@ use crate::error::UserError;
 
 /// The variable a password may come from instead of a prompt.
 pub const BD_PEER_PASSWORD: &str = "BD_PEER_PASSWORD";
-/// The variable dolt reads the remotesapi user from.
-pub const DOLT_REMOTE_USER: &str = "DOLT_REMOTE_USER";
 /// The variable dolt reads the remotesapi password from.
 pub const DOLT_REMOTE_PASSWORD: &str = "DOLT_REMOTE_PASSWORD";
 
@@ -164,12 +162,15 @@ impl Store {
             return Ok(None);
         };
         let cipher = self.cipher(false)?.ok_or_else(|| {
-            anyhow::anyhow!("the credential key {} is missing; add the peer again", self.key_path.display())
+            anyhow::anyhow!(
+                "the credential key {} is missing; run `bd federation remove-peer` and add it again",
+                self.key_path.display()
+            )
         })?;
         let nonce = from_hex(&sealed.nonce).filter(|n| n.len() == 12);
         let ciphertext = from_hex(&sealed.ciphertext);
         let (Some(nonce), Some(ciphertext)) = (nonce, ciphertext) else {
-            anyhow::bail!("credentials of peer '{peer}' are damaged; add the peer again");
+            anyhow::bail!("credentials of peer '{peer}' are damaged; run `bd federation remove-peer` and add it again");
         };
         let plain = cipher
             .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: peer.as_bytes() })

@@ -300,12 +300,6 @@ impl Repo {
         &self.dir
     }
 
-    /// The dolt binary behind this repository.
-    #[must_use]
-    pub fn dolt(&self) -> &Dolt {
-        &self.dolt
-    }
-
     /// Starts a call of `dolt ARGS…` in this repository.
     pub fn call<I, S>(&self, args: I) -> Call<'_>
     where
@@ -366,20 +360,24 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
     // config says not to; give this one call a root whose config does.
     let quiet_root = cache.as_ref().and_then(|c| c.parent()).map(|d| d.join("dolt-root"));
     let probe = Dolt { bin: bin.to_owned(), version: MIN_VERSION };
-    let mut call = probe.call(std::env::temp_dir().as_path(), ["version"]).timeout(Duration::from_secs(30));
-    if let Some(root) = quiet_root {
+    let ready = quiet_root.filter(|root| {
         let config = root.join(".dolt").join("config_global.json");
-        if std::fs::create_dir_all(root.join(".dolt")).is_ok()
+        std::fs::create_dir_all(root.join(".dolt")).is_ok()
+            && std::fs::create_dir_all(root.join("empty")).is_ok()
             && (config.is_file()
                 || crate::fsutil::write_atomic(
                     &config,
                     br#"{"versioncheck.disabled":"true","metrics.disabled":"true"}"#,
                 )
                 .is_ok())
-        {
-            call = call.env("DOLT_ROOT_PATH", &root.to_string_lossy());
-        }
-    }
+    });
+    // dolt scans its working directory for databases: run it in an empty one
+    // that nothing else creates or deletes entries in.
+    let call = match &ready {
+        Some(root) => probe.call(&root.join("empty"), ["version"]).env("DOLT_ROOT_PATH", &root.to_string_lossy()),
+        None => probe.call(std::env::temp_dir().as_path(), ["version"]),
+    };
+    let call = call.timeout(Duration::from_secs(30));
     let out = call.run()?;
     let version = Version::find_in(&out.stdout).ok_or_else(|| DoltError::Failed {
         command: "version".to_owned(),

@@ -26,16 +26,25 @@ pub fn commit_file(beads_dir: &Path, file: &Path, message: &str, author: &Author
     let relative = file
         .strip_prefix(&workdir)
         .map_err(|_| anyhow::anyhow!("{} is outside the git work tree {}", file.display(), workdir.display()))?;
-    let mut index = repo.index()?;
-    index.add_path(relative)?;
-    index.write()?;
-    let tree = repo.find_tree(index.write_tree()?)?;
+    // Commit HEAD's tree plus this one file, so whatever else the user has
+    // staged stays staged and out of bd's commit.
+    let blob = repo.blob(&std::fs::read(&file)?)?;
     let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let base =
+        if let Some(commit) = &parent { commit.tree()? } else { repo.find_tree(repo.treebuilder(None)?.write()?)? };
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    update.upsert(relative, blob, git2::FileMode::Blob);
+    let tree_id = update.create_updated(&repo, &base)?;
+    let tree = repo.find_tree(tree_id)?;
     if parent.as_ref().is_some_and(|p| p.tree_id() == tree.id()) {
         return Ok(None);
     }
     let signature = git2::Signature::now(&author.name, &author.email)?;
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
     let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)?;
+    // Stage the committed file too, so `git status` agrees with the commit.
+    let mut index = repo.index()?;
+    index.add_path(relative)?;
+    index.write()?;
     Ok(Some(id.to_string()))
 }

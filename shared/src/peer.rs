@@ -33,6 +33,11 @@ pub fn check_name(name: &str) -> Result<(), UserError> {
         ))
         .with_hint("choose another name, e.g. the partner town's name"));
     }
+    if matches!(name.to_ascii_lowercase().as_str(), "null" | "true" | "false" | "yes" | "no" | "on" | "off") {
+        return Err(UserError::usage(format!(
+            "invalid peer name '{name}': YAML reads it as a value, not a name (null, true, false, yes, no, on, off are refused)"
+        )));
+    }
     let rule =
         "a peer name must start with a letter and contain only letters, digits, '-' and '_' (at most 64 characters)";
     let valid = name.len() <= 64
@@ -82,6 +87,12 @@ impl Endpoint {
         }
         let (kind, dolt_url) = if let Some((scheme, rest)) = raw.split_once("://") {
             let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            if host.split_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':')) {
+                return Err(UserError::usage(format!(
+                    "Invalid endpoint format for a {scheme}:// endpoint: it carries a password"
+                ))
+                .with_hint("give the user with --user and the password with --password-stdin or BD_PEER_PASSWORD"));
+            }
             let need = |ok: bool, what: &str| if ok { Ok(()) } else { Err(invalid(what)) };
             match scheme {
                 "dolthub" => {

@@ -47,12 +47,6 @@ impl Workspace {
         self.beads_dir.join("config.yaml")
     }
 
-    /// The local configuration file.
-    #[must_use]
-    pub fn local_config(&self) -> PathBuf {
-        self.beads_dir.join("config.local.yaml")
-    }
-
     /// Whether this workspace has a Dolt database.
     #[must_use]
     pub fn has_dolt(&self) -> bool {

@@ -81,3 +81,30 @@ fn list_json_is_an_array_of_key_value_origin() {
     assert_eq!(mode["value"], "git-portable");
     assert_eq!(mode["origin"], "default");
 }
+
+#[test]
+fn export_path_must_stay_inside_beads() {
+    let town = Town::new();
+    for bad in ["../outside.jsonl", "/etc/passwd", "sub/dir.jsonl"] {
+        town.bd(["config", "set", "export.path", bad]).code(2).stderr_has("a plain file name inside .beads/");
+    }
+    town.bd(["config", "set", "export.path", "backup.jsonl"]).success();
+}
+
+#[test]
+fn dolt_path_from_the_versioned_project_file_is_ignored() {
+    let town = Town::new();
+    let mut text = town.config_text();
+    text.push_str("dolt:\n  path: /tmp/not-a-dolt-from-a-clone\n");
+    std::fs::write(town.dir().join(".beads/config.yaml"), text).expect("write");
+    // BD_DOLT would win anyway; remove it so the config is what matters.
+    let mut cmd = town.sandbox().command(crate::support::bin_dir().join("bd"), town.dir());
+    let dolt_dir = crate::support::dolt().parent().expect("dir").to_owned();
+    let path = std::env::join_paths([dolt_dir, std::path::PathBuf::from("/usr/bin"), std::path::PathBuf::from("/bin")])
+        .expect("PATH");
+    cmd.env_remove("BD_DOLT").env("PATH", path).args(["list"]);
+    let out = cmd.output().expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("dolt.path in .beads/config.yaml is ignored"), "{stderr}");
+}

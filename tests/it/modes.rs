@@ -147,3 +147,29 @@ fn dolt_native_sync_uses_the_primary_remote() {
     assert!(b.bd(["list"]).success().stdout.contains("Via the primary remote"));
     assert!(b.remotes().iter().any(|r| r.starts_with("origin ")));
 }
+
+#[test]
+fn hostile_jsonl_keys_cannot_inject_sql() {
+    let town = Town::new();
+    let file = town.sandbox().path().join("evil.jsonl");
+    std::fs::write(&file, "{\"id\":\"x-1\",\"title\":\"t\",\"a`) VALUES (1); DROP TABLE issues; --\":\"v\"}\n")
+        .expect("write");
+    town.bd(["import", file.to_str().expect("utf8")]).code(1);
+    assert_eq!(town.bd(["--json", "list"]).success().stdout, "[]\n", "the issues table must survive");
+}
+
+#[test]
+fn bd_sync_commits_only_the_jsonl_leaving_other_staged_work_alone() {
+    let a = Town::uninit("project");
+    git(&a, a.dir(), &["init", "-q", "-b", "main"]);
+    a.bd(["init", "--town", "alpha"]).success();
+    std::fs::write(a.dir().join("notes.txt"), "work in progress\n").expect("write");
+    git(&a, a.dir(), &["add", "notes.txt"]);
+    a.create("Tracked");
+    a.bd(["sync"]).success();
+    let committed = git(&a, a.dir(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(committed.trim(), ".beads/issues.jsonl");
+    let status = git(&a, a.dir(), &["status", "--porcelain"]);
+    assert!(status.contains("A  notes.txt"), "the user's staged file stays staged: {status}");
+    assert!(!status.contains("issues.jsonl"), "{status}");
+}

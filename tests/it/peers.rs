@@ -177,3 +177,13 @@ fn user_without_a_password_source_is_refused() {
         .stderr_has("--user");
     assert!(town.remotes().is_empty());
 }
+
+#[test]
+fn yaml_words_and_passwords_in_urls_are_refused() {
+    let town = Town::federated("town-a");
+    let before = town.config_text();
+    town.bd(["federation", "add-peer", "null", "file:///tmp/x"]).code(2).stderr_has("YAML reads it as a value");
+    town.bd(["federation", "add-peer", "hub", "https://fed:secret@host/db"]).code(2).stderr_has("carries a password");
+    assert_eq!(town.config_text(), before);
+    town.bd(["federation", "remove-peer", "origin"]).code(2).stderr_has("reserved");
+}

@@ -90,8 +90,12 @@ impl Command for Sync {
             None
         };
         // In belt-and-suspenders the exchange already refreshed the backup.
-        let jsonl =
-            if matches!(mode, SyncMode::GitPortable | SyncMode::Realtime) { Some(backup::run(&town)?) } else { None };
+        let jsonl = if matches!(mode, SyncMode::GitPortable | SyncMode::Realtime) {
+            let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+            Some(backup::run(&town)?)
+        } else {
+            None
+        };
         Ok(Synced { mode, jsonl, remote })
     }
 }

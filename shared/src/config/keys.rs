@@ -117,6 +117,11 @@ impl Key {
             Key::FederationTimeout | Key::LockTimeout => humantime::parse_duration(value)
                 .map(drop)
                 .map_err(|_| invalid(&["a duration such as 30s, 2m or 1m30s"])),
+            Key::ExportPath => {
+                let plain =
+                    !value.is_empty() && !value.contains('/') && !value.contains('\\') && value != "." && value != "..";
+                if plain { Ok(()) } else { Err(invalid(&["a plain file name inside .beads/, such as issues.jsonl"])) }
+            }
             _ => Ok(()),
         }
     }

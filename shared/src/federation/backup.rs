@@ -18,7 +18,7 @@ pub struct Backup {
 }
 
 /// Imports the JSONL file if present, rewrites it from the database and
-/// commits it to git when it changed.
+/// commits it to git when it changed. The caller holds the write lock.
 pub fn run(town: &Town) -> anyhow::Result<Backup> {
     let path = jsonl::path(town);
     let imported = match std::fs::read_to_string(&path) {

@@ -127,6 +127,10 @@ struct Session<'a> {
 impl Session<'_> {
     fn run(&self, operation: Operation) -> anyhow::Result<PeerResult> {
         let mut result = PeerResult::new(&self.peer.name, self.peer.endpoint.as_str());
+        if matches!(operation, Operation::Push | Operation::Sync) {
+            // Before any contact with the peer: a forbidden peer gets nothing at all.
+            sovereignty::check_push(self.peer, self.patterns)?;
+        }
         if let Some(dir) = self.peer.missing_directory() {
             if operation != Operation::Push {
                 return Err(self.peer.error("is unreachable", format!("directory {dir} does not exist")).into());
@@ -134,10 +138,6 @@ impl Session<'_> {
             // A push may start a new file:// backup.
             std::fs::create_dir_all(&dir)
                 .map_err(|e| self.peer.error("is unreachable", format!("cannot create {dir}: {e}")))?;
-        }
-        if matches!(operation, Operation::Push | Operation::Sync) {
-            // Before any contact with the peer: a forbidden peer gets nothing at all.
-            sovereignty::check_push(self.peer, self.patterns)?;
         }
         let tracking = self.peer.tracking_ref();
         let message = format!("bd: commit pending changes before {} with {}", operation.as_str(), self.peer.name);
@@ -174,7 +174,12 @@ impl Session<'_> {
                     let pulled = result.status == Status::Pulled;
                     // A merge moved main: read the standing again before pushing.
                     let standing = if pulled { state::standing(self.town.repo(), &tracking)? } else { standing };
-                    self.push(&mut result, &standing, true)?;
+                    if let Err(err) = self.push(&mut result, &standing, true) {
+                        // The pull did happen: report it along with the failed push.
+                        result.status = Status::Failed;
+                        result.error = Some(format!("{err:#}"));
+                        return Ok(result);
+                    }
                     result.status = match (pulled, result.status) {
                         (_, Status::DryRun) => Status::DryRun,
                         (true, _) | (_, Status::Pushed) => Status::Synced,
@@ -230,6 +235,9 @@ impl Session<'_> {
         // What is sent: main's commits, or the snapshots of the outgoing lineage.
         let sent_commits = if source == "main" { ahead } else { state::ahead_behind(repo, &source, &base)?.0 };
         result.head = self.send(&source, standing)?;
+        if source != "main" {
+            outgoing::record_in_main(self.town, self.peer, &source)?;
+        }
         result.commits_out = sent_commits;
         result.issues_out = issues;
         result.status = Status::Pushed;

@@ -81,13 +81,13 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -
         repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", sql::lit(&branch)))?;
         return Ok(None);
     }
-    record_in_main(town, peer, &branch)?;
     Ok(Some(branch))
 }
 
 /// Merges the snapshot into `main` keeping `main`'s content unchanged (an
 /// "ours" merge), so later merges with the peer have a common ancestor.
-fn record_in_main(town: &Town, peer: &Peer, branch: &str) -> anyhow::Result<()> {
+/// Call only after the peer took the snapshot: a failed push records nothing.
+pub(super) fn record_in_main(town: &Town, peer: &Peer, branch: &str) -> anyhow::Result<()> {
     let mut script = format!(
         "SET autocommit = 0;\nSET @@dolt_allow_commit_conflicts = 1;\nCALL DOLT_MERGE('--no-ff', '--no-commit', {});\n",
         sql::lit(branch)

@@ -96,6 +96,7 @@ pub struct Removed {
 
 /// Removes a peer's dolt remote, config entry and credentials.
 pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Removed> {
+    peer::check_name(name)?;
     let _lock = town.workspace().lock_for_write(town.lock_wait())?;
     let entry = config.peer(name);
     let repo = town.repo();
@@ -123,6 +124,17 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
         return Err(anyhow::Error::new(err).context(format!("peer '{name}' was not removed; nothing was changed")));
     }
     Store::new(town.workspace().beads_dir()).remove(name)?;
+    // Its lineages go too, so a later peer of the same name starts afresh.
+    let lineages = [format!("bd-outgoing-{name}"), format!("bd-sanitized-{name}")];
+    let existing = repo.query(&format!(
+        "SELECT name FROM dolt_branches WHERE name IN ({})",
+        lineages.iter().map(|b| crate::tracker::sql::lit(b)).collect::<Vec<_>>().join(", ")
+    ))?;
+    for row in existing {
+        if let Some(branch) = row.get("name").and_then(Json::as_str) {
+            repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", crate::tracker::sql::lit(branch)))?;
+        }
+    }
     Ok(Removed { name: name.to_owned(), endpoint: entry.and_then(|e| e.endpoint), status: "removed" })
 }
 

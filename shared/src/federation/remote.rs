@@ -135,7 +135,7 @@ fn is_transient(stderr: &str) -> bool {
         "timeout",
         "timed out",
         "connection reset",
-        "eof",
+        "unexpected eof",
         "temporarily",
     ]
     .iter()

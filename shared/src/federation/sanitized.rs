@@ -116,7 +116,13 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -
     }
     sql::inserts(&mut script, "issues", &issues);
     for child in CHILDREN {
-        let mut rows = repo.query(&format!("SELECT * FROM {child} WHERE issue_id IN ({own_ids})"))?;
+        let also = if child == "dependencies" {
+            // A dependency on an issue that is not shared would name it.
+            format!(" AND (depends_on_id IN ({own_ids}) OR depends_on_id NOT IN (SELECT id FROM issues))")
+        } else {
+            String::new()
+        };
+        let mut rows = repo.query(&format!("SELECT * FROM {child} WHERE issue_id IN ({own_ids}){also}"))?;
         for row in &mut rows {
             sanitize(child, row, &sanitizer);
         }
@@ -169,12 +175,14 @@ pub(super) fn import_foreign(town: &Town, peer: &Peer) -> anyhow::Result<IssueCo
     let ours = sql::lit(&town.source_system());
     let candidates = format!(
         "SELECT p.id FROM issues AS OF {tracking} p LEFT JOIN issues l ON l.id = p.id \
-         WHERE COALESCE(p.source_system, '') <> {ours} AND (l.id IS NULL OR p.updated_at > l.updated_at)"
+         WHERE COALESCE(p.source_system, '') <> {ours} \
+         AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND p.updated_at > l.updated_at))"
     );
     let rows = repo.query(&format!(
         "SELECT SUM(CASE WHEN l.id IS NULL THEN 1 ELSE 0 END) AS added, SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS changed \
          FROM issues AS OF {tracking} p LEFT JOIN issues l ON l.id = p.id \
-         WHERE COALESCE(p.source_system, '') <> {ours} AND (l.id IS NULL OR p.updated_at > l.updated_at)"
+         WHERE COALESCE(p.source_system, '') <> {ours} \
+         AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND p.updated_at > l.updated_at))"
     ))?;
     let counts =
         IssueCounts { added: number(rows.first(), "added"), changed: number(rows.first(), "changed"), removed: 0 };

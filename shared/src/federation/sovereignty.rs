@@ -156,24 +156,25 @@ impl Sanitizer {
     }
 }
 
-/// Replaces every occurrence of `needle` (lower-case) in `text`, ignoring case.
+/// Replaces every occurrence of `needle` (lower-case) in `text`, ignoring
+/// case, walking characters so any Unicode text is safe.
 fn replace_ignoring_case(text: &str, needle: &str, replacement: &str) -> String {
-    let lower = text.to_lowercase();
-    // Lower-casing can change byte lengths outside ASCII; then fall back to exact matches.
-    if lower.len() != text.len() {
-        return text.replace(needle, replacement);
-    }
+    let needle: Vec<char> = needle.chars().collect();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let same = |a: char, b: char| a == b || a.to_lowercase().eq(b.to_lowercase());
     let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (idx, _) in lower.match_indices(needle) {
-        if idx < last {
-            continue;
+    let mut i = 0;
+    while i < chars.len() {
+        let matches =
+            i + needle.len() <= chars.len() && needle.iter().enumerate().all(|(k, n)| same(chars[i + k].1, *n));
+        if matches && !needle.is_empty() {
+            out.push_str(replacement);
+            i += needle.len();
+        } else {
+            out.push(chars[i].1);
+            i += 1;
         }
-        out.push_str(&text[last..idx]);
-        out.push_str(replacement);
-        last = idx + needle.len();
     }
-    out.push_str(&text[last..]);
     out
 }
 
@@ -213,6 +214,8 @@ mod tests {
         let named =
             Sanitizer::new(&ws, Tier::T4).expect("t4").with_known_people(["Bob Smith".to_owned(), "bd".to_owned()]);
         assert_eq!(named.text("BOB SMITH said bd is fine"), "[redacted] said bd is fine");
+        // Text whose case folding changes byte lengths must not panic.
+        assert_eq!(named.text("İİBob SmithK"), "İİ[redacted]K");
         // The same key gives the same pseudonyms in a later run.
         assert_eq!(Sanitizer::new(&ws, Tier::T3).expect("again").person(Some("alice@example.com")), Some(a));
     }

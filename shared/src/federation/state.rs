@@ -197,17 +197,20 @@ pub(super) fn fetch_and_stand(
         }
         // The push was refused because the peer has commits this town lacks.
         Err(err) if push && behind_in(&err.stdout) > 0 => Err(behind_error(peer, behind_in(&err.stdout)).into()),
-        // The fetch ran, but the peer has no main yet, so its ref does not exist.
-        Err(err) if err.reason.contains("invalid ref spec") || err.reason.contains("not found") => {
+        // The fetch ran but the standing could not be read: when the peer has
+        // no main yet (no tracking ref), everything here is ahead of it.
+        Err(err) => {
             let rows = crate::dolt::parse_rows(&err.stdout).unwrap_or_default();
             let row = rows.iter().find(|r| r.contains_key("bd_base"));
+            let stood = rows.iter().any(|r| r.contains_key("bd_standing"));
             match row.and_then(|r| r.get("genesis")).and_then(Value::as_str) {
                 // The genesis holds two of main's commits; everything else is ahead.
-                Some(genesis) => Ok(empty_peer(number(row, "commits").saturating_sub(2), genesis.to_owned())),
-                None => standing(repo, &tracking),
+                Some(genesis) if !stood && !has_remote_ref(repo, &tracking)? => {
+                    Ok(empty_peer(number(row, "commits").saturating_sub(2), genesis.to_owned()))
+                }
+                _ => Err(err.into()),
             }
         }
-        Err(err) => Err(err.into()),
     }
 }
 

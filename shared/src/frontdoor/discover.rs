@@ -45,12 +45,6 @@ impl SearchPath {
         Self { dirs, bundled }
     }
 
-    /// The directories, in search order.
-    #[must_use]
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
-    }
-
     /// Whether `path` is one of the bundled commands.
     #[must_use]
     pub fn is_bundled(&self, path: &Path) -> bool {

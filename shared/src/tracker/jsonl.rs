@@ -80,6 +80,7 @@ pub struct Imported {
 /// Imports JSONL text as one commit: new issues are added, newer versions
 /// (by `updated_at`) replace older ones with all their nested rows, and
 /// nothing newer here is overwritten. `origin` names the source in errors.
+/// The caller holds the town's write lock.
 pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported> {
     let repo = town.repo();
     let existing: BTreeMap<String, String> = repo
@@ -142,7 +143,6 @@ pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported>
         sql::lit(&format!("bd import: {} added, {} changed from {origin}", counts.added, counts.changed)),
         sql::lit(&town.actor().signature())
     );
-    let _lock = town.workspace().lock_for_write(town.lock_wait())?;
     repo.execute(&script)?;
     Ok(counts)
 }

@@ -49,7 +49,8 @@ pub fn json_literal(value: Option<&Value>) -> String {
 /// Appends one `INSERT` per row (columns as the row has them).
 pub fn inserts(out: &mut String, table: &str, rows: &[Row]) {
     for row in rows {
-        let names: Vec<String> = row.keys().map(|c| format!("`{c}`")).collect();
+        // Column names may come from a JSONL file: escape them as identifiers.
+        let names: Vec<String> = row.keys().map(|c| format!("`{}`", c.replace('`', "``"))).collect();
         let values: Vec<String> = row.values().map(|v| json_literal(Some(v))).collect();
         let _ = writeln!(out, "INSERT INTO {table} ({}) VALUES ({});", names.join(", "), values.join(", "));
     }
