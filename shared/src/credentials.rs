@@ -140,6 +140,16 @@ impl Store {
 
     /// Stores a peer's user and password, replacing any earlier ones.
     pub fn save(&self, peer: &str, user: &str, password: &Secret) -> anyhow::Result<()> {
+        // A new key would make every stored password unreadable.
+        if !self.key_path.exists() && self.read()?.peers.keys().any(|p| p != peer) {
+            anyhow::bail!(
+                "the credential key {} is missing while {} still holds passwords sealed with it; restore the key, \
+                 or remove {} and add the peers with passwords again",
+                self.key_path.display(),
+                self.path.display(),
+                self.path.display()
+            );
+        }
         let cipher = self.cipher(true)?.ok_or_else(|| anyhow::anyhow!("no credential key"))?;
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::config::{self, Origin, PeerEntry, Resolved, Scope, Tier, Value};
+use crate::config::{self, PeerEntry, Resolved, Scope, Tier, Value};
 use crate::credentials::{Secret, Store};
 use crate::dolt::Repo;
 use crate::error::UserError;
@@ -106,22 +106,26 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
             .with_hint("`bd federation list-peers` shows the configured peers")
             .into());
     }
-    let file = config.entry(&peer_key(name, "endpoint")).map(|e| e.origin.clone());
-    let path = match &file {
-        Some(Origin::User(p) | Origin::Project(p) | Origin::Local(p)) => Some(p.clone()),
-        _ => config.files().path(Scope::Project).map(std::path::Path::to_path_buf),
-    };
+    // Both of the town's own files lose the peer's section (the user file is
+    // shared by every town and is left alone).
+    let files = config.files();
+    let paths: Vec<std::path::PathBuf> = [Scope::Project, Scope::Local]
+        .into_iter()
+        .filter_map(|scope| files.path(scope).map(std::path::Path::to_path_buf))
+        .collect();
     if remote_url.is_some() {
         repo.call(["remote", "remove", name]).run()?;
     }
     let section = format!("federation.peers.{name}");
-    if let Some(path) = path
-        && let Err(err) = config::update(&path, &[(section.as_str(), None)])
-    {
-        if let Some(url) = &remote_url {
-            let _ = repo.call(["remote", "add", name, url.as_str()]).run();
+    for path in paths {
+        if let Err(err) = config::update(&path, &[(section.as_str(), None)]) {
+            if let Some(url) = &remote_url {
+                let _ = repo.call(["remote", "add", name, url.as_str()]).run();
+            }
+            return Err(
+                anyhow::Error::new(err).context(format!("peer '{name}' was not fully removed from {}", path.display()))
+            );
         }
-        return Err(anyhow::Error::new(err).context(format!("peer '{name}' was not removed; nothing was changed")));
     }
     Store::new(town.workspace().beads_dir()).remove(name)?;
     // Its lineages go too, so a later peer of the same name starts afresh.
