@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{Town, bin_dir};
+use crate::support::{Town, bin_dir, path_with};
 
 fn script(dir: &Path, name: &str, body: &str) {
     let path = dir.join(name);
@@ -14,21 +14,10 @@ fn script(dir: &Path, name: &str, body: &str) {
     }
 }
 
-/// Runs `bd ARGS` with `plugins` prepended to PATH.
+/// Runs `bd ARGS` with `plugins` first on PATH.
 #[must_use]
 fn bd_with_plugins(town: &Town, plugins: &Path, args: &[&str]) -> crate::support::Run {
-    let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
-    let path = std::env::join_paths(
-        std::iter::once(plugins.to_owned()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
-    .expect("PATH");
-    cmd.env("PATH", path).args(args);
-    let out = cmd.output().expect("spawn");
-    crate::support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    town.run_with_path(&path_with(&[plugins]), &bin_dir().join("bd"), args)
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The plugin ecosystem: `bd plugins`, completions, example plugins.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Town, bin_dir};
+use crate::support::{Town, bin_dir, path_with};
 
 fn script(dir: &Path, name: &str, body: &str, executable: bool) {
     let path = dir.join(name);
@@ -13,26 +13,6 @@ fn script(dir: &Path, name: &str, body: &str, executable: bool) {
         use std::os::unix::fs::PermissionsExt;
         let mode = if executable { 0o755 } else { 0o644 };
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    }
-}
-
-/// PATH with `dirs` first, then bd's own directory, then the system's.
-fn path_with(dirs: &[&Path]) -> std::ffi::OsString {
-    let system = std::env::var_os("PATH").unwrap_or_default();
-    let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
-    all.push(bin_dir());
-    all.extend(std::env::split_paths(&system));
-    std::env::join_paths(all).expect("PATH")
-}
-
-fn run_with_path(town: &Town, path: &std::ffi::OsString, program: &Path, args: &[&str]) -> crate::support::Run {
-    let mut cmd = town.sandbox().command(program, town.dir());
-    cmd.env("PATH", path).args(args);
-    let out = cmd.output().expect("spawn");
-    crate::support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -47,7 +27,7 @@ fn plugins_lists_bundled_and_third_party_and_warns_about_shadows() {
     script(&second, "bd-hello", "echo other", true);
     script(&second, "bd-broken", "echo never", false);
     let path = path_with(&[&first, &second]);
-    let out = run_with_path(&town, &path, &bin_dir().join("bd"), &["plugins", "--json"]).success();
+    let out = town.run_with_path(&path, &bin_dir().join("bd"), &["plugins", "--json"]).success();
     let json = out.json();
     let plugins = json["plugins"].as_array().expect("plugins");
     for b in bd_shared::cmd::BUNDLED {
@@ -91,7 +71,7 @@ fn slow_plugins_do_not_slow_the_listing() {
     }
     let path = path_with(&[&dir]);
     let started = Instant::now();
-    let out = run_with_path(&town, &path, &bin_dir().join("bd"), &["help"]).success();
+    let out = town.run_with_path(&path, &bin_dir().join("bd"), &["help"]).success();
     assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
     assert!(out.stdout.contains("slow19"), "{}", out.stdout);
 }
@@ -105,7 +85,7 @@ fn bash_complete(town: &Town, path: &std::ffi::OsString, words: &[&str]) -> Vec<
         quoted.join(" "),
         words.len()
     );
-    let out = run_with_path(town, path, Path::new("bash"), &["-c", &program]).success();
+    let out = town.run_with_path(path, Path::new("bash"), &["-c", &program]).success();
     out.stdout.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
@@ -150,15 +130,15 @@ fn the_shell_example_plugin_works_through_bd() {
     std::fs::copy(&example, dir.join("bd-greet")).expect("copy example");
     let path = path_with(&[&dir]);
     let bd = bin_dir().join("bd");
-    let out = run_with_path(&town, &path, &bd, &["greet", "bob"]).success();
+    let out = town.run_with_path(&path, &bd, &["greet", "bob"]).success();
     assert_eq!(out.stdout, "hello, bob (from town-a)\n");
-    let json = run_with_path(&town, &path, &bd, &["--json", "greet", "bob"]).success().json();
+    let json = town.run_with_path(&path, &bd, &["--json", "greet", "bob"]).success().json();
     assert_eq!(json["greeting"], "hello, bob");
-    let help = run_with_path(&town, &path, &bd, &["--json", "help"]).success().json();
+    let help = town.run_with_path(&path, &bd, &["--json", "help"]).success().json();
     let greet = help["commands"].as_array().expect("commands").iter().find(|c| c["command"] == "greet").expect("greet");
     assert_eq!(greet["summary"], "Greet someone from this town");
     assert_eq!(greet["group"], "third-party");
-    run_with_path(&town, &path, &bd, &["greet", "--bogus"]).code(2);
+    town.run_with_path(&path, &bd, &["greet", "--bogus"]).code(2);
 }
 
 #[test]
@@ -174,11 +154,11 @@ fn the_rust_example_plugin_uses_the_shared_crate() {
     std::fs::copy(&tally, dir.join("bd-tally")).expect("copy");
     let path = path_with(&[&dir]);
     let bd = bin_dir().join("bd");
-    let json = run_with_path(&town, &path, &bd, &["--json", "tally"]).success().json();
+    let json = town.run_with_path(&path, &bd, &["--json", "tally"]).success().json();
     assert_eq!(json["town"], "town-a");
     assert_eq!(json["counts"]["open"], 1);
     assert_eq!(json["counts"]["closed"], 1);
-    let info = run_with_path(&town, &path, &dir.join("bd-tally"), &["--bd-plugin-info"]).success().json();
+    let info = town.run_with_path(&path, &dir.join("bd-tally"), &["--bd-plugin-info"]).success().json();
     assert_eq!(info["name"], "tally");
     assert_eq!(info["api"], 1);
 }

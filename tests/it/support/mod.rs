@@ -200,6 +200,14 @@ impl Town {
         Run::new(&mut cmd)
     }
 
+    /// Runs `program ARGS…` in the town with `PATH` replaced by `path`.
+    #[must_use]
+    pub fn run_with_path(&self, path: &std::ffi::OsStr, program: &Path, args: &[&str]) -> Run {
+        let mut cmd = self.sandbox.command(program, &self.dir);
+        cmd.env("PATH", path).args(args);
+        Run::new(&mut cmd)
+    }
+
     /// Runs the real `dolt ARGS…` in the town's repository.
     #[must_use]
     pub fn dolt<I, S>(&self, args: I) -> Run
@@ -279,6 +287,15 @@ impl Run {
         serde_json::from_str(self.stdout.trim())
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
+}
+
+/// `PATH` with `dirs` first, then bd's own directory, then the system's.
+pub fn path_with(dirs: &[&Path]) -> std::ffi::OsString {
+    let system = std::env::var_os("PATH").unwrap_or_default();
+    let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
+    all.push(bin_dir());
+    all.extend(std::env::split_paths(&system));
+    std::env::join_paths(all).expect("PATH")
 }
 
 /// A shared Dolt remote directory through which two towns exchange.
