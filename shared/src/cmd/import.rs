@@ -57,7 +57,7 @@ impl Command for Import {
             UserError::failure(format!("cannot read {}: {e}", path.display()))
                 .with_hint("give the JSONL file to import")
         })?;
-        let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+        let _lock = town.lock()?;
         let counts = jsonl::import(&town, &text, &path.display().to_string())?;
         Ok(ImportReport { path, counts })
     }

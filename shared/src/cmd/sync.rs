@@ -91,7 +91,7 @@ impl Command for Sync {
         };
         // In belt-and-suspenders the exchange already refreshed the backup.
         let jsonl = if matches!(mode, SyncMode::GitPortable | SyncMode::Realtime) {
-            let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+            let _lock = town.lock()?;
             Some(backup::run(&town)?)
         } else {
             None

@@ -69,7 +69,7 @@ pub fn run(
     operation: Operation,
     options: &Options,
 ) -> anyhow::Result<Exchange> {
-    let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+    let _lock = town.lock()?;
     let log = Log::new(town.workspace());
     let excluded = config.list(Key::FederationExcludeTypes);
     let patterns = config.list(Key::FederationAllowedRemotePatterns);

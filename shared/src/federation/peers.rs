@@ -51,7 +51,7 @@ fn peer_key(name: &str, field: &str) -> String {
 /// earlier steps when a later one fails.
 pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> {
     peer::check_name(&new.name)?;
-    let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+    let _lock = town.lock()?;
     if let Some(existing) = config.peer(&new.name) {
         return Err(already_exists(&new.name, existing.endpoint.as_deref().unwrap_or("configured")).into());
     }
@@ -97,7 +97,7 @@ pub struct Removed {
 /// Removes a peer's dolt remote, config entry and credentials.
 pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Removed> {
     peer::check_name(name)?;
-    let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+    let _lock = town.lock()?;
     let entry = config.peer(name);
     let repo = town.repo();
     let remote_url = dolt_remotes(repo)?.remove(name);

@@ -53,7 +53,7 @@ pub struct TownStatus {
 
 /// Fetches each peer (bounded by `timeout`) and reports where things stand.
 pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duration) -> anyhow::Result<TownStatus> {
-    let _lock = town.workspace().lock_for_write(town.lock_wait())?;
+    let _lock = town.lock()?;
     let repo = town.repo();
     let log = Log::new(town.workspace());
     let pending_changes = state::pending_changes(repo)?;

@@ -78,6 +78,8 @@ impl Changes<'_> {
 impl Town {
     /// Applies `edit` to issue `id` as one commit; returns the issue as it now is.
     pub fn edit(&self, id: &str, edit: Edit, verb: &str) -> anyhow::Result<Issue> {
+        // Read under the lock, so a concurrent writer cannot slip in between.
+        let lock = self.lock()?;
         let mut issue = self.issue(id)?;
         let mut c = Changes {
             town: self,
@@ -152,7 +154,7 @@ impl Town {
         c.sets.push(format!("updated_at = {}", sql::lit(&c.now)));
         issue.updated_at = clock::sql_to_rfc3339(&c.now);
         let statements = format!("UPDATE issues SET {} WHERE id = {};\n{}", c.sets.join(", "), sql::lit(id), c.events);
-        self.write(&statements, &format!("bd {verb} {id}: {}", c.fields.join(", ")))?;
+        self.write_locked(&lock, &statements, &format!("bd {verb} {id}: {}", c.fields.join(", ")))?;
         Ok(issue)
     }
 }

@@ -23,7 +23,7 @@ use crate::config::{Key, Resolved, SyncMode};
 use crate::dolt::{Dolt, Repo, Row};
 use crate::env;
 use crate::error::UserError;
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, WriteLock};
 
 /// A person recorded as the author of writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +168,18 @@ impl Town {
     /// Runs `statements` and commits the result as one Dolt commit with
     /// `message`, under the write lock. Returns the commit hash.
     pub fn write(&self, statements: &str, message: &str) -> anyhow::Result<String> {
-        let _lock = self.workspace.lock_for_write(self.lock_wait)?;
+        let lock = self.lock()?;
+        self.write_locked(&lock, statements, message)
+    }
+
+    /// Takes the town's write lock (waiting up to `lock.timeout`).
+    pub fn lock(&self) -> anyhow::Result<WriteLock> {
+        self.workspace.lock_for_write(self.lock_wait)
+    }
+
+    /// Like [`Town::write`], for a caller that already holds the lock because
+    /// it read what it writes from.
+    pub fn write_locked(&self, _lock: &WriteLock, statements: &str, message: &str) -> anyhow::Result<String> {
         let script = format!(
             "{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\n",
             sql::lit(message),
