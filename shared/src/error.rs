@@ -19,6 +19,17 @@ pub mod exit {
     pub const PARTIAL: u8 = 3;
     /// The front door found no such command.
     pub const NOT_A_COMMAND: u8 = 127;
+
+    /// The code for an operation over `total` peers of which `failed` failed:
+    /// success, failure when all (or the only one) failed, partial otherwise.
+    #[must_use]
+    pub fn for_peers(failed: usize, total: usize) -> u8 {
+        match failed {
+            0 => SUCCESS,
+            n if n == total => FAILURE,
+            _ => PARTIAL,
+        }
+    }
 }
 
 /// How an error should end the process.
@@ -116,4 +127,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 #[must_use]
 pub fn hint(err: &anyhow::Error) -> Option<&str> {
     err.chain().find_map(|c| c.downcast_ref::<UserError>().and_then(UserError::hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit;
+
+    #[test]
+    fn peer_outcomes_map_to_exit_codes() {
+        assert_eq!(exit::for_peers(0, 3), exit::SUCCESS);
+        assert_eq!(exit::for_peers(1, 3), exit::PARTIAL);
+        assert_eq!(exit::for_peers(3, 3), exit::FAILURE);
+        assert_eq!(exit::for_peers(1, 1), exit::FAILURE);
+    }
 }

@@ -183,13 +183,6 @@ impl Report for Exchange {
     }
 
     fn exit_code(&self) -> u8 {
-        let failed = self.peers.iter().filter(|p| !p.status.ok()).count();
-        if failed == 0 {
-            exit::SUCCESS
-        } else if failed == self.peers.len() {
-            exit::FAILURE
-        } else {
-            exit::PARTIAL
-        }
+        exit::for_peers(self.peers.iter().filter(|p| !p.status.ok()).count(), self.peers.len())
     }
 }

@@ -156,13 +156,6 @@ impl Report for TownStatus {
     }
 
     fn exit_code(&self) -> u8 {
-        let down = self.peers.iter().filter(|p| !p.reachable).count();
-        if down == 0 {
-            crate::error::exit::SUCCESS
-        } else if down == self.peers.len() {
-            crate::error::exit::FAILURE
-        } else {
-            crate::error::exit::PARTIAL
-        }
+        crate::error::exit::for_peers(self.peers.iter().filter(|p| !p.reachable).count(), self.peers.len())
     }
 }

@@ -17,6 +17,26 @@ pub(super) struct Network {
     timeout: Option<Duration>,
 }
 
+/// The options of the commands that merge a peer's changes (pull, sync).
+#[derive(Debug, Clone, Args)]
+pub(super) struct Merging {
+    /// How to resolve conflicts: ours, theirs, manual or newest (default: federation.strategy).
+    #[arg(long, value_name = "STRATEGY", value_parser = strategy_arg)]
+    strategy: Option<Strategy>,
+    /// Show what would move (commits, issues added/changed/removed) without moving it.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    network: Network,
+}
+
+impl Merging {
+    /// The exchange options these flags ask for.
+    pub(super) fn options(&self, ctx: &Context) -> anyhow::Result<Options> {
+        self.network.options(ctx, self.dry_run, self.strategy)
+    }
+}
+
 /// Parses a strategy for clap.
 pub(super) fn strategy_arg(s: &str) -> Result<Strategy, String> {
     s.parse()

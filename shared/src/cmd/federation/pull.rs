@@ -2,8 +2,7 @@
 
 use clap::Args;
 
-use super::args::Network;
-use crate::config::Strategy;
+use super::args::Merging;
 use crate::context::Context;
 use crate::federation::exchange::{self, Operation};
 use crate::federation::{self, remote, report::Exchange};
@@ -20,14 +19,8 @@ pub struct Pull {
     /// Every configured peer.
     #[arg(long, conflicts_with = "peer")]
     pub all: bool,
-    /// How to resolve conflicts: ours, theirs, manual or newest (default: federation.strategy).
-    #[arg(long, value_name = "STRATEGY", value_parser = super::args::strategy_arg)]
-    pub strategy: Option<Strategy>,
-    /// Show what would move (commits, issues added/changed/removed) without moving it.
-    #[arg(long)]
-    pub dry_run: bool,
     #[command(flatten)]
-    network: Network,
+    merging: Merging,
 }
 
 impl Command for Pull {
@@ -38,7 +31,7 @@ impl Command for Pull {
     fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
         let town = federation::open(ctx)?;
         let peers = remote::select(&town, ctx.config(), self.peer.as_deref(), self.all)?;
-        let options = self.network.options(ctx, self.dry_run, self.strategy)?;
+        let options = self.merging.options(ctx)?;
         exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Pull, &options)
     }
 }

@@ -2,10 +2,8 @@
 
 use clap::Args;
 
-use super::args::Network;
-use crate::config::Strategy;
+use super::args::Merging;
 use crate::context::Context;
-use crate::error::UserError;
 use crate::federation::exchange::{self, Operation};
 use crate::federation::{self, remote, report::Exchange};
 use crate::plugin::Command;
@@ -26,14 +24,8 @@ pub struct Sync {
     /// Every configured peer (the default when no peer is named).
     #[arg(long, conflicts_with_all = ["peer", "peer_option"])]
     pub all: bool,
-    /// How to resolve conflicts: ours, theirs, manual or newest (default: federation.strategy).
-    #[arg(long, value_name = "STRATEGY", value_parser = super::args::strategy_arg)]
-    pub strategy: Option<Strategy>,
-    /// Show what would move (commits, issues added/changed/removed) without moving it.
-    #[arg(long)]
-    pub dry_run: bool,
     #[command(flatten)]
-    network: Network,
+    merging: Merging,
 }
 
 impl Command for Sync {
@@ -44,11 +36,9 @@ impl Command for Sync {
     fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
         let town = federation::open(ctx)?;
         let name = self.peer.or(self.peer_option);
-        if name.is_some() && self.all {
-            return Err(UserError::usage("give a peer name or --all, not both").into());
-        }
+        // clap already refuses a name together with --all; no name means every peer.
         let peers = remote::select(&town, ctx.config(), name.as_deref(), name.is_none())?;
-        let options = self.network.options(ctx, self.dry_run, self.strategy)?;
+        let options = self.merging.options(ctx)?;
         exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Sync, &options)
     }
 }
