@@ -84,6 +84,14 @@ pub enum DoltError {
         /// What dolt printed on stdout before failing (results of earlier statements).
         stdout: String,
     },
+    /// dolt was killed by a signal before it finished (by the user, the
+    /// system or an out-of-memory killer); its work is void, not half-done.
+    Killed {
+        /// The dolt subcommand.
+        command: String,
+        /// The signal.
+        signal: i32,
+    },
     /// The process could not be started or read.
     Io {
         /// The binary.
@@ -122,6 +130,11 @@ impl fmt::Display for DoltError {
                 write!(f, "dolt {command} did not finish within {}s and was stopped", after.as_secs())
             }
             DoltError::Failed { command, stderr, .. } => write!(f, "dolt {command} failed: {stderr}"),
+            DoltError::Killed { command, signal } => write!(
+                f,
+                "dolt {command} was killed by signal {signal} before it finished; dolt commits atomically, so \
+                 nothing is half-written: run the command again"
+            ),
             DoltError::Io { path, source } => {
                 write!(f, "cannot run dolt at {}: {source}", path.display())
             }
@@ -273,6 +286,10 @@ impl Call<'_> {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         if output.status.success() {
             return Ok(Output { stdout, stderr });
+        }
+        #[cfg(unix)]
+        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&output.status) {
+            return Err(DoltError::Killed { command: self.command_line(), signal });
         }
         let message = if stderr.is_empty() { stdout.trim().to_owned() } else { stderr };
         let stdout = if message == stdout.trim() { String::new() } else { stdout };

@@ -89,6 +89,12 @@ impl Workspace {
         // Record who holds the lock so a waiting writer can say.
         let _ = file.set_len(0);
         let _ = write!(file, "pid {}", std::process::id());
+        // dolt children inherit the locked descriptor: if bd is killed while a
+        // dolt is still writing, the lock lasts until that dolt exits too, so
+        // the next writer waits instead of racing it.
+        #[cfg(unix)]
+        rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::empty())
+            .map_err(|e| anyhow::anyhow!("cannot share the write lock {} with dolt: {e}", path.display()))?;
         Ok(WriteLock { _file: file })
     }
 }

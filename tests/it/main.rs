@@ -5,10 +5,12 @@
 
 mod support;
 
+mod concurrency;
 mod config;
 mod core;
 mod docs;
 mod doctor;
+mod faults;
 mod federation;
 mod frontdoor;
 mod layout;

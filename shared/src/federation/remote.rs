@@ -142,6 +142,11 @@ fn is_transient(stderr: &str) -> bool {
     .any(|needle| s.contains(needle))
 }
 
+fn is_unwritable(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    ["permission denied", "operation not permitted", "read-only file system"].iter().any(|needle| s.contains(needle))
+}
+
 fn is_auth(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     ["unauthenticated", "permission denied", "access denied", "authentication", "unauthorized", "invalid credentials"]
@@ -190,9 +195,7 @@ impl Peer {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(
-                    self.error("did not answer in time", "the time limit ran out (raise it with --timeout)".into())
-                );
+                return Err(self.timed_out());
             }
             let mut call = repo.call(full).timeout(left);
             if let Some(script) = stdin {
@@ -206,16 +209,38 @@ impl Peer {
                 Err(err) => err,
             };
             let reason = match &err {
-                DoltError::Timeout { after, .. } => {
-                    return Err(self.error("did not answer in time", format!("no answer within {}s", after.as_secs())));
-                }
+                DoltError::Timeout { .. } => return Err(self.timed_out()),
+                DoltError::Killed { .. } => return Err(self.error("was interrupted", err.to_string())),
                 other => other.stderr().map_or_else(|| other.to_string(), last_line),
             };
+            if let Some(dir) = self.missing_directory() {
+                return Err(
+                    self.error("is unreachable", format!("directory {dir} does not exist (moved or unmounted?)"))
+                );
+            }
+            if self.endpoint.kind() == Kind::File && is_unwritable(&reason) {
+                return Err(self.error(
+                    "cannot be written",
+                    format!("{reason}; make its directory writable for this user, or remove the peer"),
+                ));
+            }
             if is_auth(&reason) {
                 return Err(self.error("refused the credentials", reason));
             }
-            if attempt >= ATTEMPTS || !is_transient(&reason) {
-                let mut failure = self.error(if is_transient(&reason) { "is unreachable" } else { "failed" }, reason);
+            if reason.contains("non-fast-forward") || attempt >= ATTEMPTS || !is_transient(&reason) {
+                let mut failure = if reason.contains("non-fast-forward") {
+                    // The peer moved on after our fetch: someone else pushed first.
+                    self.error(
+                        "has changes this town does not have",
+                        format!(
+                            "another town pushed to it while this push was under way; run `bd federation sync {}`, \
+                             then push again",
+                            self.name
+                        ),
+                    )
+                } else {
+                    self.error(if is_transient(&reason) { "is unreachable" } else { "failed" }, reason)
+                };
                 if let DoltError::Failed { stdout, .. } = err {
                     failure.stdout = stdout;
                 }
@@ -225,6 +250,13 @@ impl Peer {
             std::thread::sleep(backoff.min(deadline.saturating_duration_since(Instant::now())));
             backoff *= 2;
         }
+    }
+
+    fn timed_out(&self) -> PeerError {
+        self.error(
+            "did not answer in time",
+            "the time limit ran out; raise it with --timeout or federation.timeout if the peer is just slow".into(),
+        )
     }
 
     /// A failure naming this peer.

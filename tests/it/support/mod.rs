@@ -17,6 +17,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod procs;
+
 /// The dolt binary for tests; panics with the fix when there is none.
 pub fn dolt() -> PathBuf {
     if let Some(path) = std::env::var_os("BD_DOLT").filter(|p| !p.is_empty()) {
@@ -327,9 +329,9 @@ pub fn link(a: &Town, a_calls_b: &str, b: &Town, b_calls_a: &str) -> Mailbox {
 /// A `dolt sql-server` with remotesapi on 127.0.0.1, serving a bd town as
 /// a hub, with a SUPER user `fed` whose password is `password`. Stopped on drop.
 pub struct Hub {
-    // Kept alive so the served directory outlives the server.
-    _town: Town,
-    child: std::process::Child,
+    town: Town,
+    child: Option<std::process::Child>,
+    sql_port: u16,
     /// The remotesapi port.
     pub port: u16,
 }
@@ -346,19 +348,42 @@ impl Hub {
             "CREATE USER 'fed'@'%' IDENTIFIED BY '{password}'; GRANT ALL ON *.* TO 'fed'@'%' WITH GRANT OPTION;"
         );
         town.dolt(["sql", "-q", &create_user]).success();
-        let (sql_port, port) = (free_port(), free_port());
-        let mut cmd = town.sandbox().command(dolt(), &town.dolt_dir());
-        cmd.args(["sql-server", "--host", "127.0.0.1", "--port", &sql_port.to_string()])
-            .args(["--remotesapi-port", &port.to_string()])
+        let mut hub = Self { town, child: None, sql_port: free_port(), port: free_port() };
+        hub.start();
+        hub
+    }
+
+    /// (Re)starts the server on its ports and waits until remotesapi answers.
+    pub fn start(&mut self) {
+        let mut cmd = self.town.sandbox().command(dolt(), &self.town.dolt_dir());
+        cmd.args(["sql-server", "--host", "127.0.0.1", "--port", &self.sql_port.to_string()])
+            .args(["--remotesapi-port", &self.port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
-        let child = cmd.spawn().expect("start dolt sql-server");
+        self.child = Some(cmd.spawn().expect("start dolt sql-server"));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(std::time::Instant::now() < deadline, "dolt sql-server did not start");
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        Self { _town: town, child, port }
+    }
+
+    /// Kills the server abruptly, as a crash or a pulled plug would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The issue titles the hub holds, read from its repository directly
+    /// while the server is stopped (after `dolt fsck` passes), then restarted.
+    pub fn titles_at_rest(&mut self) -> Vec<String> {
+        self.stop();
+        procs::fsck(&self.town, &self.town.dolt_dir());
+        let out = self.town.dolt(["sql", "-r", "json", "-q", "SELECT title FROM issues ORDER BY title"]).success();
+        self.start();
+        procs::titles_of(&out.stdout)
     }
 
     /// The hub's endpoint: `http://127.0.0.1:PORT/dolt`.
@@ -369,7 +394,13 @@ impl Hub {
 
 impl Drop for Hub {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
+    }
+}
+
+impl Hub {
+    /// The town the hub serves; `town.sql(…)` reaches it through the running server.
+    pub fn town(&self) -> &Town {
+        &self.town
     }
 }
