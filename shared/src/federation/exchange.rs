@@ -16,7 +16,7 @@ use super::remote::Peer;
 use super::report::{Exchange, PeerResult, Status};
 use super::sanitized;
 use super::sovereignty;
-use super::state;
+use super::state::{self, Then};
 use crate::clock;
 use crate::config::{Key, Resolved, Strategy, SyncMode, Tier};
 use crate::output::Printer;
@@ -144,14 +144,18 @@ impl Session<'_> {
         let author = self.town.actor().signature();
         let commit =
             (!self.options.dry_run && operation != Operation::Fetch).then_some((message.as_str(), author.as_str()));
-        // A plain push (no exclusions, no sanitizing) runs whole in one dolt script.
-        let one_script_push = operation == Operation::Push
-            && !self.options.dry_run
-            && self.excluded.is_empty()
-            && self.peer.tier < Tier::T3;
-        let standing =
-            state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, one_script_push, self.deadline)?;
-        if let Some(head) = &standing.pushed {
+        // A plain exchange (no dry run, no exclusions, no sanitizing) runs
+        // whole in the one dolt script that fetches.
+        let plain_merge = !self.options.dry_run && self.peer.tier < Tier::T3;
+        let plain_push = plain_merge && self.excluded.is_empty();
+        let then = match operation {
+            Operation::Push if plain_push => Then::Push,
+            Operation::Sync if plain_push => Then::MergeAndPush { author: &author },
+            Operation::Pull | Operation::Sync if plain_merge => Then::Merge { author: &author },
+            _ => Then::Stand,
+        };
+        let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, then, self.deadline)?;
+        if let (Operation::Push, Some(head)) = (operation, &standing.pushed) {
             if standing.ahead > 0 {
                 result.commits_out = standing.ahead;
                 result.issues_out = standing.outgoing.unwrap_or_default();
@@ -170,7 +174,19 @@ impl Session<'_> {
             Operation::Pull => self.pull(&mut result, &standing)?,
             Operation::Sync => {
                 self.pull(&mut result, &standing)?;
-                if result.status != Status::Conflict {
+                if let (Some(merged), Some(head)) = (&standing.merged, &standing.pushed) {
+                    // The one script merged and pushed.
+                    if merged.ahead > 0 {
+                        result.commits_out = merged.ahead;
+                        result.issues_out = standing.outgoing.unwrap_or_default();
+                        result.head = Some(head.clone());
+                    }
+                    result.status = if merged.ahead > 0 || result.status == Status::Pulled {
+                        Status::Synced
+                    } else {
+                        Status::UpToDate
+                    };
+                } else if result.status != Status::Conflict {
                     let pulled = result.status == Status::Pulled;
                     // A merge moved main: read the standing again before pushing.
                     let standing = if pulled { state::standing(self.town.repo(), &tracking)? } else { standing };
@@ -291,6 +307,12 @@ impl Session<'_> {
         }
         let (issues, tables) = (standing.incoming, &standing.conflicted);
         result.commits_in = behind;
+        if let Some(merged) = &standing.merged {
+            result.head = Some(merged.head.clone());
+            result.issues_in = issues;
+            result.status = Status::Pulled;
+            return Ok(());
+        }
         if self.options.dry_run || (!tables.is_empty() && self.options.strategy == Strategy::Manual) {
             for table in tables {
                 result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
@@ -343,7 +365,7 @@ impl Session<'_> {
         let author = sql::lit(&self.town.actor().signature());
         let mut script = format!(
             "SET autocommit = 0;\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
-            sql::lit(&format!("bd federation: merge {} from {}", tracking, self.peer.name)),
+            sql::lit(&state::merge_message(self.peer)),
             sql::lit(tracking)
         );
         if !conflicted.is_empty() {

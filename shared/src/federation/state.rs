@@ -36,8 +36,41 @@ pub(super) struct Standing {
     pub incoming: IssueCounts,
     /// Tables a merge of the peer's main would conflict in.
     pub conflicted: Vec<String>,
+    /// When the script also merged the peer's main: the result.
+    pub merged: Option<Merged>,
     /// When the script also pushed `main`: our main, which the peer now has.
     pub pushed: Option<String>,
+}
+
+/// A merge the fetch script did without conflicts.
+#[derive(Debug, Clone)]
+pub(super) struct Merged {
+    /// `main` after the merge.
+    pub head: String,
+    /// Commits of the merged `main` the peer lacks (ours plus the merge).
+    pub ahead: u64,
+}
+
+/// What the fetch script does once it has read the standing, so that the
+/// usual exchange is one dolt process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Then<'a> {
+    /// Nothing more: the caller decides.
+    Stand,
+    /// Push `main`; dolt itself refuses a non-fast-forward.
+    Push,
+    /// Merge the peer's main in one transaction as `author`. A conflict rolls
+    /// the transaction back and leaves `merged` empty: the caller then merges
+    /// with its conflict strategy.
+    Merge {
+        /// The merge's author.
+        author: &'a str,
+    },
+    /// Merge as above, then push the result.
+    MergeAndPush {
+        /// The merge's author.
+        author: &'a str,
+    },
 }
 
 /// Reads the standing against `tracking` (e.g. `b/main`).
@@ -59,6 +92,7 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             outgoing: None,
             incoming: IssueCounts::default(),
             conflicted: Vec::new(),
+            merged: None,
             pushed: None,
         }),
         // The usual reason is that the peer has no main yet; anything else is reported as it is.
@@ -83,6 +117,7 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
         outgoing: None,
         incoming: IssueCounts::default(),
         conflicted: Vec::new(),
+        merged: None,
         pushed: None,
     }
 }
@@ -114,17 +149,85 @@ fn counts_of(row: Option<&Row>, prefix: &str) -> IssueCounts {
 /// Commits pending local changes (when `commit` carries the message and
 /// author), fetches the peer and reads everything an exchange decides on:
 /// ahead/behind, the issues each side changed, the tables a merge would
-/// conflict in. One dolt process. With `push`, the same script then pushes
-/// `main` (dolt itself refuses a non-fast-forward) and reads what the peer
-/// took.
+/// conflict in. Then does what `then` says, in the same script: one dolt
+/// process for a plain push, pull or sync.
 pub(super) fn fetch_and_stand(
     repo: &Repo,
     peer: &Peer,
     commit: Option<(&str, &str)>,
     excluded: &[String],
-    push: bool,
+    then: Then<'_>,
     deadline: Instant,
 ) -> anyhow::Result<Standing> {
+    let tracking = peer.tracking_ref();
+    let script = exchange_script(peer, commit, excluded, then);
+    let (rows, failure) = match peer.script(repo, &script, deadline) {
+        Ok(out) => (crate::dolt::parse_rows(&out.stdout)?, None),
+        Err(err) => (crate::dolt::parse_rows(&err.stdout).unwrap_or_default(), Some(err)),
+    };
+    let row = rows.iter().find(|r| r.contains_key("bd_standing"));
+    if let Some(err) = failure {
+        let behind = number(row, "behind");
+        match (row, then) {
+            // The fetch ran but the standing could not be read: when the peer
+            // has no main yet (no tracking ref), everything here is ahead of it.
+            (None, _) => {
+                let base = rows.iter().find(|r| r.contains_key("bd_base"));
+                return match base.and_then(|r| r.get("genesis")).and_then(Value::as_str) {
+                    // The genesis holds two of main's commits; everything else is ahead.
+                    Some(genesis) if !has_remote_ref(repo, &tracking)? => {
+                        Ok(empty_peer(number(base, "commits").saturating_sub(2), genesis.to_owned()))
+                    }
+                    _ => Err(err.into()),
+                };
+            }
+            // The push was refused because the peer has commits this town lacks.
+            (Some(_), Then::Push) if behind > 0 => return Err(behind_error(peer, behind).into()),
+            (Some(_), Then::Stand | Then::Push) => return Err(err.into()),
+            // The merge conflicted (or the push after it failed): the caller
+            // finishes with its own steps, which report any real failure.
+            (Some(_), Then::Merge { .. } | Then::MergeAndPush { .. }) => {}
+        }
+    }
+    let hash = |marker: &str, col: &str| {
+        rows.iter().find(|r| r.contains_key(marker)).and_then(|r| r.get(col)).and_then(Value::as_str)
+    };
+    let merged = hash("bd_merged", "main").map(|head| Merged {
+        head: head.to_owned(),
+        ahead: number(rows.iter().find(|r| r.contains_key("bd_merged")), "ahead"),
+    });
+    // Truthful: the peer's main must now be ours.
+    let pushed = (hash("bd_pushed", "peer").is_some() && hash("bd_pushed", "peer") == hash("bd_pushed", "main"))
+        .then(|| hash("bd_pushed", "main").unwrap_or_default().to_owned());
+    if then == Then::Push && pushed.is_none() {
+        let behind = number(row, "behind");
+        return Err(if behind > 0 {
+            behind_error(peer, behind)
+        } else {
+            peer.error("did not take the push", "its main is not this town's main after the push".to_owned())
+        }
+        .into());
+    }
+    Ok(Standing {
+        merged,
+        pushed,
+        base: tracking.clone(),
+        peer_has_data: true,
+        peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
+        ahead: number(row, "ahead"),
+        behind: number(row, "behind"),
+        outgoing: Some(counts_of(row, "out")),
+        incoming: counts_of(row, "in"),
+        conflicted: row
+            .and_then(|r| r.get("conflicted"))
+            .and_then(Value::as_str)
+            .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// The script of [`fetch_and_stand`]; each step marks its result row.
+fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String], then: Then<'_>) -> String {
     let tracking = peer.tracking_ref();
     let t = sql::lit(&tracking);
     let mut script = String::new();
@@ -153,65 +256,30 @@ pub(super) fn fetch_and_stand(
         counts_query(&range(format!("{tracking}...main")), excluded, "out"),
         counts_query(&range(format!("main...{tracking}")), &[], "in"),
     );
-    if push {
+    if let Then::Merge { author } | Then::MergeAndPush { author } = then {
+        // With conflicts the COMMIT fails and dolt rolls the whole merge back.
+        let _ = writeln!(
+            script,
+            "SET autocommit = 0;\nCALL DOLT_MERGE('--author', {}, '-m', {}, {t});\nCOMMIT;\nSET autocommit = 1;\n\
+             SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead;",
+            sql::lit(author),
+            sql::lit(&merge_message(peer)),
+            range(format!("{tracking}..main")),
+        );
+    }
+    if let Then::Push | Then::MergeAndPush { .. } = then {
         let _ = writeln!(
             script,
             "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({t}) AS peer, HASHOF('main') AS main;",
             peer.sql_remote_args()
         );
     }
-    match peer.script(repo, &script, deadline) {
-        Ok(out) => {
-            let rows = crate::dolt::parse_rows(&out.stdout)?;
-            let row = rows.iter().find(|r| r.contains_key("bd_standing"));
-            let pushed = rows.iter().find(|r| r.contains_key("bd_pushed")).and_then(|r| {
-                let hash = |c: &str| r.get(c).and_then(Value::as_str);
-                // Truthful: the peer's main must now be ours.
-                (hash("peer").is_some() && hash("peer") == hash("main"))
-                    .then(|| hash("main").unwrap_or_default().to_owned())
-            });
-            if push && pushed.is_none() {
-                let behind = number(row, "behind");
-                return Err(if behind > 0 {
-                    behind_error(peer, behind)
-                } else {
-                    peer.error("did not take the push", "its main is not this town's main after the push".to_owned())
-                }
-                .into());
-            }
-            Ok(Standing {
-                pushed,
-                base: tracking.clone(),
-                peer_has_data: true,
-                peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
-                ahead: number(row, "ahead"),
-                behind: number(row, "behind"),
-                outgoing: Some(counts_of(row, "out")),
-                incoming: counts_of(row, "in"),
-                conflicted: row
-                    .and_then(|r| r.get("conflicted"))
-                    .and_then(Value::as_str)
-                    .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            })
-        }
-        // The push was refused because the peer has commits this town lacks.
-        Err(err) if push && behind_in(&err.stdout) > 0 => Err(behind_error(peer, behind_in(&err.stdout)).into()),
-        // The fetch ran but the standing could not be read: when the peer has
-        // no main yet (no tracking ref), everything here is ahead of it.
-        Err(err) => {
-            let rows = crate::dolt::parse_rows(&err.stdout).unwrap_or_default();
-            let row = rows.iter().find(|r| r.contains_key("bd_base"));
-            let stood = rows.iter().any(|r| r.contains_key("bd_standing"));
-            match row.and_then(|r| r.get("genesis")).and_then(Value::as_str) {
-                // The genesis holds two of main's commits; everything else is ahead.
-                Some(genesis) if !stood && !has_remote_ref(repo, &tracking)? => {
-                    Ok(empty_peer(number(row, "commits").saturating_sub(2), genesis.to_owned()))
-                }
-                _ => Err(err.into()),
-            }
-        }
-    }
+    script
+}
+
+/// The message of the commit that merges a peer's main.
+pub(super) fn merge_message(peer: &Peer) -> String {
+    format!("bd federation: merge {} from {}", peer.tracking_ref(), peer.name)
 }
 
 /// The refusal of a push to a peer that has commits this town lacks.
@@ -223,12 +291,6 @@ pub(super) fn behind_error(peer: &Peer, behind: u64) -> super::remote::PeerError
             peer.name
         ),
     )
-}
-
-/// The `behind` count printed by a script that failed after reading it.
-fn behind_in(stdout: &str) -> u64 {
-    let rows = crate::dolt::parse_rows(stdout).unwrap_or_default();
-    number(rows.iter().find(|r| r.contains_key("bd_standing")), "behind")
 }
 
 /// Uncommitted changes in the working set.
