@@ -73,7 +73,18 @@ impl Workspace {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let holder = std::fs::read_to_string(&path).unwrap_or_default();
                     let holder = holder.trim();
-                    let who = if holder.is_empty() { String::new() } else { format!(" ({holder})") };
+                    let pid = holder.strip_prefix("pid ").unwrap_or_default();
+                    let who = if holder.is_empty() {
+                        String::new()
+                    } else if !pid.is_empty()
+                        && !Path::new("/proc").join(pid).exists()
+                        && Path::new("/proc/self").exists()
+                    {
+                        // bd is gone but a dolt it started still holds the inherited lock.
+                        format!(" (a dolt started by bd {holder}, which was stopped, is still finishing)")
+                    } else {
+                        format!(" ({holder})")
+                    };
                     return Err(UserError::failure(format!(
                         "another bd command is writing to this town{who}; waited {}s for it",
                         wait.as_secs()

@@ -369,3 +369,27 @@ fn a_peer_whose_history_was_rewritten_refuses_a_push_clearly() {
         "push",
     );
 }
+
+#[test]
+fn a_dolt_left_running_by_a_killed_bd_keeps_other_writers_out_until_it_ends() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let held = std::thread::spawn(move || listener.incoming().take(4).filter_map(Result::ok).collect::<Vec<_>>());
+    let town = Town::federated("town-a");
+    town.bd(["federation", "add-peer", "silent", &format!("http://127.0.0.1:{port}/db")]).success();
+    let mut child = spawn_bd(&town, &["federation", "fetch", "silent", "--timeout", "60s"]);
+    let bd = child.id();
+    let dolt = dolt_child(bd, Duration::from_secs(20)).expect("bd starts dolt");
+    let _ = child.kill();
+    let _ = child.wait();
+    // The orphaned dolt still holds the write lock it inherited.
+    town.bd_env(&[("BD_LOCK_TIMEOUT", "300ms")], ["create", "must wait"])
+        .code(1)
+        .stderr_has("another bd command is writing to this town")
+        .stderr_has("is still finishing");
+    kill9(dolt);
+    wait_group_gone(bd, Duration::from_secs(10));
+    town.create("after it ended");
+    fsck(&town, &town.dolt_dir());
+    drop(held);
+}
