@@ -259,6 +259,9 @@ impl Call<'_> {
         let mut expr = duct::cmd(self.bin, &self.args)
             .dir(&self.dir)
             .env("DOLT_DISABLE_EVENT_FLUSH", "1")
+            // dolt never needs bd's own password variable; a call that needs
+            // a password gets DOLT_REMOTE_PASSWORD for that call only.
+            .env_remove(crate::credentials::BD_PEER_PASSWORD)
             .stdout_capture()
             .stderr_capture()
             .unchecked();

@@ -152,6 +152,7 @@ impl Session<'_> {
             Operation::Push if plain_push => Then::Push,
             Operation::Sync if plain_push => Then::MergeAndPush { author: &author },
             Operation::Pull | Operation::Sync if plain_merge => Then::Merge { author: &author },
+            Operation::Fetch => Then::Fetch,
             _ => Then::Stand,
         };
         let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, then, self.deadline)?;

@@ -57,6 +57,9 @@ pub(super) struct Merged {
 pub(super) enum Then<'a> {
     /// Nothing more: the caller decides.
     Stand,
+    /// Nothing more, and read only commits ahead and behind (what a fetch
+    /// reports), not the issue counts and conflict preview.
+    Fetch,
     /// Push `main`; dolt itself refuses a non-fast-forward.
     Push,
     /// Merge the peer's main in one transaction as `author`. A conflict rolls
@@ -183,7 +186,7 @@ pub(super) fn fetch_and_stand(
             }
             // The push was refused because the peer has commits this town lacks.
             (Some(_), Then::Push) if behind > 0 => return Err(behind_error(peer, behind).into()),
-            (Some(_), Then::Stand | Then::Push) => return Err(err.into()),
+            (Some(_), Then::Stand | Then::Fetch | Then::Push) => return Err(err.into()),
             // The merge conflicted (or the push after it failed): the caller
             // finishes with its own steps, which report any real failure.
             (Some(_), Then::Merge { .. } | Then::MergeAndPush { .. }) => {}
@@ -240,21 +243,29 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
         );
     }
     let range = |r: String| sql::lit(&r);
+    // Issue counts and the conflict preview cost more than the fetch's own
+    // reads; a plain fetch reports only commits.
+    let details = if then == Then::Fetch {
+        String::new()
+    } else {
+        format!(
+            ", {}, {}, (SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {t}) \
+             WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0) AS conflicted",
+            counts_query(&range(format!("{tracking}...main")), excluded, "out"),
+            counts_query(&range(format!("main...{tracking}")), &[], "in"),
+        )
+    };
     let _ = writeln!(
         script,
         "CALL DOLT_FETCH({});\n\
          SELECT 1 AS bd_base, (SELECT COUNT(*) FROM dolt_log) AS commits, \
          (SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1) AS genesis;\n\
          SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
-         (SELECT COUNT(*) FROM dolt_log({})) AS behind, {}, {}, \
-         (SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {t}) \
-          WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0) AS conflicted;",
+         (SELECT COUNT(*) FROM dolt_log({})) AS behind{details};",
         peer.sql_remote_args(),
         sql::lit(schema::SCHEMA_MESSAGE),
         range(format!("{tracking}..main")),
         range(format!("main..{tracking}")),
-        counts_query(&range(format!("{tracking}...main")), excluded, "out"),
-        counts_query(&range(format!("main...{tracking}")), &[], "in"),
     );
     if let Then::Merge { author } | Then::MergeAndPush { author } = then {
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
