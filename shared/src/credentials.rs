@@ -4,8 +4,10 @@
 //! The store is `.beads/credentials` (JSON, mode 0600): per peer the user
 //! name and the password sealed with ChaCha20-Poly1305 under a random local
 //! key in `.beads/credentials.key` (mode 0600). Both files are gitignored and
-//! never leave the machine. [`Secret`] cannot be printed or serialised, so a
-//! password cannot reach logs or JSON by accident.
+//! never leave the machine, and either one readable or writable by anyone but
+//! its owner is refused, as is a damaged one, with the fix in the hint.
+//! [`Secret`] cannot be printed or serialised, so a password cannot reach
+//! logs or JSON by accident.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,12 +108,18 @@ impl Store {
     }
 
     fn read(&self) -> anyhow::Result<StoreFile> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("credential store {} is damaged: {e}", self.path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoreFile { version: 1, ..StoreFile::default() }),
-            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", self.path.display())),
-        }
+        // Every use of the store checks the key too, so an exposed key is
+        // reported by whichever command runs next, even one that never
+        // decrypts (remove-peer).
+        open_private(&self.key_path)?;
+        let Some(text) = read_private(&self.path)? else {
+            return Ok(StoreFile { version: 1, ..StoreFile::default() });
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            UserError::failure(format!("the credential store {} is damaged: {e}", self.path.display()))
+                .with_hint(self.start_over())
+                .into()
+        })
     }
 
     fn write(&self, store: &StoreFile) -> anyhow::Result<()> {
@@ -119,21 +127,41 @@ impl Store {
         crate::fsutil::write_private(&self.path, text.as_bytes())
     }
 
+    /// The fix when the store as a whole cannot be used: its passwords are
+    /// lost, so each peer has to be given its password again.
+    fn start_over(&self) -> String {
+        format!(
+            "restore {} and {} from a backup, or delete both and give each peer its password again with \
+             `bd federation remove-peer NAME` then `bd federation add-peer NAME ENDPOINT --user USER --password-stdin`",
+            self.path.display(),
+            self.key_path.display()
+        )
+    }
+
+    /// The fix when one peer's entry cannot be used.
+    fn readd(peer: &str) -> String {
+        format!(
+            "give the peer its password again: `bd federation remove-peer {peer}` then \
+             `bd federation add-peer {peer} ENDPOINT --user USER --password-stdin`"
+        )
+    }
+
     fn cipher(&self, create: bool) -> anyhow::Result<Option<ChaCha20Poly1305>> {
-        let key = match std::fs::read_to_string(&self.key_path) {
-            Ok(text) => from_hex(text.trim())
-                .filter(|k| k.len() == 32)
-                .ok_or_else(|| anyhow::anyhow!("key file {} is damaged", self.key_path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+        let key = match read_private(&self.key_path)? {
+            Some(text) => from_hex(text.trim()).filter(|k| k.len() == 32).ok_or_else(|| {
+                UserError::failure(format!(
+                    "the credential key {} is damaged: it must hold 64 hex digits",
+                    self.key_path.display()
+                ))
+                .with_hint(self.start_over())
+            })?,
+            None if create => {
                 let mut key = vec![0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
                 crate::fsutil::write_private(&self.key_path, to_hex(&key).as_bytes())?;
                 key
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(anyhow::anyhow!("cannot read {}: {e}", self.key_path.display()));
-            }
+            None => return Ok(None),
         };
         Ok(Some(ChaCha20Poly1305::new(Key::from_slice(&key))))
     }
@@ -172,22 +200,42 @@ impl Store {
             return Ok(None);
         };
         let cipher = self.cipher(false)?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "the credential key {} is missing; run `bd federation remove-peer` and add it again",
-                self.key_path.display()
-            )
+            UserError::failure(format!(
+                "the credential key {} is missing, so the password of peer '{peer}' in {} cannot be read",
+                self.key_path.display(),
+                self.path.display()
+            ))
+            .with_hint(Self::readd(peer))
         })?;
-        let nonce = from_hex(&sealed.nonce).filter(|n| n.len() == 12);
-        let ciphertext = from_hex(&sealed.ciphertext);
-        let (Some(nonce), Some(ciphertext)) = (nonce, ciphertext) else {
-            anyhow::bail!("credentials of peer '{peer}' are damaged; run `bd federation remove-peer` and add it again");
+        let damaged = |what: &str| {
+            UserError::failure(format!(
+                "the credentials of peer '{peer}' in {} are damaged: {what}",
+                self.path.display()
+            ))
+            .with_hint(Self::readd(peer))
         };
+        let nonce = from_hex(&sealed.nonce)
+            .filter(|n| n.len() == 12)
+            .ok_or_else(|| damaged("the nonce is not 24 hex digits"))?;
+        let ciphertext = from_hex(&sealed.ciphertext).ok_or_else(|| damaged("the ciphertext is not hex"))?;
         let plain = cipher
             .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: peer.as_bytes() })
-            .map_err(|_| anyhow::anyhow!("credentials of peer '{peer}' cannot be decrypted with this town's key"))?;
-        let password =
-            String::from_utf8(plain).map_err(|_| anyhow::anyhow!("credentials of peer '{peer}' are damaged"))?;
+            .map_err(|_| {
+                damaged(&format!(
+                    "the password does not decrypt with the key {} (the entry was altered or truncated, or the key \
+                     belongs to another store)",
+                    self.key_path.display()
+                ))
+            })?;
+        let password = String::from_utf8(plain).map_err(|_| damaged("the password is not UTF-8"))?;
         Ok(Some((sealed.user.clone(), Secret(password))))
+    }
+
+    /// Fails when the store could not be used (a file others may read, or a
+    /// damaged one), so a change that ends by updating it can be refused
+    /// before it starts.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.read().map(drop)
     }
 
     /// Forgets a peer's credentials; `false` when there were none.
@@ -199,6 +247,43 @@ impl Store {
         self.write(&store)?;
         Ok(true)
     }
+}
+
+/// Opens one of the store's files, `None` when it does not exist. A file
+/// that group or others may read or write is refused rather than used: the
+/// store and its key together give away every peer's password, and a file
+/// others can write could be swapped for one that sends a password elsewhere.
+fn open_private(path: &Path) -> anyhow::Result<Option<std::fs::File>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
+    // The mode of the file just opened, not of whatever the path names later.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let metadata = file.metadata().map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let mode = metadata.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(UserError::failure(format!(
+                "refusing to use {}: its mode is {mode:04o}, but a credential file must be readable and writable \
+                 by its owner only (mode 0600), because it holds or unlocks peer passwords",
+                path.display()
+            ))
+            .with_hint(format!("run `chmod 600 {}`", path.display()))
+            .into());
+        }
+    }
+    Ok(Some(file))
+}
+
+/// The text of one of the store's files, checked by [`open_private`].
+fn read_private(path: &Path) -> anyhow::Result<Option<String>> {
+    let Some(mut file) = open_private(path)? else { return Ok(None) };
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    Ok(Some(text))
 }
 
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
@@ -239,5 +324,99 @@ mod tests {
         }
         assert!(store.remove("hub").expect("remove"));
         assert!(store.load("hub").expect("load").is_none());
+    }
+
+    fn saved(dir: &Path) -> Store {
+        let store = Store::new(dir);
+        store.save("hub", "alice", &Secret::new("s3cret-pass".into())).expect("save");
+        store
+    }
+
+    /// The message and the hint of a failed load, checked to name `file`.
+    #[track_caller]
+    fn refusal(store: &Store, file: &Path) -> (String, String) {
+        let err = store.load("hub").expect_err("a damaged or exposed store must not be used");
+        let message = format!("{err:#}");
+        let hint = crate::error::hint(&err).expect("a hint with the fix").to_owned();
+        assert_eq!(crate::error::exit_code(&err), crate::error::exit::FAILURE);
+        assert!(message.contains(&file.display().to_string()), "{message}");
+        (message, hint)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_others_may_read_or_write_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = saved(dir.path());
+        let key = dir.path().join("credentials.key");
+        for (file, mode) in [(store.path().to_owned(), 0o644), (key.clone(), 0o640), (key.clone(), 0o602)] {
+            let before = [std::fs::read(store.path()).expect("store"), std::fs::read(&key).expect("key")];
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            let (message, hint) = refusal(&store, &file);
+            assert!(message.contains(&format!("mode is {mode:04o}")) && message.contains("owner only"), "{message}");
+            assert_eq!(hint, format!("run `chmod 600 {}`", file.display()));
+            let err = store.save("other", "bob", &Secret::new("pw".into())).expect_err("save must refuse too");
+            assert!(format!("{err:#}").contains(&format!("{mode:04o}")), "{err:#}");
+            assert!(store.remove("hub").is_err(), "remove must refuse too");
+            assert_eq!([std::fs::read(store.path()).expect("store"), std::fs::read(&key).expect("key")], before);
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            assert!(store.load("hub").expect("load").is_some());
+        }
+    }
+
+    #[test]
+    fn a_damaged_store_or_key_is_a_clear_error() {
+        let edit = |text: &str, from: &str, to: &str| {
+            assert!(text.contains(from), "{text}");
+            text.replacen(from, to, 1)
+        };
+        type Damage = fn(&str, &Sealed) -> String;
+        let store_damage: [(&str, Damage); 5] = [
+            ("not JSON", |_, _| "{ this is not json".into()),
+            ("truncated", |text, _| text[..text.len() / 2].into()),
+            ("empty", |_, _| String::new()),
+            ("bad nonce hex", |text, sealed| text.replacen(&sealed.nonce, "zz", 1)),
+            ("truncated ciphertext", |text, sealed| {
+                text.replacen(&sealed.ciphertext, &sealed.ciphertext[..sealed.ciphertext.len() - 8], 1)
+            }),
+        ];
+        for (case, damage) in store_damage {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = saved(dir.path());
+            let text = std::fs::read_to_string(store.path()).expect("store");
+            let sealed = serde_json::from_str::<StoreFile>(&text).expect("json").peers.remove("hub").expect("hub");
+            crate::fsutil::write_private(store.path(), damage(&text, &sealed).as_bytes()).expect("damage");
+            let (message, hint) = refusal(&store, store.path());
+            assert!(message.contains("damaged"), "{case}: {message}");
+            assert!(hint.contains("bd federation add-peer"), "{case}: {hint}");
+        }
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = saved(dir.path());
+        let key = dir.path().join("credentials.key");
+        let text = std::fs::read_to_string(store.path()).expect("store");
+        let sealed = serde_json::from_str::<StoreFile>(&text).expect("json").peers.remove("hub").expect("hub");
+        let bad_hex = edit(&text, &sealed.ciphertext, &format!("{}x", &sealed.ciphertext[1..]));
+        crate::fsutil::write_private(store.path(), bad_hex.as_bytes()).expect("damage");
+        assert!(refusal(&store, store.path()).0.contains("not hex"));
+        crate::fsutil::write_private(store.path(), text.as_bytes()).expect("restore");
+
+        crate::fsutil::write_private(&key, to_hex(&[7; 32]).as_bytes()).expect("another key");
+        let (message, hint) = refusal(&store, store.path());
+        assert!(message.contains("does not decrypt") && message.contains(&key.display().to_string()), "{message}");
+        assert!(hint.contains("bd federation remove-peer hub"), "{hint}");
+
+        for broken in ["", "abc", "zz", &to_hex(&[7; 16])] {
+            crate::fsutil::write_private(&key, broken.as_bytes()).expect("damage key");
+            let (message, hint) = refusal(&store, &key);
+            assert!(message.contains("damaged") && message.contains("64 hex digits"), "{message}");
+            assert!(hint.contains(&key.display().to_string()), "{hint}");
+        }
+
+        std::fs::remove_file(&key).expect("remove key");
+        let (message, hint) = refusal(&store, &key);
+        assert!(message.contains("missing"), "{message}");
+        assert!(hint.contains("bd federation remove-peer hub"), "{hint}");
     }
 }

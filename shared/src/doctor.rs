@@ -86,6 +86,10 @@ pub fn run(ctx: &Context) -> Vec<Check> {
         ));
     }
     out.extend(peer_checks(config, &town, &peers));
+    if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
+        let message = err.chain().next().map(ToString::to_string).unwrap_or_default();
+        out.push(check("credentials", Level::Fail, message, crate::error::hint(&err).map(str::to_owned)));
+    }
     let conflicts = town
         .repo()
         .query("SELECT COALESCE(SUM(num_conflicts), 0) AS n FROM dolt_conflicts")

@@ -6,6 +6,7 @@
 //! only decides how an error ends the process.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 /// Exit codes shared by every bd executable.
 pub mod exit {
@@ -129,6 +130,47 @@ pub fn hint(err: &anyhow::Error) -> Option<&str> {
     err.chain().find_map(|c| c.downcast_ref::<UserError>().and_then(UserError::hint))
 }
 
+/// User input as an error message quotes it: control characters escaped, so
+/// a message cannot drive the terminal, and long input cut, so a megabyte
+/// argument does not bury the rule that rejected it.
+#[must_use]
+pub fn quoted(input: &str) -> String {
+    const SHOWN: usize = 80;
+    let mut out = String::from("'");
+    for c in input.chars().take(SHOWN) {
+        if is_unusual(c) { out.extend(c.escape_debug()) } else { out.push(c) }
+    }
+    out.push('\'');
+    let total = input.chars().count();
+    if total > SHOWN {
+        let _ = write!(out, " (cut; {total} characters in all)");
+    }
+    out
+}
+
+/// The first character of `input` that a person cannot be trusted to see
+/// (a control or invisible formatting character, and with `ascii_only` any
+/// non-ASCII one, such as the Cyrillic 'а' that looks like a Latin 'a'),
+/// described for an error message.
+#[must_use]
+pub fn unusual_char(input: &str, ascii_only: bool) -> Option<String> {
+    let (at, c) = input.chars().enumerate().find(|&(_, c)| is_unusual(c) || (ascii_only && !c.is_ascii()))?;
+    let what = if c.is_control() {
+        "control character"
+    } else if is_unusual(c) {
+        "invisible character"
+    } else {
+        "non-ASCII character"
+    };
+    Some(format!("the {what} '{}' (U+{:04X}) at position {}", c.escape_debug(), u32::from(c), at + 1))
+}
+
+/// Whether `c` is a control or a character Rust's debug escaping hides
+/// (zero-width and bidirectional formatting marks among them).
+fn is_unusual(c: char) -> bool {
+    c.is_control() || (c.escape_debug().nth(1).is_some() && !matches!(c, '\\' | '\'' | '"'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::exit;
@@ -139,5 +181,18 @@ mod tests {
         assert_eq!(exit::for_peers(1, 3), exit::PARTIAL);
         assert_eq!(exit::for_peers(3, 3), exit::FAILURE);
         assert_eq!(exit::for_peers(1, 1), exit::FAILURE);
+    }
+
+    #[test]
+    fn input_in_messages_is_escaped_cut_and_look_alikes_are_named() {
+        assert_eq!(super::quoted("a\u{1b}[31mb"), "'a\\u{1b}[31mb'");
+        assert!(super::quoted(&"x".repeat(1000)).ends_with("(cut; 1000 characters in all)"));
+        assert_eq!(
+            super::unusual_char("st\u{430}ging", true).as_deref(),
+            Some("the non-ASCII character '\u{430}' (U+0430) at position 3")
+        );
+        assert_eq!(super::unusual_char("caf\u{e9}", false), None);
+        assert!(super::unusual_char("a\u{202e}b", false).is_some_and(|d| d.contains("invisible character")));
+        assert!(super::unusual_char("a\tb", false).is_some_and(|d| d.contains("control character '\\t'")));
     }
 }

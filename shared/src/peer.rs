@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::error::UserError;
+use crate::error::{self, UserError};
 
 /// Names that would clash with dolt's or git's own.
 pub const RESERVED_NAMES: [&str; 4] = ["origin", "main", "master", "HEAD"];
@@ -23,8 +23,16 @@ pub const RESERVED_NAMES: [&str; 4] = ["origin", "main", "master", "HEAD"];
 pub const ACCEPTED: &str =
     "dolthub://, gs://, s3://, file://, https:// (http:// for 127.0.0.1), ssh://, or git SSH format (git@host:path)";
 
-/// Checks a peer name: starts with a letter; letters, digits, `-`, `_`; at
-/// most 64 characters; not reserved.
+/// The longest peer name: it becomes a dolt remote name and a YAML key.
+pub const MAX_NAME: usize = 64;
+
+/// The longest endpoint accepted (a long file path fits; more is a mistake).
+pub const MAX_ENDPOINT: usize = 4096;
+
+/// Checks a peer name: starts with a letter; ASCII letters, digits, `-`,
+/// `_`; at most [`MAX_NAME`] characters; not reserved. Non-ASCII letters are
+/// refused because a look-alike (Cyrillic 'а' for Latin 'a') would name a
+/// second peer that no one can tell from the first.
 pub fn check_name(name: &str) -> Result<(), UserError> {
     if RESERVED_NAMES.contains(&name) {
         return Err(UserError::usage(format!(
@@ -38,12 +46,23 @@ pub fn check_name(name: &str) -> Result<(), UserError> {
             "invalid peer name '{name}': YAML reads it as a value, not a name (null, true, false, yes, no, on, off are refused)"
         )));
     }
-    let rule =
-        "a peer name must start with a letter and contain only letters, digits, '-' and '_' (at most 64 characters)";
-    let valid = name.len() <= 64
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if valid { Ok(()) } else { Err(UserError::usage(format!("invalid peer name '{name}': {rule}"))) }
+    let rule = "a peer name must start with a letter and contain only ASCII letters, digits, '-' and '_' (at most 64 characters)";
+    let problem = if let Some(odd) = error::unusual_char(name, true) {
+        Some(format!("it contains {odd}"))
+    } else if name.len() > MAX_NAME {
+        Some(format!("it is {} characters long", name.len()))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        Some("it does not start with a letter".to_owned())
+    } else {
+        name.chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map(|c| format!("it contains '{c}'"))
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(UserError::usage(format!("invalid peer name {}: {problem}; {rule}", error::quoted(name)))
+            .with_hint("choose a name such as partner-town or backup_2")),
+    }
 }
 
 /// The kind of endpoint, by the scheme the user wrote.
@@ -76,35 +95,71 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parses an endpoint; anything unsupported is "Invalid endpoint format".
+    ///
+    /// Beyond the scheme's shape: no spaces or control characters anywhere
+    /// (dolt and the config file would carry them on), an ASCII host (a
+    /// look-alike host is a different server), and no host or user starting
+    /// with `-` (ssh would read it as an option).
     pub fn parse(raw: &str) -> Result<Self, UserError> {
         let invalid = |why: &str| {
-            UserError::usage(format!("Invalid endpoint format '{raw}': {why}"))
+            UserError::usage(format!("Invalid endpoint format {}: {why}", error::quoted(raw)))
                 .with_hint(format!("the scheme must be one of: {ACCEPTED}"))
         };
-        let trimmed = raw.trim();
-        if trimmed != raw || raw.is_empty() || raw.chars().any(char::is_whitespace) {
+        if raw.len() > MAX_ENDPOINT {
+            return Err(invalid(&format!("it is {} bytes long; endpoints are at most {MAX_ENDPOINT}", raw.len())));
+        }
+        if let Some(odd) = error::unusual_char(raw, false) {
+            return Err(invalid(&format!("it contains {odd}")));
+        }
+        if raw.is_empty() || raw.chars().any(char::is_whitespace) {
             return Err(invalid("endpoints contain no spaces"));
         }
+        let check_host = |host: &str| {
+            if let Some(odd) = error::unusual_char(host, true) {
+                return Err(invalid(&format!(
+                    "the host contains {odd}; write an internationalized host in its ASCII (xn--) form"
+                )));
+            }
+            if host.starts_with('-') || host.contains("@-") {
+                return Err(invalid("a host or user may not start with '-'"));
+            }
+            Ok(())
+        };
         let (kind, dolt_url) = if let Some((scheme, rest)) = raw.split_once("://") {
             let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
             if host.split_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':')) {
                 return Err(UserError::usage(format!(
-                    "Invalid endpoint format for a {scheme}:// endpoint: it carries a password"
+                    "Invalid endpoint format for a {} endpoint: it carries a password",
+                    error::quoted(&format!("{scheme}://"))
                 ))
                 .with_hint("give the user with --user and the password with --password-stdin or BD_PEER_PASSWORD"));
             }
+            check_host(host)?;
             let need = |ok: bool, what: &str| if ok { Ok(()) } else { Err(invalid(what)) };
+            // A bucket becomes part of dolt's `aws://[table:bucket]` syntax.
+            let bucket = |host: &str| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+            };
             match scheme {
                 "dolthub" => {
                     need(!host.is_empty() && !path.is_empty() && !path.contains('/'), "expected dolthub://org/repo")?;
                     (Kind::Dolthub, format!("https://doltremoteapi.dolthub.com/{host}/{path}"))
                 }
                 "gs" => {
-                    need(!host.is_empty() && !path.is_empty(), "expected gs://bucket/path")?;
+                    need(
+                        bucket(host) && !path.is_empty(),
+                        "expected gs://bucket/path (bucket: a-z, 0-9, '.', '-', '_')",
+                    )?;
                     (Kind::Gcs, raw.to_owned())
                 }
                 "s3" => {
-                    need(!host.is_empty() && !path.trim_matches('/').is_empty(), "expected s3://bucket/path")?;
+                    need(
+                        bucket(host) && !path.trim_matches('/').is_empty(),
+                        "expected s3://bucket/path (bucket: a-z, 0-9, '.', '-', '_')",
+                    )?;
                     (Kind::S3, format!("aws://[{host}:{host}]/{}", path.trim_matches('/')))
                 }
                 "file" => {
@@ -127,7 +182,7 @@ impl Endpoint {
                     need(!host.is_empty() && !path.is_empty(), "expected ssh://[user@]host/path")?;
                     (Kind::Ssh, format!("git+ssh://{rest}"))
                 }
-                _ => return Err(invalid(&format!("unsupported scheme '{scheme}://'"))),
+                _ => return Err(invalid(&format!("unsupported scheme {}", error::quoted(&format!("{scheme}://"))))),
             }
         } else if let Some((user_host, path)) = raw.split_once(':')
             && let Some((user, host)) = user_host.split_once('@')
@@ -136,6 +191,7 @@ impl Endpoint {
             && !path.is_empty()
             && !host.contains('/')
         {
+            check_host(user_host)?;
             let path = if path.starts_with('/') { path.to_owned() } else { format!("/./{path}") };
             (Kind::GitSsh, format!("git+ssh://{user}@{host}{path}"))
         } else {
@@ -209,5 +265,46 @@ mod tests {
         for bad in ["origin", "main", "master", "HEAD", "9lives", "-x", "has space", "dot.name", &"a".repeat(65)] {
             check_name(bad).expect_err(bad);
         }
+    }
+
+    #[test]
+    fn look_alike_and_control_characters_in_names_are_named_in_the_error() {
+        // Cyrillic 'а' (U+0430) looks exactly like the Latin 'a' of "staging".
+        let err = check_name("st\u{430}ging").expect_err("look-alike");
+        assert!(err.to_string().contains("non-ASCII character 'а' (U+0430) at position 3"), "{err}");
+        assert!(err.to_string().contains("only ASCII letters"), "{err}");
+        let err = check_name("ok\u{1b}[31m").expect_err("escape");
+        assert!(err.to_string().contains("'ok\\u{1b}[31m'"), "the name is shown escaped: {err}");
+        assert!(err.to_string().contains("control character"), "{err}");
+        let err = check_name("a\u{200b}b").expect_err("zero-width space");
+        assert!(err.to_string().contains("invisible character"), "{err}");
+        let err = check_name(&"a".repeat(1_000_000)).expect_err("huge");
+        assert!(err.to_string().len() < 400, "a huge name is cut in the message");
+        assert!(err.to_string().contains("1000000 characters long"), "{err}");
+    }
+
+    #[test]
+    fn hostile_endpoints_are_refused_with_the_reason() {
+        let cases = [
+            ("file:///tmp/x\u{1b}[2J", "control character"),
+            ("file:///tmp/\u{202e}x", "invisible character"),
+            ("https://g\u{456}thub.com/org/repo", "the host contains the non-ASCII character"),
+            ("git@g\u{456}thub.com:org/repo", "the host contains the non-ASCII character"),
+            ("ssh://-oProxyCommand=touch%20x/path", "may not start with '-'"),
+            ("ssh://me@-oProxyCommand=x/path", "may not start with '-'"),
+            ("-oProxyCommand=x@host:path", "may not start with '-'"),
+            ("s3://Bucket:evil]/path", "expected s3://bucket/path"),
+            ("file:///\u{a0}x", "invisible character"),
+            ("file:///a b", "no spaces"),
+        ];
+        for (raw, why) in cases {
+            let err = Endpoint::parse(raw).expect_err(raw);
+            assert!(err.to_string().starts_with("Invalid endpoint format"), "{err}");
+            assert!(err.to_string().contains(why), "{raw}: {err}");
+        }
+        let err = Endpoint::parse(&format!("file:///{}", "x".repeat(10_000))).expect_err("huge");
+        assert!(err.to_string().contains("endpoints are at most 4096"), "{err}");
+        // Non-ASCII is fine in a path.
+        Endpoint::parse("file:///home/jos\u{e9}/beads").expect("accented path");
     }
 }

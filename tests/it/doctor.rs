@@ -58,3 +58,19 @@ fn an_invalid_value_in_a_file_is_reported_with_its_origin() {
         out.stdout
     );
 }
+
+#[test]
+fn credential_files_others_can_read_are_reported_with_the_fix() {
+    let town = Town::federated("town-a");
+    town.bd_env(
+        &[("BD_PEER_PASSWORD", "pw")],
+        ["federation", "add-peer", "hub", "file:///tmp/bd-doctor-cred", "--user", "u"],
+    )
+    .success();
+    let store = town.dir().join(".beads/credentials");
+    std::fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
+    let (code, report) = checks(&town);
+    assert_eq!(code, 1, "{report}");
+    assert!(has(&report, "fail", "0644"), "{report}");
+    assert!(report.to_string().contains("chmod 600"), "{report}");
+}

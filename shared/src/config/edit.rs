@@ -8,9 +8,10 @@
 //! is written: a file the editor cannot handle safely (flow style, anchors)
 //! is an error, never a corrupted config.
 
+use std::io::Read as _;
 use std::path::Path;
 
-use super::{ConfigError, Value, parse_yaml};
+use super::{ConfigError, MAX_FILE_BYTES, Value, parse_yaml};
 use crate::fsutil;
 
 /// A key's location in the file: the line range it occupies.
@@ -212,13 +213,39 @@ fn unsupported(path: &Path, key: &str) -> ConfigError {
     }
 }
 
+/// The editor splits lines at `\n` (and `\r\n`), but YAML also breaks lines
+/// at a lone `\r` and, in libyaml, at U+0085, U+2028 and U+2029: in a file
+/// with those the editor would find keys at the wrong place, so it refuses.
+fn check_line_breaks(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let odd = text.char_indices().find(|&(i, c)| {
+        matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') || (c == '\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+    });
+    let Some((at, c)) = odd else { return Ok(()) };
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    Err(ConfigError::Malformed {
+        file: path.to_owned(),
+        line: text[..at].matches('\n').count() + 1,
+        column: text[line_start..at].chars().count() + 1,
+        message: format!(
+            "a line break U+{:04X} that bd cannot edit around; save the file with \\n line ends, or edit it by hand",
+            u32::from(c)
+        ),
+    })
+}
+
 /// Sets `key` (dotted) to `value` in the file's text; the edit is verified by
 /// parsing the result.
 pub fn set_in_text(path: &Path, text: &str, key: &str, value: &Value) -> Result<String, ConfigError> {
     let before = parse_yaml(path, text)?;
+    check_line_breaks(path, text)?;
     let segments: Vec<&str> = key.split('.').collect();
     let mut lines = lines_of(text);
     set_lines(&mut lines, &segments, value);
+    // What the editor writes it must find again, or a later unset would miss
+    // it (a line holding only a `!tag` or `&anchor` misleads the line model).
+    if find(&lines, &segments).len() != segments.len() {
+        return Err(unsupported(path, key));
+    }
     let out = join(&lines);
     let after = parse_yaml(path, &out).map_err(|_| unsupported(path, key))?;
     let mut expected: Vec<(String, Value)> =
@@ -233,6 +260,7 @@ pub fn set_in_text(path: &Path, text: &str, key: &str, value: &Value) -> Result<
 /// Removes `key` (and anything under it); `None` when it was not set.
 pub fn unset_in_text(path: &Path, text: &str, key: &str) -> Result<Option<String>, ConfigError> {
     let before = parse_yaml(path, text)?;
+    check_line_breaks(path, text)?;
     let segments: Vec<&str> = key.split('.').collect();
     let mut lines = lines_of(text);
     if !unset_lines(&mut lines, &segments) {
@@ -254,13 +282,27 @@ fn same_entries(mut a: Vec<(String, Value)>, mut b: Vec<(String, Value)>) -> boo
     a == b
 }
 
-/// Reads a file's text; a missing file is empty.
+/// Reads a file's text, the one way config files are read; a missing file
+/// is empty. Reads at most [`MAX_FILE_BYTES`] (plus one, to tell), so a huge
+/// file is refused without being loaded.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(ConfigError::Io { file: path.to_owned(), source }),
+    let io = |source| ConfigError::Io { file: path.to_owned(), source };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(source) => return Err(io(source)),
+    };
+    let mut bytes = Vec::new();
+    (&file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError::TooLarge { file: path.to_owned(), bytes: file.metadata().ok().map(|m| m.len()) });
     }
+    String::from_utf8(bytes).map_err(|e| ConfigError::Malformed {
+        file: path.to_owned(),
+        line: 0,
+        column: 0,
+        message: format!("byte {} is not UTF-8 text; save the file as UTF-8", e.utf8_error().valid_up_to() + 1),
+    })
 }
 
 /// Writes a file atomically, creating its directory.
@@ -319,6 +361,24 @@ mod tests {
     #[test]
     fn unset_of_a_missing_key_is_none() {
         assert!(unset_in_text(path(), FILE, "nope.key").expect("unset").is_none());
+    }
+
+    #[test]
+    fn lines_the_editor_cannot_see_are_refused() {
+        // Found by the `config` fuzz target: YAML reads the lone \r as a line
+        // break, the editor did not, and unset then missed the key it had set.
+        let text = "federation:\n  peers:\r  peers:\n    staging:\n      endpoint: x\n";
+        let key = "federation.peers.staging.sovereignty";
+        let err = set_in_text(path(), text, key, &Value::Scalar("T1".into())).expect_err("lone CR");
+        assert!(err.to_string().contains("config.yaml:2:9: a line break U+000D"), "{err}");
+        assert!(unset_in_text(path(), "a: 1\u{2028}b: 2\n", "a").is_err());
+        // Also found by the fuzzer: a tag alone on a line hid the key just set.
+        let text = "federation:\n  peers:\n   !tag\n    staging:\n      endpoint: x\n";
+        let err = set_in_text(path(), text, key, &Value::Scalar("T1".into())).expect_err("tag line");
+        assert!(err.to_string().contains("cannot safely edit"), "{err}");
+        // Windows line ends are fine.
+        let out = set_in_text(path(), "a: 1\r\nb: 2\r\n", "b", &Value::Scalar("3".into())).expect("CRLF");
+        assert_eq!(out, "a: 1\nb: '3'\n");
     }
 
     #[test]

@@ -105,22 +105,25 @@ impl Key {
 
     /// Checks that `value` is acceptable for this key.
     pub fn validate(self, value: &str) -> Result<(), ConfigError> {
-        let invalid = |valid: &[&str]| ConfigError::InvalidValue {
-            key: self.name().to_owned(),
-            value: value.to_owned(),
-            valid: valid.join(", "),
-        };
+        let invalid =
+            |valid: String| ConfigError::InvalidValue { key: self.name().to_owned(), value: value.to_owned(), valid };
         match self {
-            Key::SyncMode => SyncMode::from_str(value).map(drop).map_err(|_| invalid(&SyncMode::NAMES)),
-            Key::FederationSovereignty => Tier::from_str(value).map(drop).map_err(|_| invalid(&Tier::NAMES)),
-            Key::FederationStrategy => Strategy::from_str(value).map(drop).map_err(|_| invalid(&Strategy::NAMES)),
+            Key::SyncMode => SyncMode::from_str(value).map(drop).map_err(|_| invalid(one_of(&SyncMode::NAMES))),
+            Key::FederationSovereignty => Tier::from_str(value).map(drop).map_err(|_| invalid(one_of(&Tier::NAMES))),
+            Key::FederationStrategy => {
+                Strategy::from_str(value).map(drop).map_err(|_| invalid(one_of(&Strategy::NAMES)))
+            }
             Key::FederationTimeout | Key::LockTimeout => humantime::parse_duration(value)
                 .map(drop)
-                .map_err(|_| invalid(&["a duration such as 30s, 2m or 1m30s"])),
+                .map_err(|_| invalid("a duration such as 30s, 2m or 1m30s".to_owned())),
             Key::ExportPath => {
                 let plain =
                     !value.is_empty() && !value.contains('/') && !value.contains('\\') && value != "." && value != "..";
-                if plain { Ok(()) } else { Err(invalid(&["a plain file name inside .beads/, such as issues.jsonl"])) }
+                if plain {
+                    Ok(())
+                } else {
+                    Err(invalid("a plain file name inside .beads/, such as issues.jsonl".to_owned()))
+                }
             }
             _ => Ok(()),
         }
@@ -131,6 +134,11 @@ impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// "one of a, b, c", for [`ConfigError::InvalidValue`].
+pub(super) fn one_of(names: &[&str]) -> String {
+    format!("one of {}", names.join(", "))
 }
 
 /// The `BD_*` variable for any dotted key name.

@@ -7,6 +7,12 @@
 //! once and returns a [`Resolved`] that remembers where each value came from.
 //! Typed access ([`Resolved::sync_mode`], …) validates enum values so a typo
 //! is an error listing the valid spellings, never a silent default.
+//!
+//! Config files are untrusted text: a file is read only up to
+//! [`MAX_FILE_BYTES`], expands to at most [`MAX_NODES`] YAML nodes (so an
+//! alias bomb fails at once instead of eating memory), and its keys and
+//! values may not hide control or invisible characters, nor keys non-ASCII
+//! look-alikes.
 
 pub mod edit;
 mod keys;
@@ -21,6 +27,19 @@ use serde::Serialize;
 pub use keys::{Key, Strategy, SyncMode, Tier, env_name_for};
 
 use crate::env;
+use crate::error::{quoted, unusual_char};
+
+/// The largest config file bd reads. Config files hold a few settings; the
+/// cap keeps a runaway or hostile file from being read into memory whole.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The most YAML nodes a config file may expand to, aliases included: far
+/// beyond any real config, and small enough that a "billion laughs" alias
+/// bomb stops after a few thousand steps.
+pub const MAX_NODES: usize = 10_000;
+
+/// The longest value `bd config set` writes.
+pub const MAX_VALUE_BYTES: usize = 4096;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,8 +130,15 @@ pub enum ConfigError {
         key: String,
         /// The rejected value.
         value: String,
-        /// The accepted values, comma-separated.
+        /// What is accepted: "one of a, b, c" or a description.
         valid: String,
+    },
+    /// A file is larger than [`MAX_FILE_BYTES`].
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+        /// Its size, when known.
+        bytes: Option<u64>,
     },
     /// A file could not be read or written.
     Io {
@@ -126,13 +152,31 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ConfigError::Malformed { file, line: 0, message, .. } => {
+                write!(f, "malformed config file {}: {message}", file.display())
+            }
             ConfigError::Malformed { file, line, column, message } => write!(
                 f,
                 "malformed config file {}:{line}:{column}: {message} (fix the YAML at that position)",
                 file.display()
             ),
             ConfigError::InvalidValue { key, value, valid } => {
-                write!(f, "invalid value '{value}' for {key}: expected one of {valid}")
+                write!(f, "invalid value {} for {key}: expected {valid}", quoted(value))?;
+                // A look-alike ('dоlt-native' with a Cyrillic 'о') reads as valid.
+                // (Control characters show escaped already.)
+                match unusual_char(value, true).filter(|_| unusual_char(value, false).is_none()) {
+                    Some(odd) => write!(f, " (the value contains {odd})"),
+                    None => Ok(()),
+                }
+            }
+            ConfigError::TooLarge { file, bytes } => {
+                let size = bytes.map_or_else(|| "too large".to_owned(), |b| format!("{b} bytes"));
+                write!(
+                    f,
+                    "config file {} is {size}; bd reads config files of at most {MAX_FILE_BYTES} bytes \
+                     (a config file holds a few settings: trim it, or move it away)",
+                    file.display()
+                )
             }
             ConfigError::Io { file, source } => {
                 write!(f, "cannot access config file {}: {source}", file.display())
@@ -234,71 +278,186 @@ fn parse_env_value(key: Key, raw: &str) -> Value {
 
 /// Reads one YAML file into dotted keys; a missing file is empty.
 pub fn read_file(path: &Path) -> Result<Vec<(String, Value)>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(ConfigError::Io { file: path.to_owned(), source });
-        }
-    };
-    parse_yaml(path, &text)
+    parse_yaml(path, &edit::read_text(path)?)
 }
 
 /// Parses YAML text into dotted keys; `path` names the file in errors.
 pub fn parse_yaml(path: &Path, text: &str) -> Result<Vec<(String, Value)>, ConfigError> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        ConfigError::Malformed { file: path.to_owned(), line, column, message: e.to_string() }
-    })?;
+    let malformed = |line, column, message| ConfigError::Malformed { file: path.to_owned(), line, column, message };
+    let budget = std::cell::Cell::new(MAX_NODES);
+    let doc = serde::de::DeserializeSeed::deserialize(yaml::Seed(&budget), serde_yaml_ng::Deserializer::from_str(text))
+        .map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            malformed(line, column, e.to_string())
+        })?;
     let mut out = Vec::new();
-    flatten(path, "", &doc, &mut out)?;
+    flatten("", doc, &mut out).map_err(|message| malformed(0, 0, message))?;
     Ok(out)
 }
 
-fn flatten(
-    path: &Path,
-    prefix: &str,
-    node: &serde_yaml_ng::Value,
-    out: &mut Vec<(String, Value)>,
-) -> Result<(), ConfigError> {
-    use serde_yaml_ng::Value as Y;
+/// YAML read into a tree whose size is bounded while it is read: serde
+/// expands each alias as it goes, and [`Seed`] counts every node it builds.
+mod yaml {
+    use std::cell::Cell;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+
+    /// A YAML node; numbers and booleans are kept as their text.
+    pub(super) enum Node {
+        Null,
+        Scalar(String),
+        List(Vec<Node>),
+        Map(Vec<(Node, Node)>),
+    }
+
+    /// Reads one node, charging every node to the shared budget.
+    #[derive(Clone, Copy)]
+    pub(super) struct Seed<'a>(pub(super) &'a Cell<usize>);
+
+    impl Seed<'_> {
+        fn charge<E: de::Error>(self) -> Result<(), E> {
+            match self.0.get().checked_sub(1) {
+                Some(left) => {
+                    self.0.set(left);
+                    Ok(())
+                }
+                None => Err(E::custom(format!(
+                    "the file expands to more than {} YAML values (anchors and aliases included), \
+                     far more than any config; remove the anchors (&) and aliases (*)",
+                    super::MAX_NODES
+                ))),
+            }
+        }
+
+        fn scalar<E: de::Error>(self, text: String) -> Result<Node, E> {
+            self.charge()?;
+            Ok(Node::Scalar(text))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Seed<'_> {
+        type Value = Node;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seed<'_> {
+        type Value = Node;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a YAML value")
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+            self.scalar(v.to_string())
+        }
+
+        // Numbers keep the text YAML gives them (`1.0` stays `1.0`).
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+            self.scalar(serde_yaml_ng::Number::from(v).to_string())
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+            self.scalar(serde_yaml_ng::Number::from(v).to_string())
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+            self.scalar(serde_yaml_ng::Number::from(v).to_string())
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+            self.scalar(v.to_owned())
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+            self.scalar(v)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+            self.charge()?;
+            Ok(Node::Null)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+            self.visit_unit()
+        }
+
+        fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+            self.deserialize(deserializer)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+            self.charge()?;
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element_seed(self)? {
+                items.push(item);
+            }
+            Ok(Node::List(items))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+            self.charge()?;
+            let mut entries = Vec::new();
+            while let Some(key) = map.next_key_seed(self)? {
+                entries.push((key, map.next_value_seed(self)?));
+            }
+            Ok(Node::Map(entries))
+        }
+
+        // A tagged value (`!tag value`): the tag is ignored, the value kept.
+        fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
+            let (_tag, value): (de::IgnoredAny, _) = data.variant()?;
+            value.newtype_variant_seed(self)
+        }
+    }
+}
+
+fn flatten(prefix: &str, node: yaml::Node, out: &mut Vec<(String, Value)>) -> Result<(), String> {
+    use yaml::Node;
     match node {
-        Y::Null => {}
-        Y::Mapping(map) => {
-            for (k, v) in map {
-                let Some(k) = scalar_text(k) else {
-                    return Err(ConfigError::Malformed {
-                        file: path.to_owned(),
-                        line: 0,
-                        column: 0,
-                        message: format!("a key under '{prefix}' is not a plain string"),
-                    });
+        Node::Null => {}
+        Node::Map(entries) => {
+            for (k, v) in entries {
+                let Node::Scalar(k) = k else {
+                    return Err(format!("a key under '{prefix}' is not a plain string"));
                 };
                 let full = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
-                flatten(path, &full, v, out)?;
+                if let Some(odd) = unusual_char(&full, true) {
+                    return Err(format!(
+                        "the key {} contains {odd}; keys are ASCII (retype the key by hand)",
+                        quoted(&full)
+                    ));
+                }
+                flatten(&full, v, out)?;
             }
         }
-        Y::Sequence(items) => {
-            let list = items.iter().filter_map(scalar_text).collect();
+        Node::List(items) => {
+            let list: Vec<String> =
+                items.into_iter().filter_map(|item| if let Node::Scalar(s) = item { Some(s) } else { None }).collect();
+            for item in &list {
+                check_file_value(prefix, item)?;
+            }
             out.push((prefix.to_owned(), Value::List(list)));
         }
-        Y::Tagged(tagged) => flatten(path, prefix, &tagged.value, out)?,
-        scalar => {
-            if let Some(text) = scalar_text(scalar) {
-                out.push((prefix.to_owned(), Value::Scalar(text)));
-            }
+        Node::Scalar(text) => {
+            check_file_value(prefix, &text)?;
+            out.push((prefix.to_owned(), Value::Scalar(text)));
         }
     }
     Ok(())
 }
 
-fn scalar_text(v: &serde_yaml_ng::Value) -> Option<String> {
-    use serde_yaml_ng::Value as Y;
-    match v {
-        Y::String(s) => Some(s.clone()),
-        Y::Bool(b) => Some(b.to_string()),
-        Y::Number(n) => Some(n.to_string()),
-        _ => None,
+/// Values are single-line text: a control or invisible character in a
+/// setting is a mistake or an attack on the terminal that shows it.
+fn check_file_value(key: &str, value: &str) -> Result<(), String> {
+    match unusual_char(value, false) {
+        None => Ok(()),
+        Some(odd) => Err(format!(
+            "the value of {key} contains {odd}; values are single-line text without control or invisible characters"
+        )),
     }
 }
 
@@ -338,7 +497,7 @@ impl Resolved {
         raw.parse().map_err(|_| ConfigError::InvalidValue {
             key: key.name().to_owned(),
             value: raw,
-            valid: String::new(),
+            valid: "a documented value".to_owned(),
         })
     }
 
@@ -414,9 +573,24 @@ pub fn update(path: &Path, changes: &[Change<'_>]) -> Result<bool, ConfigError> 
     Ok(true)
 }
 
-/// Checks a value before it is written: known keys and peer keys are
-/// validated; other keys are accepted as they are.
+/// Checks a value before it is written: every value is single-line text of
+/// at most [`MAX_VALUE_BYTES`]; known keys and peer keys are validated
+/// further; other keys are accepted as they are.
 pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
+    let text_rule = |problem: String| ConfigError::InvalidValue {
+        key: key.to_owned(),
+        value: raw.to_owned(),
+        valid: format!(
+            "single-line text of at most {MAX_VALUE_BYTES} bytes without control or invisible characters, \
+             but {problem}"
+        ),
+    };
+    if raw.len() > MAX_VALUE_BYTES {
+        return Err(text_rule(format!("it is {} bytes long", raw.len())));
+    }
+    if let Some(odd) = unusual_char(raw, false) {
+        return Err(text_rule(format!("it contains {odd}")));
+    }
     if let Some(known) = Key::from_name(key) {
         known.validate(raw)?;
         return Ok(parse_env_value(known, raw));
@@ -428,7 +602,7 @@ pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
         Key::FederationSovereignty.validate(raw).map_err(|_| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: raw.to_owned(),
-            valid: Tier::NAMES.join(", "),
+            valid: keys::one_of(&Tier::NAMES),
         })?;
     }
     Ok(Value::Scalar(raw.to_owned()))
@@ -480,5 +654,106 @@ impl Resolved {
     #[must_use]
     pub fn peer(&self, name: &str) -> Option<PeerEntry> {
         self.peers().into_iter().find(|p| p.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<(String, Value)>, String> {
+        parse_yaml(Path::new("config.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    fn scalar(s: &str) -> Value {
+        Value::Scalar(s.to_owned())
+    }
+
+    #[test]
+    fn yaml_reads_into_dotted_keys_with_scalars_as_written() {
+        let text =
+            "# only a comment\nsync:\n  mode: dolt-native\nn: 1.0\nb: true\nt: !custom tagged\nl: [a, 2]\nz: ~\n";
+        let got = parse(text).expect("parse");
+        assert_eq!(
+            got,
+            [
+                ("sync.mode".to_owned(), scalar("dolt-native")),
+                ("n".to_owned(), scalar("1.0")),
+                ("b".to_owned(), scalar("true")),
+                ("t".to_owned(), scalar("tagged")),
+                ("l".to_owned(), Value::List(vec!["a".into(), "2".into()])),
+            ]
+        );
+        assert_eq!(parse("").expect("empty"), []);
+        assert_eq!(parse("# nothing\n").expect("comments only"), []);
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_quickly_with_the_fix() {
+        // "Billion laughs": nine levels of nine aliases each.
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (prev, next) in ('a'..='h').zip('b'..='i') {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            let _ = writeln!(text, "{next}: &{next} [{refs}]");
+        }
+        let err = parse(&text).expect_err("bomb");
+        assert!(err.contains("more than 10000 YAML values"), "{err}");
+        assert!(err.contains("remove the anchors (&) and aliases (*)"), "{err}");
+        // One big anchor aliased many times: within serde_yaml_ng's own
+        // repetition limit, yet it would expand to 25 million values.
+        let big = format!("a: &a [{}]\nb: [{}]\n", vec!["x"; 5000].join(","), vec!["*a"; 5000].join(","));
+        let err = parse(&big).expect_err("quadratic bomb");
+        assert!(err.contains("more than 10000 YAML values"), "{err}");
+        // A few aliases, as a person writes them, still work.
+        let ok = parse("base: &b dolt-native\nsync:\n  mode: *b\n").expect("small alias");
+        assert_eq!(ok[1], ("sync.mode".to_owned(), scalar("dolt-native")));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{}x{}", "[".repeat(1_000), "]".repeat(1_000));
+        let err = parse(&text).expect_err("deep");
+        assert!(err.contains("recursion limit"), "{err}");
+    }
+
+    #[test]
+    fn hidden_characters_in_keys_and_values_are_refused() {
+        let err = parse("sync:\n  mode: \"dolt-native\\e[2J\"\n").expect_err("escape in value");
+        assert!(err.contains("the value of sync.mode contains the control character '\\u{1b}'"), "{err}");
+        let err = parse("federation:\n  peers:\n    st\u{430}ging:\n      endpoint: file:///x\n").expect_err("key");
+        assert!(err.contains("non-ASCII character 'а' (U+0430)"), "{err}");
+        assert!(err.contains("keys are ASCII"), "{err}");
+        let err = parse("l:\n  - \"a\\u200Bb\"\n").expect_err("zero-width in a list");
+        assert!(err.contains("invisible character"), "{err}");
+        // Non-ASCII text in a value is fine.
+        assert_eq!(parse("town:\n  name: Z\u{fc}rich\n").expect("umlaut")[0].1, scalar("Z\u{fc}rich"));
+    }
+
+    #[test]
+    fn a_huge_or_binary_file_is_refused_before_parsing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        let huge = usize::try_from(MAX_FILE_BYTES).expect("fits") + 1;
+        std::fs::write(&path, "#".repeat(huge)).expect("write");
+        let err = read_file(&path).expect_err("huge").to_string();
+        assert!(err.contains(&format!("is {huge} bytes; bd reads config files of at most")), "{err}");
+        std::fs::write(&path, b"sync:\n  mode: \xff\n").expect("write");
+        let err = read_file(&path).expect_err("binary").to_string();
+        assert!(err.contains("byte 15 is not UTF-8 text"), "{err}");
+    }
+
+    #[test]
+    fn values_set_by_hand_are_single_line_and_bounded() {
+        let err = validate("town.name", "a\nsync:\n  mode: x").expect_err("newline").to_string();
+        assert!(err.contains("single-line text") && err.contains("control character '\\n'"), "{err}");
+        let err = validate("town.name", &"x".repeat(5000)).expect_err("huge").to_string();
+        assert!(err.contains("it is 5000 bytes long") && err.len() < 400, "{err}");
+        let err = validate("sync.mode", "d\u{43e}lt-native").expect_err("look-alike").to_string();
+        assert!(err.contains("expected one of git-portable"), "{err}");
+        assert!(err.contains("the value contains the non-ASCII character 'о' (U+043E)"), "{err}");
+        assert_eq!(validate("town.name", "Z\u{fc}rich").expect("umlaut"), scalar("Z\u{fc}rich"));
     }
 }

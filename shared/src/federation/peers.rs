@@ -98,6 +98,10 @@ pub struct Removed {
 pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Removed> {
     peer::check_name(name)?;
     let _lock = town.lock()?;
+    // The credentials go last, so a store that cannot be updated must stop
+    // the removal before the remote and the config entry are gone.
+    let store = Store::new(town.workspace().beads_dir());
+    store.check()?;
     let entry = config.peer(name);
     let repo = town.repo();
     let remote_url = dolt_remotes(repo)?.remove(name);
@@ -127,7 +131,7 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
             );
         }
     }
-    Store::new(town.workspace().beads_dir()).remove(name)?;
+    store.remove(name)?;
     // Its lineages go too, so a later peer of the same name starts afresh.
     let lineages = [format!("bd-outgoing-{name}"), format!("bd-sanitized-{name}")];
     let existing = repo.query(&format!(

@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Town, sql};
+use super::{Town, schema, sql};
+use crate::clock;
 use crate::dolt::Row;
-use crate::error::UserError;
+use crate::error::{self, UserError};
 
 /// Child tables nested under each issue, with their sort order.
 const CHILDREN: [(&str, &str); 4] = [
@@ -88,61 +90,420 @@ pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported>
         .iter()
         .filter_map(|r| Some((r.get("id")?.as_str()?.to_owned(), r.get("updated_at")?.as_str()?.to_owned())))
         .collect();
-    let mut counts = Imported::default();
-    let mut script = String::from("SET autocommit = 0;\n");
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let mut issue: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
-            UserError::failure(format!("{origin}:{}: not a JSON object: {e}", n + 1))
-                .with_hint("fix or restore the file (it is plain JSONL: one issue per line)")
-        })?;
-        let Some(id) = issue.get("id").and_then(Value::as_str).map(str::to_owned) else {
-            return Err(UserError::failure(format!("{origin}:{}: an issue without an id", n + 1)).into());
-        };
-        let incoming = issue.get("updated_at").and_then(Value::as_str).unwrap_or_default().to_owned();
-        match existing.get(&id) {
-            None => counts.added += 1,
-            Some(ours) if incoming.as_str() > ours.as_str() => counts.changed += 1,
-            Some(_) => {
-                counts.unchanged += 1;
-                continue;
-            }
-        }
-        let mut nested: Vec<(&str, Vec<Value>)> = Vec::new();
-        for (table, _) in CHILDREN {
-            let items = match issue.remove(table) {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            };
-            nested.push((table, items));
-        }
-        let id_lit = sql::lit(&id);
-        let _ = writeln!(script, "DELETE FROM issues WHERE id = {id_lit};");
-        sql::inserts(&mut script, "issues", &[issue]);
-        for (table, items) in nested {
-            let _ = writeln!(script, "DELETE FROM {table} WHERE issue_id = {id_lit};");
-            let rows: Vec<Row> = items
-                .into_iter()
-                .map(|item| {
-                    let mut row = match item {
-                        Value::Object(row) => row,
-                        label => Map::from_iter([("label".to_owned(), label)]),
-                    };
-                    row.insert("issue_id".to_owned(), Value::String(id.clone()));
-                    row
-                })
-                .collect();
-            sql::inserts(&mut script, table, &rows);
-        }
-    }
+    let Plan { counts, statements } = plan(text, origin, &existing)?;
     if counts.added + counts.changed == 0 {
         return Ok(counts);
     }
-    let _ = writeln!(
-        script,
-        "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;",
+    let script = format!(
+        "SET autocommit = 0;\n{statements}CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
         sql::lit(&format!("bd import: {} added, {} changed from {origin}", counts.added, counts.changed)),
         sql::lit(&town.actor().signature())
     );
     repo.execute(&script)?;
     Ok(counts)
+}
+
+/// An import worked out in full, before anything touches the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// What the import will do.
+    pub counts: Imported,
+    /// The SQL that does it: a `DELETE` and `INSERT`s per new or changed issue.
+    pub statements: String,
+}
+
+/// The most problems one failed import lists.
+const MAX_REPORTED: usize = 20;
+
+/// Parses and checks JSONL text against the schema and plans the import
+/// against `existing` (id to `updated_at`, as the database holds them).
+/// Every line must be an issue object whose fields are the schema's columns
+/// with values of their types, and whose nested lists hold rows of their
+/// tables; any line that is not is reported as `origin:line` with the rule,
+/// and then nothing is imported.
+pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Result<Plan, UserError> {
+    let mut counts = Imported::default();
+    let mut statements = String::new();
+    let mut problems = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let issue = match check_line(line) {
+            Ok(issue) => issue,
+            Err(problem) => {
+                problems.push(format!("{origin}:{}: {problem}", n + 1));
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert(issue.id.clone(), n + 1) {
+            problems.push(format!("{origin}:{}: the id '{}' was already given on line {first}", n + 1, issue.id));
+            continue;
+        }
+        match existing.get(&issue.id) {
+            None => counts.added += 1,
+            Some(ours) if issue.updated_at.as_str() > ours.as_str() => counts.changed += 1,
+            Some(_) => {
+                counts.unchanged += 1;
+                continue;
+            }
+        }
+        let id_lit = sql::lit(&issue.id);
+        let _ = writeln!(statements, "DELETE FROM issues WHERE id = {id_lit};");
+        sql::inserts(&mut statements, "issues", &[issue.row]);
+        for (table, rows) in issue.nested {
+            let _ = writeln!(statements, "DELETE FROM {table} WHERE issue_id = {id_lit};");
+            sql::inserts(&mut statements, table, &rows);
+        }
+    }
+    if problems.is_empty() {
+        return Ok(Plan { counts, statements });
+    }
+    let hint = "fix those lines: the file is JSONL, one issue object per line as `bd export` writes it; \
+                nothing was imported";
+    if let [only] = problems.as_slice() {
+        return Err(UserError::failure(only.clone()).with_hint(hint));
+    }
+    let total = problems.len();
+    let mut message = format!("{total} lines of {origin} cannot be imported:");
+    for problem in problems.iter().take(MAX_REPORTED) {
+        let _ = write!(message, "\n  {problem}");
+    }
+    if total > MAX_REPORTED {
+        let _ = write!(message, "\n  … and {} more", total - MAX_REPORTED);
+    }
+    Err(UserError::failure(message).with_hint(hint))
+}
+
+/// One checked line: the issue's row and its nested rows, ready to insert.
+struct Checked {
+    id: String,
+    updated_at: String,
+    row: Row,
+    nested: Vec<(&'static str, Vec<Row>)>,
+}
+
+/// Checks one line; the error says what is wrong and what is expected.
+fn check_line(line: &str) -> Result<Checked, String> {
+    let issue = match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(issue)) => issue,
+        Ok(other) => return Err(format!("not a JSON object but {}", kind_of(&other))),
+        Err(e) => return Err(format!("not a JSON object: {e}")),
+    };
+    let id = match issue.get("id") {
+        Some(Value::String(id)) => check_id(id)?,
+        Some(other) => return Err(format!("the id must be a string, not {}", kind_of(other))),
+        None => return Err("an issue without an id".to_owned()),
+    };
+    let mut row = Row::new();
+    let mut nested: Vec<(&'static str, Vec<Row>)> = CHILDREN.iter().map(|&(table, _)| (table, Vec::new())).collect();
+    for (field, value) in issue {
+        if let Some((table, rows)) = nested.iter_mut().find(|(table, _)| *table == field) {
+            *rows = check_nested(table, &id, value)?;
+        } else if let Some(column) = schema_columns("issues").iter().find(|c| c.name == field) {
+            row.insert(field, column.check("issues", value)?);
+        } else {
+            let columns: Vec<&str> = schema_columns("issues").iter().map(|c| c.name).collect();
+            return Err(format!(
+                "unknown field {}: an issue has the fields {} and the lists {}",
+                error::quoted(&field),
+                columns.join(", "),
+                CHILDREN.map(|(table, _)| table).join(", ")
+            ));
+        }
+    }
+    check_required("issues", &row)?;
+    let updated_at = row.get("updated_at").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Checked { id, updated_at, row, nested })
+}
+
+/// Issue ids are what `bd create` makes (`prefix-abc123`) or similar: no
+/// spaces, controls or look-alikes that would make two ids read the same.
+fn check_id(id: &str) -> Result<String, String> {
+    let rule = "ids are 1 to 255 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit";
+    let problem = if let Some(odd) = error::unusual_char(id, true) {
+        Some(format!("it contains {odd}"))
+    } else if id.is_empty() || id.len() > 255 {
+        Some(format!("it is {} characters long", id.len()))
+    } else if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("it does not start with a letter or digit".to_owned())
+    } else {
+        id.chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .map(|c| format!("it contains '{c}'"))
+    };
+    match problem {
+        None => Ok(id.to_owned()),
+        Some(problem) => Err(format!("the id {} is not valid: {problem}; {rule}", error::quoted(id))),
+    }
+}
+
+/// The rows of one nested list: labels are strings, the others objects of
+/// their table's columns (`issue_id` is the issue's own and may be left out).
+fn check_nested(table: &'static str, id: &str, value: Value) -> Result<Vec<Row>, String> {
+    let Value::Array(items) = value else {
+        return Err(format!("{table} must be a list, not {}", kind_of(&value)));
+    };
+    let columns = schema_columns(table);
+    let mut rows = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let at = |problem: String| format!("{table}[{i}]: {problem}");
+        let fields = match (table, item) {
+            ("labels", label) => Map::from_iter([("label".to_owned(), label)]),
+            (_, Value::Object(fields)) => fields,
+            (_, other) => return Err(at(format!("must be an object, not {}", kind_of(&other)))),
+        };
+        let mut row = Row::new();
+        for (field, value) in fields {
+            if field == "issue_id" && value.as_str() != Some(id) {
+                return Err(at(format!("issue_id must be the issue's own id '{id}' or left out")));
+            }
+            let Some(column) = columns.iter().find(|c| c.name == field) else {
+                let names: Vec<&str> = columns.iter().map(|c| c.name).filter(|&c| c != "issue_id").collect();
+                return Err(at(format!(
+                    "unknown field {}: {table} rows have the fields {}",
+                    error::quoted(&field),
+                    names.join(", ")
+                )));
+            };
+            row.insert(field, column.check(table, value).map_err(at)?);
+        }
+        row.insert("issue_id".to_owned(), Value::String(id.to_owned()));
+        check_required(table, &row).map_err(at)?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn check_required(table: &str, row: &Row) -> Result<(), String> {
+    let missing: Vec<&str> =
+        schema_columns(table).iter().filter(|c| c.required && !row.contains_key(c.name)).map(|c| c.name).collect();
+    if missing.is_empty() { Ok(()) } else { Err(format!("{table} row lacks the required {}", missing.join(", "))) }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A column's type, as far as a JSONL value must match it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Type {
+    /// `VARCHAR(n)`: at most n characters.
+    Varchar(usize),
+    /// `TEXT`: at most 65,535 bytes.
+    Text,
+    /// `INT`: a whole number in 32 bits.
+    Int,
+    /// `DATETIME(6)`: a UTC date-time.
+    DateTime,
+    /// `JSON`: any JSON value.
+    Json,
+}
+
+/// A column of the schema.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    name: &'static str,
+    ty: Type,
+    nullable: bool,
+    /// NOT NULL without a default: a row must give it.
+    required: bool,
+}
+
+impl Column {
+    /// Checks a value against the column; returns it as the database
+    /// stores it (date-times in `YYYY-MM-DD HH:MM:SS.ffffff`, JSON as text).
+    fn check(&self, table: &str, value: Value) -> Result<Value, String> {
+        let name = self.name;
+        let wrong =
+            |expected: &str, value: &Value| format!("{table}.{name} must be {expected}, not {}", kind_of(value));
+        match (self.ty, value) {
+            (_, Value::Null) if self.nullable => Ok(Value::Null),
+            (_, Value::Null) => Err(format!("{table}.{name} may not be null")),
+            (Type::Varchar(max), Value::String(s)) => {
+                let len = s.chars().count();
+                if len <= max {
+                    Ok(Value::String(s))
+                } else {
+                    Err(format!("{table}.{name} is {len} characters long; it holds at most {max}"))
+                }
+            }
+            (Type::Text, Value::String(s)) if s.len() <= 65_535 => Ok(Value::String(s)),
+            (Type::Text, Value::String(s)) => {
+                Err(format!("{table}.{name} is {} bytes long; it holds at most 65535", s.len()))
+            }
+            (Type::Int, Value::Number(n)) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => {
+                Ok(Value::Number(n))
+            }
+            (Type::DateTime, Value::String(s)) => {
+                clock::parse(&s).map(|t| Value::String(clock::to_sql(t))).ok_or_else(|| {
+                    format!(
+                        "{table}.{name} {} is not a date-time: expected YYYY-MM-DD HH:MM:SS.ffffff (UTC), \
+                         as `bd export` writes it",
+                        error::quoted(&s)
+                    )
+                })
+            }
+            (Type::Json, Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+                Ok(_) => Ok(Value::String(s)),
+                Err(e) => Err(format!("{table}.{name} holds text that is not JSON: {e}")),
+            },
+            // Stored as its JSON text.
+            (Type::Json, value) => Ok(Value::String(value.to_string())),
+            (Type::Varchar(_) | Type::Text, value) => Err(wrong("a string", &value)),
+            (Type::Int, value) => Err(wrong("a whole number of 32 bits", &value)),
+            (Type::DateTime, value) => Err(wrong("a date-time string", &value)),
+        }
+    }
+}
+
+/// The columns of `table`, read from [`schema::SCHEMA`] so the importer's
+/// checks follow the schema wherever it goes.
+fn schema_columns(table: &str) -> &'static [Column] {
+    static TABLES: LazyLock<BTreeMap<&'static str, Vec<Column>>> = LazyLock::new(|| parse_schema(schema::SCHEMA));
+    TABLES.get(table).map_or(&[], Vec::as_slice)
+}
+
+fn parse_schema(schema: &'static str) -> BTreeMap<&'static str, Vec<Column>> {
+    let mut tables: BTreeMap<&'static str, Vec<Column>> = BTreeMap::new();
+    let mut current = None;
+    for line in schema.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+            current = rest.split_whitespace().next();
+            continue;
+        }
+        let Some(table) = current else { continue };
+        if line.starts_with(')') {
+            current = None;
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(ty)) = (words.next(), words.next()) else { continue };
+        let ty = match ty.trim_end_matches(',') {
+            "TEXT" => Type::Text,
+            "INT" => Type::Int,
+            "DATETIME(6)" => Type::DateTime,
+            "JSON" => Type::Json,
+            other => match other.strip_prefix("VARCHAR(").and_then(|n| n.strip_suffix(')')).map(str::parse) {
+                Some(Ok(max)) => Type::Varchar(max),
+                // Index and key lines.
+                _ => continue,
+            },
+        };
+        let not_null = line.contains("NOT NULL");
+        tables.entry(table).or_default().push(Column {
+            name: name.trim_matches('`'),
+            ty,
+            nullable: !not_null,
+            required: not_null && !line.contains("DEFAULT"),
+        });
+    }
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"acceptance_criteria":"","comments":[{"author":"t","created_at":"2026-11-29 02:17:45.520826","id":"townx-du3xh8wd5bpl","text":"a comment"}],"created_at":"2026-11-29 02:17:44.558265","created_by":"t","dependencies":[],"description":"","design":"","events":[{"actor":"t","created_at":"2026-11-29 02:17:44.558265","event_type":"created","id":"townx-fo20wr1hpdcm","new_value":"hello"}],"id":"townx-pyc0ih","issue_type":"task","labels":["x"],"metadata":{"a":[1,2]},"notes":"","priority":2,"source_system":"bd:town-x","status":"open","title":"hello","updated_at":"2026-11-29 02:17:44.558265"}"#;
+
+    fn plan_of(text: &str) -> Result<Plan, String> {
+        plan(text, "f.jsonl", &BTreeMap::new()).map_err(|e| format!("{e}\nhint: {}", e.hint().unwrap_or_default()))
+    }
+
+    /// `GOOD` with one field replaced (or removed, for `None`).
+    fn with(field: &str, value: Option<Value>) -> String {
+        let mut issue: Map<String, Value> = serde_json::from_str(GOOD).expect("GOOD");
+        match value {
+            Some(value) => issue.insert(field.to_owned(), value),
+            None => issue.remove(field),
+        };
+        serde_json::to_string(&issue).expect("json")
+    }
+
+    #[test]
+    fn every_schema_column_has_a_known_type() {
+        let tables = parse_schema(schema::SCHEMA);
+        let count = |t: &str| tables.get(t).map_or(0, Vec::len);
+        assert_eq!(
+            [count("issues"), count("labels"), count("comments"), count("dependencies"), count("events")],
+            [20, 2, 5, 5, 8],
+            "every column of the schema is parsed (a new column type needs a Type here)"
+        );
+        let priority = tables["issues"].iter().find(|c| c.name == "priority").expect("priority");
+        assert_eq!((priority.ty, priority.nullable, priority.required), (Type::Int, false, false));
+        let title = tables["issues"].iter().find(|c| c.name == "title").expect("title");
+        assert_eq!((title.ty, title.required), (Type::Varchar(500), true));
+    }
+
+    #[test]
+    fn an_export_line_plans_one_issue_with_its_rows() {
+        let first = plan_of(GOOD).expect("plan");
+        assert_eq!(first.counts, Imported { added: 1, changed: 0, unchanged: 0 });
+        assert!(first.statements.contains("INSERT INTO labels (`issue_id`, `label`) VALUES ('townx-pyc0ih', 'x');"));
+        assert!(first.statements.contains("'{\"a\":[1,2]}'"), "metadata is stored as JSON text: {}", first.statements);
+        let existing = BTreeMap::from([("townx-pyc0ih".to_owned(), "2026-11-29 02:17:44.558265".to_owned())]);
+        let again = plan(GOOD, "f", &existing).expect("plan");
+        assert_eq!((again.counts.unchanged, again.statements.as_str()), (1, ""));
+        let newer = with("updated_at", Some(Value::from("2026-11-30T00:00:00Z")));
+        let changed = plan(&newer, "f", &existing).expect("plan");
+        assert_eq!(changed.counts.changed, 1);
+        assert!(changed.statements.contains("'2026-11-30 00:00:00.000000'"), "date-times are stored one way");
+    }
+
+    #[test]
+    fn bad_lines_are_named_with_the_rule_and_nothing_is_planned() {
+        let cases = [
+            ("[1,2]".to_owned(), "f.jsonl:1: not a JSON object but a list"),
+            ("{\"id\":".to_owned(), "f.jsonl:1: not a JSON object: EOF"),
+            (with("id", Some(Value::from(7))), "the id must be a string, not a number"),
+            (with("id", None), "an issue without an id"),
+            (with("id", Some(Value::from("t\u{430}wn-1"))), "non-ASCII character 'а' (U+0430)"),
+            (with("id", Some(Value::from("a b"))), "the id 'a b' is not valid: it contains ' '; ids are 1 to 255"),
+            (with("id", Some(Value::from("x".repeat(300)))), "it is 300 characters long"),
+            (with("colour", Some(Value::from("red"))), "unknown field 'colour': an issue has the fields id, title"),
+            (with("title", Some(Value::from(1))), "issues.title must be a string, not a number"),
+            (with("title", Some(Value::from("t".repeat(501)))), "issues.title is 501 characters long"),
+            (with("title", Some(Value::Null)), "issues.title may not be null"),
+            (with("title", None), "issues row lacks the required title"),
+            (with("priority", Some(Value::from("2"))), "issues.priority must be a whole number of 32 bits"),
+            (with("priority", Some(Value::from(1u64 << 40))), "issues.priority must be a whole number"),
+            (with("updated_at", Some(Value::from("yesterday"))), "issues.updated_at 'yesterday' is not a date-time"),
+            (with("metadata", Some(Value::from("{not json"))), "issues.metadata holds text that is not JSON"),
+            (with("labels", Some(Value::from("x"))), "labels must be a list, not a string"),
+            (with("labels", Some(serde_json::json!([["nested"]]))), "labels[0]: labels.label must be a string"),
+            (with("comments", Some(serde_json::json!(["text"]))), "comments[0]: must be an object, not a string"),
+            (with("comments", Some(serde_json::json!([{"id": "c", "x": 1}]))), "comments[0]: unknown field 'x'"),
+            (
+                with("comments", Some(serde_json::json!([{"id": "c"}]))),
+                "comments[0]: comments row lacks the required text",
+            ),
+            (
+                with("events", Some(serde_json::json!([{"issue_id": "other"}]))),
+                "events[0]: issue_id must be the issue's own id",
+            ),
+        ];
+        for (line, expected) in cases {
+            let err = plan_of(&line).expect_err(&line);
+            assert!(err.contains(expected), "{line}\n=> {err}");
+            assert!(err.contains("nothing was imported"), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_bad_line_is_listed_and_duplicates_are_caught() {
+        let text = format!("{GOOD}\n\nnot json\n{GOOD}\n");
+        let err = plan_of(&text).expect_err("bad");
+        assert!(err.starts_with("2 lines of f.jsonl cannot be imported:"), "{err}");
+        assert!(err.contains("f.jsonl:3: not a JSON object"), "{err}");
+        assert!(err.contains("f.jsonl:4: the id 'townx-pyc0ih' was already given on line 1"), "{err}");
+        let many = "x\n".repeat(25);
+        let err = plan_of(&many).expect_err("many");
+        assert!(err.contains("f.jsonl:20:") && !err.contains("f.jsonl:21:") && err.contains("… and 5 more"), "{err}");
+    }
 }

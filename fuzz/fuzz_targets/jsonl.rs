@@ -1,0 +1,21 @@
+//! The JSONL importer's checking and planning step on any text: never
+//! panics; an accepted file accounts for every line, and a refused one
+//! names the file.
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use bd_shared::tracker::jsonl;
+
+libfuzzer_sys::fuzz_target!(|text: &str| {
+    let existing = BTreeMap::from([("town-abc123".to_owned(), "2026-01-01 00:00:00.000000".to_owned())]);
+    match jsonl::plan(text, "fuzz.jsonl", &existing) {
+        Ok(plan) => {
+            let lines = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+            assert_eq!(plan.counts.added + plan.counts.changed + plan.counts.unchanged, lines);
+            let written = plan.statements.matches("DELETE FROM issues WHERE").count() as u64;
+            assert_eq!(written, plan.counts.added + plan.counts.changed);
+        }
+        Err(err) => assert!(err.to_string().contains("fuzz.jsonl"), "{err}"),
+    }
+});
