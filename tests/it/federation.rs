@@ -97,6 +97,12 @@ fn manual_strategy_lists_the_conflict_and_changes_nothing() {
     assert!(out.stderr.contains(&format!("issues {id}: title")), "{}", out.stderr);
     assert_eq!(head(&a), before, "manual must not move main");
     assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"));
+    // A plain pull stops the same way.
+    let pulled = a.bd(["--json", "federation", "pull", "b", "--strategy", "manual"]).code(1).json();
+    assert_eq!(pulled["peers"][0]["status"], "conflict");
+    assert_eq!(pulled["peers"][0]["conflicts"][0]["fields"], serde_json::json!(["title"]));
+    assert_eq!(head(&a), before, "manual must not move main");
+    assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"));
     // Both towns stay usable.
     a.create("still works");
     b.create("here too");

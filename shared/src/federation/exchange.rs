@@ -306,7 +306,7 @@ impl Session<'_> {
         if behind == 0 {
             return Ok(());
         }
-        let (issues, tables) = (standing.incoming, &standing.conflicted);
+        let issues = standing.incoming;
         result.commits_in = behind;
         if let Some(merged) = &standing.merged {
             result.head = Some(merged.head.clone());
@@ -314,6 +314,10 @@ impl Session<'_> {
             result.status = Status::Pulled;
             return Ok(());
         }
+        let tables = &match &standing.conflicted {
+            Some(tables) => tables.clone(),
+            None => state::conflicted_tables(repo, &tracking)?,
+        };
         if self.options.dry_run || (!tables.is_empty() && self.options.strategy == Strategy::Manual) {
             for table in tables {
                 result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);

@@ -34,8 +34,9 @@ pub(super) struct Standing {
     pub outgoing: Option<IssueCounts>,
     /// The peer's issue changes since the fork.
     pub incoming: IssueCounts,
-    /// Tables a merge of the peer's main would conflict in.
-    pub conflicted: Vec<String>,
+    /// Tables a merge of the peer's main would conflict in, when read
+    /// (only the full standing of [`Then::Stand`] predicts conflicts).
+    pub conflicted: Option<Vec<String>>,
     /// When the script also merged the peer's main: the result.
     pub merged: Option<Merged>,
     /// When the script also pushed `main`: our main, which the peer now has.
@@ -94,7 +95,7 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             behind: number(rows.first(), "behind"),
             outgoing: None,
             incoming: IssueCounts::default(),
-            conflicted: Vec::new(),
+            conflicted: None,
             merged: None,
             pushed: None,
         }),
@@ -119,7 +120,7 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
         behind: 0,
         outgoing: None,
         incoming: IssueCounts::default(),
-        conflicted: Vec::new(),
+        conflicted: Some(Vec::new()),
         merged: None,
         pushed: None,
     }
@@ -221,11 +222,7 @@ pub(super) fn fetch_and_stand(
         behind: number(row, "behind"),
         outgoing: Some(counts_of(row, "out")),
         incoming: counts_of(row, "in"),
-        conflicted: row
-            .and_then(|r| r.get("conflicted"))
-            .and_then(Value::as_str)
-            .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default(),
+        conflicted: (then == Then::Stand).then(|| tables_of(row.and_then(|r| r.get("conflicted")))),
     })
 }
 
@@ -243,17 +240,17 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
         );
     }
     let range = |r: String| sql::lit(&r);
-    // Issue counts and the conflict preview cost more than the fetch's own
-    // reads; a plain fetch reports only commits.
-    let details = if then == Then::Fetch {
-        String::new()
-    } else {
-        format!(
-            ", {}, {}, (SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {t}) \
-             WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0) AS conflicted",
-            counts_query(&range(format!("{tracking}...main")), excluded, "out"),
-            counts_query(&range(format!("main...{tracking}")), &[], "in"),
-        )
+    // Issue counts and above all the conflict preview cost more than the
+    // fetch itself: each step reads only what it reports or decides on. A
+    // merge finds its own conflicts (its transaction then rolls back).
+    let outgoing = || format!(", {}", counts_query(&range(format!("{tracking}...main")), excluded, "out"));
+    let incoming = || format!(", {}", counts_query(&range(format!("main...{tracking}")), &[], "in"));
+    let details = match then {
+        Then::Fetch => String::new(),
+        Then::Push => outgoing(),
+        Then::Merge { .. } => incoming(),
+        Then::MergeAndPush { .. } => outgoing() + &incoming(),
+        Then::Stand => outgoing() + &incoming() + &format!(", ({}) AS conflicted", conflicts_query(&t)),
     };
     let _ = writeln!(
         script,
@@ -286,6 +283,28 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
         );
     }
     script
+}
+
+/// The tables a merge of `tracking` into main would conflict in, as one
+/// comma-separated value (NULL when none).
+fn conflicts_query(tracking_lit: &str) -> String {
+    format!(
+        "SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {tracking_lit}) \
+         WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0"
+    )
+}
+
+fn tables_of(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_str)
+        .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The tables a merge of the fetched `tracking` ref would conflict in.
+pub(super) fn conflicted_tables(repo: &Repo, tracking: &str) -> anyhow::Result<Vec<String>> {
+    let rows = repo.query(&format!("SELECT ({}) AS conflicted", conflicts_query(&sql::lit(tracking))))?;
+    Ok(tables_of(rows.first().and_then(|r| r.get("conflicted"))))
 }
 
 /// The message of the commit that merges a peer's main.

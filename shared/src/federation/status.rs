@@ -82,7 +82,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         };
         let (ahead, behind, conflicts) = match standing {
             Some(standing) if standing.peer_has_data => {
-                let tables = if fetched.is_ok() { standing.conflicted.clone() } else { Vec::new() };
+                let tables = if fetched.is_ok() { standing.conflicted.clone().unwrap_or_default() } else { Vec::new() };
                 let mut n = 0;
                 for table in &tables {
                     n += state::conflicts(repo, "main", &tracking, table)?.len();
