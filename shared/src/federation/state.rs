@@ -35,7 +35,7 @@ pub(super) struct Standing {
     /// The peer's issue changes since the fork.
     pub incoming: IssueCounts,
     /// Tables a merge of the peer's main would conflict in, when read
-    /// (only the full standing of [`Then::Stand`] predicts conflicts).
+    /// (only [`Then::Stand`] and [`Then::Survey`] predict conflicts).
     pub conflicted: Option<Vec<String>>,
     /// When the script also merged the peer's main: the result.
     pub merged: Option<Merged>,
@@ -61,6 +61,9 @@ pub(super) enum Then<'a> {
     /// Nothing more, and read only commits ahead and behind (what a fetch
     /// reports), not the issue counts and conflict preview.
     Fetch,
+    /// Nothing more, and read commits ahead and behind and the conflict
+    /// preview (what status shows), not the issue counts.
+    Survey,
     /// Push `main`; dolt itself refuses a non-fast-forward.
     Push,
     /// Merge the peer's main in one transaction as `author`. A conflict rolls
@@ -187,7 +190,7 @@ pub(super) fn fetch_and_stand(
             }
             // The push was refused because the peer has commits this town lacks.
             (Some(_), Then::Push) if behind > 0 => return Err(behind_error(peer, behind).into()),
-            (Some(_), Then::Stand | Then::Fetch | Then::Push) => return Err(err.into()),
+            (Some(_), Then::Stand | Then::Fetch | Then::Survey | Then::Push) => return Err(err.into()),
             // The merge conflicted (or the push after it failed): the caller
             // finishes with its own steps, which report any real failure.
             (Some(_), Then::Merge { .. } | Then::MergeAndPush { .. }) => {}
@@ -222,7 +225,8 @@ pub(super) fn fetch_and_stand(
         behind: number(row, "behind"),
         outgoing: Some(counts_of(row, "out")),
         incoming: counts_of(row, "in"),
-        conflicted: (then == Then::Stand).then(|| tables_of(row.and_then(|r| r.get("conflicted")))),
+        conflicted: matches!(then, Then::Stand | Then::Survey)
+            .then(|| tables_of(row.and_then(|r| r.get("conflicted")))),
     })
 }
 
@@ -250,6 +254,7 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
         Then::Push => outgoing(),
         Then::Merge { .. } => incoming(),
         Then::MergeAndPush { .. } => outgoing() + &incoming(),
+        Then::Survey => format!(", ({}) AS conflicted", conflicts_query(&t)),
         Then::Stand => outgoing() + &incoming() + &format!(", ({}) AS conflicted", conflicts_query(&t)),
     };
     let _ = writeln!(

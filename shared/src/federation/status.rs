@@ -69,7 +69,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         let tracking = peer.tracking_ref();
         let fetched = match peer.missing_directory() {
             Some(dir) => Err(peer.error("is unreachable", format!("directory {dir} does not exist")).into()),
-            None => state::fetch_and_stand(repo, peer, None, excluded, state::Then::Stand, deadline),
+            None => state::fetch_and_stand(repo, peer, None, excluded, state::Then::Survey, deadline),
         };
         let now = clock::sql_to_rfc3339(&clock::now_sql());
         let unshared = |base: &str, ahead: u64| {
