@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -85,7 +85,8 @@ pub enum DoltError {
         stdout: String,
     },
     /// dolt was killed by a signal before it finished (by the user, the
-    /// system or an out-of-memory killer); its work is void, not half-done.
+    /// system or an out-of-memory killer). Each dolt commit is atomic, so
+    /// nothing is half-written, but earlier steps of a script may be done.
     Killed {
         /// The dolt subcommand.
         command: String,
@@ -132,8 +133,8 @@ impl fmt::Display for DoltError {
             DoltError::Failed { command, stderr, .. } => write!(f, "dolt {command} failed: {stderr}"),
             DoltError::Killed { command, signal } => write!(
                 f,
-                "dolt {command} was killed by signal {signal} before it finished; dolt commits atomically, so \
-                 nothing is half-written: run the command again"
+                "dolt {command} was killed by signal {signal} before it finished; each dolt commit is atomic, so \
+                 nothing is half-written (earlier steps may be done): run the command again"
             ),
             DoltError::Io { path, source } => {
                 write!(f, "cannot run dolt at {}: {source}", path.display())
@@ -207,6 +208,9 @@ impl Dolt {
     }
 }
 
+/// How long a write waits for a reading dolt to let go of the repository.
+pub const READ_ONLY_WAIT: Duration = Duration::from_secs(5);
+
 /// One dolt invocation being built.
 #[derive(Debug)]
 pub struct Call<'a> {
@@ -253,8 +257,23 @@ impl Call<'_> {
         self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
     }
 
-    /// Runs the call and interprets its exit status.
+    /// Runs the call and interprets its exit status. A dolt that found the
+    /// repository held by another dolt (a reader: bd serialises its writers)
+    /// opens it read-only and fails at its first write, having written
+    /// nothing; it is run again until [`READ_ONLY_WAIT`] has passed.
     pub fn run(self) -> Result<Output, DoltError> {
+        let deadline = Instant::now() + READ_ONLY_WAIT;
+        loop {
+            match self.run_once() {
+                Err(DoltError::ReadOnly { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn run_once(&self) -> Result<Output, DoltError> {
         #[allow(clippy::disallowed_methods)] // this is the one dolt runner
         let mut expr = duct::cmd(self.bin, &self.args)
             .dir(&self.dir)

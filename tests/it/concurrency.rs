@@ -75,11 +75,15 @@ fn ten_writers_on_one_town_lose_nothing() {
     jobs.push((&a, args(&["federation", "push", "b"])));
     jobs.push((&a, args(&["federation", "pull", "b"])));
     jobs.push((&a, args(&["federation", "sync", "b"])));
+    // Readers take no lock; a writer's dolt that meets a reader's waits for it.
     jobs.push((&a, args(&["--json", "list"])));
+    jobs.push((&a, args(&["list"])));
     let runs = all_at_once(&jobs);
 
     let won: Vec<bool> = runs.iter().map(|r| succeeded(r, &[BUSY, BEHIND])).collect();
-    assert!(won[10], "readers never wait for writers:\n{}", runs[10].stderr);
+    for reader in [10, 11] {
+        assert!(won[reader], "readers never wait for writers:\n{}", runs[reader].stderr);
+    }
     fsck(&a, &a.dolt_dir());
     let have = titles(&a);
     for (i, run) in runs[..5].iter().enumerate() {
@@ -101,7 +105,7 @@ fn ten_writers_on_one_town_lose_nothing() {
         assert!(there.iter().any(|t| t.starts_with("first")), "a successful push sent nothing: {there:?}");
     }
     assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"), "no half-done write");
-    tally("11 at once on one town (300ms lock wait)", &runs, &won);
+    tally("12 at once on one town (300ms lock wait)", &runs, &won);
     // The town works on: a sync now shares everything.
     a.bd(["config", "set", "lock.timeout", "10s"]).success();
     a.bd(["federation", "sync", "b"]).success();
@@ -146,4 +150,29 @@ fn two_towns_writing_through_one_peer_converge() {
         }
     }
     tally("10 at once on two towns sharing one peer", &runs, &won);
+}
+
+#[test]
+fn a_write_waits_for_a_dolt_that_is_reading() {
+    let town = Town::federated("town-a");
+    // A dolt session open on the repository holds it until its input ends.
+    let mut reader = town
+        .sandbox()
+        .command(crate::support::dolt(), &town.dolt_dir())
+        .args(["sql"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start a dolt reader");
+    let input = reader.stdin.take().expect("stdin");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        drop(input);
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let id = town.create("written while dolt was reading");
+    release.join().expect("release");
+    reader.wait().expect("reader ends");
+    town.bd(["show", &id]).success();
+    fsck(&town, &town.dolt_dir());
 }

@@ -219,26 +219,44 @@ fn a_peer_directory_removed_mid_sync_gives_a_clear_error() {
         &pair,
         &["federation", "sync", "a"],
         || std::fs::rename(&dir, &aside).expect("move the peer away"),
-        || std::fs::rename(&aside, &dir).expect("bring the peer back"),
+        || {
+            // A push that was already under way when the directory went makes
+            // dolt create it afresh; the original comes back in its place.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).expect("remove the recreated directory");
+            }
+            std::fs::rename(&aside, &dir).expect("bring the peer back");
+        },
     );
     // Gone for good: a clear error before anything is attempted.
     std::fs::rename(&dir, &aside).expect("move the peer away");
     pair.b.bd(["federation", "sync", "a"]).code(1).stderr_has("peer 'a'").stderr_has(&dir.display().to_string());
 }
 
-/// Makes `dir` read-only even for root (who ignores modes) by marking it
-/// immutable; undone on drop so the temporary directory can be removed.
+/// Makes a directory read-only even for root (who ignores modes) by marking
+/// it immutable. The guard clears the mark on drop, even when a test fails,
+/// so the temporary directory can always be removed.
 struct ReadOnly<'a>(&'a Path);
 
 impl<'a> ReadOnly<'a> {
-    fn set(dir: &'a Path) -> Self {
-        let status = std::process::Command::new("chattr").args(["-R", "+i"]).arg(dir).status().expect("chattr");
-        assert!(status.success(), "chattr +i {} failed: this test needs a file system with attributes", dir.display());
+    fn guard(dir: &'a Path) -> Self {
         Self(dir)
     }
 
+    fn set(dir: &Path) {
+        // Files dolt renames meanwhile make chattr complain; what matters is
+        // that the directory itself no longer takes new entries.
+        let _ = std::process::Command::new("chattr").args(["-R", "-f", "+i"]).arg(dir).status();
+        let _ = std::process::Command::new("chattr").args(["-f", "+i"]).arg(dir).status();
+        assert!(
+            std::fs::write(dir.join("probe"), "x").is_err(),
+            "chattr +i {} did not make it read-only: this test needs root and a file system with attributes",
+            dir.display()
+        );
+    }
+
     fn clear(dir: &Path) {
-        let _ = std::process::Command::new("chattr").args(["-R", "-i"]).arg(dir).status();
+        let _ = std::process::Command::new("chattr").args(["-R", "-f", "-i"]).arg(dir).status();
     }
 }
 
@@ -252,14 +270,15 @@ impl Drop for ReadOnly<'_> {
 fn a_peer_made_read_only_mid_sync_gives_a_clear_error() {
     let pair = Pair::new();
     let dir = mailbox_dir(&pair);
+    let _guard = ReadOnly::guard(&dir);
     fault_sweep(
         "peer made read-only",
         &pair,
         &["federation", "sync", "a"],
-        || std::mem::forget(ReadOnly::set(&dir)),
+        || ReadOnly::set(&dir),
         || ReadOnly::clear(&dir),
     );
-    let _guard = ReadOnly::set(&dir);
+    ReadOnly::set(&dir);
     pair.b.create("cannot leave");
     let out = pair.b.bd(["federation", "push", "a"]).code(1).stderr_has("peer 'a'");
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);

@@ -453,11 +453,12 @@ fn flatten(prefix: &str, node: yaml::Node, out: &mut Vec<(String, Value)>) -> Re
 /// Values are single-line text: a control or invisible character in a
 /// setting is a mistake or an attack on the terminal that shows it.
 fn check_file_value(key: &str, value: &str) -> Result<(), String> {
-    match unusual_char(value, false) {
+    // Line breaks and tabs are plain YAML in a file (block scalars, quoted
+    // text) and harmless in a key bd does not use; `validate` keeps values
+    // set from the command line single-line.
+    match unusual_char(&value.replace(['\n', '\t'], " "), false) {
         None => Ok(()),
-        Some(odd) => Err(format!(
-            "the value of {key} contains {odd}; values are single-line text without control or invisible characters"
-        )),
+        Some(odd) => Err(format!("the value of {key} contains {odd}; values hold no control or invisible characters")),
     }
 }
 
@@ -730,6 +731,9 @@ mod tests {
         assert!(err.contains("invisible character"), "{err}");
         // Non-ASCII text in a value is fine.
         assert_eq!(parse("town:\n  name: Z\u{fc}rich\n").expect("umlaut")[0].1, scalar("Z\u{fc}rich"));
+        // Block scalars and tabs are plain YAML: a key bd does not use may hold them.
+        assert_eq!(parse("notes: |\n  one\n  two\n").expect("block")[0].1, scalar("one\ntwo\n"));
+        assert_eq!(parse("notes: \"a\\tb\"\n").expect("tab")[0].1, scalar("a\tb"));
     }
 
     #[test]

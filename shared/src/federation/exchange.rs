@@ -144,8 +144,8 @@ impl Session<'_> {
         let author = self.town.actor().signature();
         let commit =
             (!self.options.dry_run && operation != Operation::Fetch).then_some((message.as_str(), author.as_str()));
-        // A plain exchange (no dry run, no exclusions, no sanitizing) runs
-        // whole in the one dolt script that fetches.
+        // Without a dry run or sanitizing, the merge runs in the one dolt
+        // script that fetches; without exclusions, so does the push.
         let plain_merge = !self.options.dry_run && self.peer.tier < Tier::T3;
         let plain_push = plain_merge && self.excluded.is_empty();
         let then = match operation {

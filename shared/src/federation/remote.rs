@@ -168,9 +168,13 @@ impl Peer {
     }
 
     /// Runs a SQL script that talks to this peer (`CALL DOLT_FETCH(…)`),
-    /// with the same bounds, retries and credentials as [`Peer::call`].
-    pub fn script(&self, repo: &Repo, script: &str, deadline: Instant) -> Result<Output, PeerError> {
-        self.run_bounded(repo, &["sql".to_owned(), "-r".to_owned(), "json".to_owned()], Some(script), deadline)
+    /// with the same bounds, retries and credentials as [`Peer::call`] —
+    /// except that a script whose output already holds the column `settled`
+    /// is not run again: it got past a step (a merge) that a rerun would
+    /// find done and misreport.
+    pub fn script(&self, repo: &Repo, script: &str, settled: &str, deadline: Instant) -> Result<Output, PeerError> {
+        let sql = ["sql".to_owned(), "-r".to_owned(), "json".to_owned()];
+        self.run_bounded(repo, &sql, Some((script, settled)), deadline)
     }
 
     /// The arguments that name this peer in a `DOLT_FETCH`/`DOLT_PUSH` call.
@@ -187,7 +191,7 @@ impl Peer {
         &self,
         repo: &Repo,
         full: &[String],
-        stdin: Option<&str>,
+        script: Option<(&str, &str)>,
         deadline: Instant,
     ) -> Result<Output, PeerError> {
         let mut backoff = Duration::from_millis(500);
@@ -198,7 +202,7 @@ impl Peer {
                 return Err(self.timed_out());
             }
             let mut call = repo.call(full).timeout(left);
-            if let Some(script) = stdin {
+            if let Some((script, _)) = script {
                 call = call.stdin(script);
             }
             if let Some((_, password)) = &self.credentials {
@@ -227,7 +231,11 @@ impl Peer {
             if is_auth(&reason) {
                 return Err(self.error("refused the credentials", reason));
             }
-            if reason.contains("non-fast-forward") || attempt >= ATTEMPTS || !is_transient(&reason) {
+            let settled = match (&err, script) {
+                (DoltError::Failed { stdout, .. }, Some((_, marker))) => stdout.contains(&format!("\"{marker}\"")),
+                _ => false,
+            };
+            if settled || reason.contains("non-fast-forward") || attempt >= ATTEMPTS || !is_transient(&reason) {
                 let mut failure = if reason.contains("non-fast-forward") {
                     // The peer moved on after our fetch: someone else pushed first.
                     self.error(

@@ -30,7 +30,8 @@ pub(super) struct Standing {
     pub ahead: u64,
     /// Commits on the peer missing here.
     pub behind: u64,
-    /// This town's issue changes since the fork, when the peer has data.
+    /// This town's issue changes since the fork, when the peer has data and
+    /// the script counted them.
     pub outgoing: Option<IssueCounts>,
     /// The peer's issue changes since the fork.
     pub incoming: IssueCounts,
@@ -168,7 +169,7 @@ pub(super) fn fetch_and_stand(
 ) -> anyhow::Result<Standing> {
     let tracking = peer.tracking_ref();
     let script = exchange_script(peer, commit, excluded, then);
-    let (rows, failure) = match peer.script(repo, &script, deadline) {
+    let (rows, failure) = match peer.script(repo, &script, "bd_merged", deadline) {
         Ok(out) => (crate::dolt::parse_rows(&out.stdout)?, None),
         Err(err) => (crate::dolt::parse_rows(&err.stdout).unwrap_or_default(), Some(err)),
     };
@@ -223,7 +224,7 @@ pub(super) fn fetch_and_stand(
         peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
         ahead: number(row, "ahead"),
         behind: number(row, "behind"),
-        outgoing: Some(counts_of(row, "out")),
+        outgoing: matches!(then, Then::Push | Then::MergeAndPush { .. } | Then::Stand).then(|| counts_of(row, "out")),
         incoming: counts_of(row, "in"),
         conflicted: matches!(then, Then::Stand | Then::Survey)
             .then(|| tables_of(row.and_then(|r| r.get("conflicted")))),

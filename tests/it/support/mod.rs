@@ -360,12 +360,20 @@ impl Hub {
             .args(["--remotesapi-port", &self.port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
-        self.child = Some(cmd.spawn().expect("start dolt sql-server"));
+        let mut child = cmd.spawn().expect("start dolt sql-server");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        // Answering is not enough: on a restart another test may have taken
+        // the port meanwhile, so our own server must be the one alive.
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err()
+            || child.try_wait().expect("poll dolt sql-server").is_some()
+        {
+            if let Some(status) = child.try_wait().expect("poll dolt sql-server") {
+                panic!("dolt sql-server exited ({status}); is port {} or {} taken?", self.port, self.sql_port);
+            }
             assert!(std::time::Instant::now() < deadline, "dolt sql-server did not start");
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        self.child = Some(child);
     }
 
     /// Kills the server abruptly, as a crash or a pulled plug would.
