@@ -398,7 +398,16 @@ fn a_dolt_left_running_by_a_killed_bd_keeps_other_writers_out_until_it_ends() {
     town.bd(["federation", "add-peer", "silent", &format!("http://127.0.0.1:{port}/db")]).success();
     let mut child = spawn_bd(&town, &["federation", "fetch", "silent", "--timeout", "60s"]);
     let bd = child.id();
-    let dolt = dolt_child(bd, Duration::from_secs(20)).expect("bd starts dolt");
+    // The dolt waiting on the silent peer, not a short query before it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let dolt = loop {
+        let dolt = dolt_child(bd, Duration::from_secs(20)).expect("bd starts dolt");
+        std::thread::sleep(Duration::from_millis(500));
+        if Path::new(&format!("/proc/{dolt}")).exists() {
+            break dolt;
+        }
+        assert!(Instant::now() < deadline, "no dolt stayed waiting on the silent peer");
+    };
     let _ = child.kill();
     let _ = child.wait();
     // The orphaned dolt still holds the write lock it inherited.
