@@ -76,10 +76,7 @@ impl Workspace {
                     let pid = holder.strip_prefix("pid ").unwrap_or_default();
                     let who = if holder.is_empty() {
                         String::new()
-                    } else if !pid.is_empty()
-                        && !Path::new("/proc").join(pid).exists()
-                        && Path::new("/proc/self").exists()
-                    {
+                    } else if process_gone(pid) {
                         // bd is gone but a dolt it started still holds the inherited lock.
                         format!(" (a dolt started by bd {holder}, which was stopped, is still finishing)")
                     } else {
@@ -108,6 +105,15 @@ impl Workspace {
             .map_err(|e| anyhow::anyhow!("cannot share the write lock {} with dolt: {e}", path.display()))?;
         Ok(WriteLock { _file: file })
     }
+}
+
+/// Whether process `pid` has certainly ended (`false` when it runs, or when
+/// there is no `/proc` to tell).
+pub(crate) fn process_gone(pid: &str) -> bool {
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !Path::new("/proc").join(pid).exists()
+        && Path::new("/proc/self").exists()
 }
 
 /// Held while a command writes; released on drop.

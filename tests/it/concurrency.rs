@@ -4,7 +4,7 @@
 //! gives up says why.
 
 use crate::support::procs::{finish, fsck, record_cell, remote_titles, spawn_bd};
-use crate::support::{Run, Town, link};
+use crate::support::{Run, Town, link, shared_pair};
 
 /// Starts every command at once in its town and waits for all of them.
 fn all_at_once(jobs: &[(&Town, Vec<String>)]) -> Vec<Run> {
@@ -20,11 +20,6 @@ fn all_at_once(jobs: &[(&Town, Vec<String>)]) -> Vec<Run> {
 
 fn args(line: &[&str]) -> Vec<String> {
     line.iter().map(|a| (*a).to_owned()).collect()
-}
-
-fn titles(town: &Town) -> Vec<String> {
-    let list = town.bd(["--json", "list"]).success().json();
-    list.as_array().expect("array").iter().map(|i| i["title"].as_str().expect("title").to_owned()).collect()
 }
 
 /// Records the tally of a concurrent run in the matrix `scripts/test` prints.
@@ -85,7 +80,7 @@ fn ten_writers_on_one_town_lose_nothing() {
         assert!(won[reader], "readers never wait for writers:\n{}", runs[reader].stderr);
     }
     fsck(&a, &a.dolt_dir());
-    let have = titles(&a);
+    let have = a.titles();
     for (i, run) in runs[..5].iter().enumerate() {
         if won[i] {
             let id = run.json()["id"].as_str().expect("id").to_owned();
@@ -110,19 +105,14 @@ fn ten_writers_on_one_town_lose_nothing() {
     a.bd(["config", "set", "lock.timeout", "10s"]).success();
     a.bd(["federation", "sync", "b"]).success();
     let there = remote_titles(&a, &mailbox.endpoint());
-    for title in titles(&a) {
+    for title in a.titles() {
         assert!(there.contains(&title), "{title} did not reach the peer: {there:?}");
     }
 }
 
 #[test]
 fn two_towns_writing_through_one_peer_converge() {
-    let a = Town::federated("town-a");
-    let b = Town::federated("town-b");
-    let mailbox = link(&a, "b", &b, "a");
-    a.create("seed");
-    a.bd(["federation", "push", "b"]).success();
-    b.bd(["federation", "pull", "a"]).success();
+    let (a, b, mailbox, _) = shared_pair();
     let mut jobs: Vec<(&Town, Vec<String>)> = Vec::new();
     for (town, name, peer) in [(&a, "a", "b"), (&b, "b", "a")] {
         for i in 0..3 {
@@ -139,7 +129,7 @@ fn two_towns_writing_through_one_peer_converge() {
     }
     fsck(&a, &a.dolt_dir());
     fsck(&b, &b.dolt_dir());
-    let (in_a, in_b) = (titles(&a), titles(&b));
+    let (in_a, in_b) = (a.titles(), b.titles());
     let there = remote_titles(&a, &mailbox.endpoint());
     for (i, run) in runs.iter().enumerate().filter(|(i, _)| i % 5 < 3) {
         if won[i] {

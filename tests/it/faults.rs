@@ -10,15 +10,7 @@ use std::time::{Duration, Instant};
 use crate::support::procs::{
     dolt_child, finish, fsck, kill9, outcome, record_cell, remote_titles, spawn_bd, temp_files, wait_group_gone,
 };
-use crate::support::{Hub, Mailbox, Town, link};
-
-fn titles(town: &Town) -> Vec<String> {
-    let list = town.bd(["--json", "list"]).success().json();
-    let mut titles: Vec<String> =
-        list.as_array().expect("array").iter().map(|i| i["title"].as_str().expect("title").to_owned()).collect();
-    titles.sort();
-    titles
-}
+use crate::support::{Hub, Mailbox, Town, shared_pair};
 
 #[track_caller]
 fn assert_contains(have: &[String], want: &[String], what: &str) {
@@ -43,12 +35,7 @@ struct Pair {
 
 impl Pair {
     fn new() -> Self {
-        let a = Town::federated("town-a");
-        let b = Town::federated("town-b");
-        let mailbox = link(&a, "b", &b, "a");
-        a.create("seed");
-        a.bd(["federation", "push", "b"]).success();
-        b.bd(["federation", "pull", "a"]).success();
+        let (a, b, mailbox, _) = shared_pair();
         Self { a, b, mailbox }
     }
 }
@@ -84,7 +71,7 @@ impl Op {
     fn check(&self, pair: &Pair, before: &[String], label: &str) {
         let actor = self.actor(pair);
         fsck(actor, &actor.dolt_dir());
-        let have = titles(actor);
+        let have = actor.titles();
         assert_contains(&have, before, &format!("{label}: the actor"));
         let in_mailbox = remote_titles(actor, &pair.mailbox.endpoint());
         if self.sends {
@@ -113,7 +100,7 @@ fn kill_matrix(op: &Op) {
             cell += 1;
             let label = format!("{} killing {victim:?} at {:.0}% of {full:?}", op.args.join(" "), fraction * 100.0);
             op.prepare(&pair, cell);
-            let before = titles(actor);
+            let before = actor.titles();
             let mut child = spawn_bd(actor, op.args);
             let pid = child.id();
             std::thread::sleep(full.mul_f64(fraction));
@@ -185,7 +172,7 @@ fn fault_sweep(name: &str, pair: &Pair, args: &[&str], fault: impl Fn(), repair:
         pair.a.create(&format!("sweep-{}", cell + 1));
         pair.a.bd(["federation", "sync", "b"]).success();
         b.create(&format!("b-sweep-{cell}"));
-        let before = titles(b);
+        let before = b.titles();
         let child = spawn_bd(b, args);
         std::thread::sleep(full.mul_f64(fraction));
         fault();
@@ -197,9 +184,9 @@ fn fault_sweep(name: &str, pair: &Pair, args: &[&str], fault: impl Fn(), repair:
         }
         repair();
         fsck(b, &b.dolt_dir());
-        assert_contains(&titles(b), &before, &label);
+        assert_contains(&b.titles(), &before, &label);
         b.bd(args).success();
-        assert_contains(&titles(b), &remote_titles(b, &pair.mailbox.endpoint()), &label);
+        assert_contains(&b.titles(), &remote_titles(b, &pair.mailbox.endpoint()), &label);
         let point = full.mul_f64(fraction).as_millis();
         record_cell("peers", &format!("{name:<24} at {point:>5} ms | {:<70} | town intact, rerun ok", outcome(&out)));
     }
@@ -302,7 +289,7 @@ fn an_http_peer_stopped_mid_transfer_gives_a_clear_error() {
     let full = started.elapsed();
     for (cell, fraction) in [0.0, 0.5, 0.9].into_iter().enumerate() {
         town.create(&format!("cell {cell}"));
-        let before = titles(&town);
+        let before = town.titles();
         let child = spawn_bd(&town, &["federation", "sync", "hub", "--timeout", "5s"]);
         std::thread::sleep(full.mul_f64(fraction));
         hub.stop();
@@ -313,7 +300,7 @@ fn an_http_peer_stopped_mid_transfer_gives_a_clear_error() {
             assert!(out.stderr.contains("peer 'hub'"), "{label}: the error must name the peer:\n{}", out.stderr);
         }
         fsck(&town, &town.dolt_dir());
-        assert_contains(&titles(&town), &before, &label);
+        assert_contains(&town.titles(), &before, &label);
         hub.start();
         town.bd(["federation", "sync", "hub"]).success();
         assert_contains(&hub.titles_at_rest(), &before, &label);
@@ -384,7 +371,7 @@ fn a_peer_whose_history_was_rewritten_refuses_a_push_clearly() {
     let there = remote_titles(a, &pair.mailbox.endpoint());
     assert_contains(
         &there,
-        &["rewritten history".to_owned(), "after the rewrite".to_owned(), "seed".to_owned()],
+        &["rewritten history".to_owned(), "after the rewrite".to_owned(), "Shared issue".to_owned()],
         "push",
     );
 }

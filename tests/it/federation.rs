@@ -3,29 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Hub, Mailbox, Town, bin_dir, link};
-
-fn titles(town: &Town) -> Vec<String> {
-    let list = town.bd(["--json", "list"]).success().json();
-    let mut titles: Vec<String> =
-        list.as_array().expect("array").iter().map(|i| i["title"].as_str().expect("title").to_owned()).collect();
-    titles.sort();
-    titles
-}
+use crate::support::{Hub, Town, bin_dir, link, shared_pair};
 
 fn head(town: &Town) -> String {
     town.sql("SELECT HASHOF('main') AS h")[0]["h"].as_str().expect("hash").to_owned()
-}
-
-/// Towns A and B linked, with one issue of A's already shared; returns its id.
-fn shared_pair() -> (Town, Town, Mailbox, String) {
-    let a = Town::federated("town-a");
-    let b = Town::federated("town-b");
-    let mailbox = link(&a, "b", &b, "a");
-    let id = a.create("Shared issue");
-    a.bd(["federation", "push", "b"]).success();
-    b.bd(["federation", "pull", "a"]).success();
-    (a, b, mailbox, id)
 }
 
 /// Both towns change the title of `id`; B shares first, so A's sync conflicts.
@@ -60,7 +41,7 @@ fn issues_travel_from_a_to_c_through_b_keeping_their_source() {
     b.bd(["federation", "sync", "c"]).success();
     b.bd(["federation", "sync", "a"]).success();
     a.bd(["federation", "pull", "b"]).success();
-    assert_eq!(titles(&a), ["Made in A", "Made in C"]);
+    assert_eq!(a.titles(), ["Made in A", "Made in C"]);
 }
 
 #[test]
@@ -190,7 +171,7 @@ fn dry_run_shows_what_would_move_and_moves_nothing() {
     assert_eq!(preview["peers"][0]["commits_in"], 2);
     assert_eq!(preview["peers"][0]["issues_in"]["added"], 2);
     assert_eq!(head(&b), before);
-    assert!(titles(&b).is_empty());
+    assert!(b.titles().is_empty());
 }
 
 #[test]
@@ -208,7 +189,7 @@ fn excluded_types_never_reach_the_peer_not_even_in_history() {
     assert_eq!(status["peers"][0]["ahead"], 0, "everything shareable was shared: {status}");
     a.bd(["federation", "push", "b"]).success().stdout_has("already up to date");
     b.bd(["federation", "pull", "a"]).success();
-    assert_eq!(titles(&b), ["Public work"]);
+    assert_eq!(b.titles(), ["Public work"]);
     for (table, column) in [("issues", "id"), ("labels", "issue_id"), ("comments", "issue_id"), ("events", "issue_id")]
     {
         let rows = b.sql(&format!("SELECT COUNT(*) AS n FROM dolt_history_{table} WHERE {column} = '{secret_id}'"));
@@ -220,8 +201,8 @@ fn excluded_types_never_reach_the_peer_not_even_in_history() {
     a.create("Later A");
     a.bd(["federation", "sync", "b"]).success();
     b.bd(["federation", "pull", "a"]).success();
-    assert_eq!(titles(&b), ["From B", "Later A", "Public work"]);
-    assert_eq!(titles(&a), ["From B", "Later A", "Public work", "Secret chore"]);
+    assert_eq!(b.titles(), ["From B", "Later A", "Public work"]);
+    assert_eq!(a.titles(), ["From B", "Later A", "Public work", "Secret chore"]);
     let rows = b.sql(&format!("SELECT COUNT(*) AS n FROM dolt_history_issues WHERE id = '{secret_id}'"));
     assert_eq!(rows[0]["n"], 0);
 }
@@ -300,7 +281,7 @@ fn http_peer_needs_the_right_password_which_never_appears_on_argv() {
     )
     .success();
     b.bd(["federation", "pull", "hub"]).success().stdout_has("pulled");
-    assert_eq!(titles(&b), ["over http"]);
+    assert_eq!(b.titles(), ["over http"]);
     let log = b.bd(["--json", "federation", "log", "hub"]).success().json();
     assert!(!log.to_string().contains(password));
 }
@@ -317,7 +298,7 @@ fn a_second_writer_waits_then_fails_clearly() {
     assert!(started.elapsed() >= Duration::from_millis(900), "it should wait before failing");
     lock.unlock().expect("unlock");
     town.bd(["create", "now free"]).success();
-    assert_eq!(titles(&town), ["now free"]);
+    assert_eq!(town.titles(), ["now free"]);
 }
 
 #[test]
@@ -332,7 +313,7 @@ fn concurrent_writers_never_corrupt_a_town() {
         .collect();
     let ok = handles.into_iter().map(|h| h.join().expect("thread")).filter(|ok| *ok).count();
     assert_eq!(ok, 4, "each writer waits its turn");
-    assert_eq!(titles(&town).len(), 4);
+    assert_eq!(town.titles().len(), 4);
     assert!(town.dolt(["status"]).success().stdout.contains("nothing to commit"));
 }
 

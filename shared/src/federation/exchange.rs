@@ -133,7 +133,7 @@ impl Session<'_> {
         }
         if let Some(dir) = self.peer.missing_directory() {
             if operation != Operation::Push {
-                return Err(self.peer.error("is unreachable", format!("directory {dir} does not exist")).into());
+                return Err(self.peer.directory_gone(&dir).into());
             }
             // A push may start a new file:// backup.
             std::fs::create_dir_all(&dir)

@@ -54,7 +54,7 @@ fn check_direct_access(workspace: &Workspace) -> anyhow::Result<()> {
     let info = dolt_dir.join("sql-server.info");
     if let Ok(text) = std::fs::read_to_string(&info) {
         let pid = text.split(':').next().unwrap_or("?").trim().to_owned();
-        if !std::path::Path::new("/proc").join(&pid).exists() && std::path::Path::new("/proc/self").exists() {
+        if crate::workspace::process_gone(&pid) {
             return Err(UserError::failure(format!(
                 "federation requires direct database access, but {} says a dolt sql-server (pid {pid}) serves it, and no such process runs",
                 info.display()

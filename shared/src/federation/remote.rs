@@ -218,9 +218,7 @@ impl Peer {
                 other => other.stderr().map_or_else(|| other.to_string(), last_line),
             };
             if let Some(dir) = self.missing_directory() {
-                return Err(
-                    self.error("is unreachable", format!("directory {dir} does not exist (moved or unmounted?)"))
-                );
+                return Err(self.directory_gone(&dir));
             }
             if self.endpoint.kind() == Kind::File && is_unwritable(&reason) {
                 return Err(self.error(
@@ -277,6 +275,12 @@ impl Peer {
             reason,
             stdout: String::new(),
         }
+    }
+
+    /// The failure of a `file://` peer whose directory `dir` is gone.
+    #[must_use]
+    pub fn directory_gone(&self, dir: &str) -> PeerError {
+        self.error("is unreachable", format!("directory {dir} does not exist (moved or unmounted?)"))
     }
 
     /// For a `file://` peer, whether its directory exists (dolt would

@@ -68,7 +68,7 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         let deadline = Instant::now() + timeout;
         let tracking = peer.tracking_ref();
         let fetched = match peer.missing_directory() {
-            Some(dir) => Err(peer.error("is unreachable", format!("directory {dir} does not exist")).into()),
+            Some(dir) => Err(peer.directory_gone(&dir).into()),
             None => state::fetch_and_stand(repo, peer, None, excluded, state::Then::Survey, deadline),
         };
         let now = clock::sql_to_rfc3339(&clock::now_sql());

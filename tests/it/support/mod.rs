@@ -227,6 +227,15 @@ impl Town {
         doc.get("rows").and_then(Value::as_array).cloned().unwrap_or_default()
     }
 
+    /// The titles of the town's issues (as `bd list` shows them), sorted.
+    pub fn titles(&self) -> Vec<String> {
+        let list = self.bd(["--json", "list"]).success().json();
+        let mut titles: Vec<String> =
+            list.as_array().expect("array").iter().map(|i| i["title"].as_str().expect("title").to_owned()).collect();
+        titles.sort();
+        titles
+    }
+
     /// Creates an issue and returns its id.
     pub fn create(&self, title: &str) -> String {
         let issue = self.bd(["--json", "create", title]).success().json();
@@ -324,6 +333,19 @@ pub fn link(a: &Town, a_calls_b: &str, b: &Town, b_calls_a: &str) -> Mailbox {
     a.bd(["federation", "add-peer", a_calls_b, &mailbox.endpoint()]).success();
     b.bd(["federation", "add-peer", b_calls_a, &mailbox.endpoint()]).success();
     mailbox
+}
+
+/// Towns `town-a` and `town-b` linked by [`link`] (A calls the other `b`,
+/// B calls it `a`), with one issue of A's, "Shared issue", already shared;
+/// returns its id too.
+pub fn shared_pair() -> (Town, Town, Mailbox, String) {
+    let a = Town::federated("town-a");
+    let b = Town::federated("town-b");
+    let mailbox = link(&a, "b", &b, "a");
+    let id = a.create("Shared issue");
+    a.bd(["federation", "push", "b"]).success();
+    b.bd(["federation", "pull", "a"]).success();
+    (a, b, mailbox, id)
 }
 
 /// A `dolt sql-server` with remotesapi on 127.0.0.1, serving a bd town as
