@@ -367,11 +367,11 @@ mod tests {
 
     #[test]
     fn a_damaged_store_or_key_is_a_clear_error() {
+        type Damage = fn(&str, &Sealed) -> String;
         let edit = |text: &str, from: &str, to: &str| {
             assert!(text.contains(from), "{text}");
             text.replacen(from, to, 1)
         };
-        type Damage = fn(&str, &Sealed) -> String;
         let store_damage: [(&str, Damage); 5] = [
             ("not JSON", |_, _| "{ this is not json".into()),
             ("truncated", |text, _| text[..text.len() / 2].into()),

@@ -15,6 +15,7 @@ mod federation;
 mod frontdoor;
 mod inputs;
 mod layout;
+mod merges;
 mod modes;
 mod peers;
 mod plugins;

@@ -11,9 +11,10 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use super::audit::{self, Log};
+use super::merge;
 use super::outgoing;
 use super::remote::Peer;
-use super::report::{Exchange, PeerResult, Status};
+use super::report::{Exchange, IssueCounts, PeerResult, Status};
 use super::sanitized;
 use super::sovereignty;
 use super::state::{self, Then};
@@ -306,33 +307,28 @@ impl Session<'_> {
         if behind == 0 {
             return Ok(());
         }
-        let issues = standing.incoming;
         result.commits_in = behind;
         if let Some(merged) = &standing.merged {
             result.head = Some(merged.head.clone());
-            result.issues_in = issues;
+            result.issues_in = merged.issues;
             result.status = Status::Pulled;
             return Ok(());
         }
-        let tables = &match &standing.conflicted {
-            Some(tables) => tables.clone(),
-            None => state::conflicted_tables(repo, &tracking)?,
+        let plan = match &standing.conflicted {
+            Some(tables) if tables.is_empty() => merge::Plan::default(),
+            _ => merge::plan(repo, "main", &tracking, self.options.strategy)?,
         };
-        if self.options.dry_run || (!tables.is_empty() && self.options.strategy == Strategy::Manual) {
-            for table in tables {
-                result.conflicts.extend(state::conflicts(repo, "main", &tracking, table)?);
-            }
-        }
+        result.conflicts.clone_from(&plan.conflicts);
         if self.options.dry_run {
-            result.issues_in = issues;
+            result.issues_in = standing.incoming;
             result.status = Status::DryRun;
             return Ok(());
         }
-        if !tables.is_empty() && self.options.strategy == Strategy::Manual {
+        if !plan.conflicts.is_empty() && self.options.strategy == Strategy::Manual {
             result.status = Status::Conflict;
             result.error = Some(format!(
-                "merging {} from peer '{}' conflicts in {} row(s); nothing was changed. Resolve by choosing a strategy: \
-                 `bd federation sync {} --strategy ours|theirs|newest`",
+                "merging {} from peer '{}' conflicts in {} row(s): both sides changed the same field; nothing was \
+                 changed. Resolve by choosing a strategy: `bd federation sync {} --strategy ours|theirs|newest`",
                 tracking,
                 self.peer.name,
                 result.conflicts.len(),
@@ -340,7 +336,9 @@ impl Session<'_> {
             ));
             return Ok(());
         }
-        result.head = self.merge(&tracking, tables)?;
+        result.conflicts.clear();
+        let (head, issues) = self.merge(&tracking, &plan)?;
+        result.head = head;
         result.issues_in = issues;
         result.status = Status::Pulled;
         Ok(())
@@ -365,81 +363,44 @@ impl Session<'_> {
     }
 
     /// Merges the peer's main into ours in one transaction, resolving
-    /// conflicts with the chosen strategy.
-    fn merge(&self, tracking: &str, conflicted: &[String]) -> anyhow::Result<Option<String>> {
+    /// conflicts field by field as `plan` says; returns the new main and the
+    /// issues the merge really changed here.
+    fn merge(&self, tracking: &str, plan: &merge::Plan) -> anyhow::Result<(Option<String>, IssueCounts)> {
         let author = sql::lit(&self.town.actor().signature());
         let mut script = format!(
-            "SET autocommit = 0;\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
+            "SET autocommit = 0;\nSET @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
             sql::lit(&state::merge_message(self.peer)),
             sql::lit(tracking)
         );
-        if !conflicted.is_empty() {
-            let strategy = self.options.strategy;
-            for table in conflicted {
-                match (strategy, table.as_str()) {
-                    (Strategy::Newest, "issues") => {
-                        script.push_str(&newest_wins());
-                        script.push_str("DELETE FROM dolt_conflicts_issues;\n");
-                    }
-                    (Strategy::Theirs, _) => {
-                        let _ = writeln!(script, "CALL DOLT_CONFLICTS_RESOLVE('--theirs', {});", sql::lit(table));
-                    }
-                    _ => {
-                        let _ = writeln!(script, "CALL DOLT_CONFLICTS_RESOLVE('--ours', {});", sql::lit(table));
-                    }
-                }
+        if !plan.is_empty() {
+            script.push_str(&plan.statements);
+            for table in &plan.tables {
+                let _ = writeln!(script, "DELETE FROM `dolt_conflicts_{table}`;");
             }
-            let _ = writeln!(
-                script,
-                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});",
-                sql::lit(&format!("Resolve conflicts from {} using {} strategy", self.peer.name, strategy))
-            );
+            // Only fields both sides changed were decided by the strategy.
+            let message = if plan.conflicts.is_empty() {
+                state::merge_message(self.peer)
+            } else {
+                format!("Resolve conflicts from {} using {} strategy", self.peer.name, self.options.strategy)
+            };
+            let _ = writeln!(script, "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});", sql::lit(&message));
         }
-        script.push_str("COMMIT;\nSELECT HASHOF('main') AS bd_head;\n");
+        let _ = writeln!(
+            script,
+            "COMMIT;\nSELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
+            state::counts_query("@bd_before, 'main'", &[], "in")
+        );
         let out = self.town.repo().call(["sql", "-r", "json"]).stdin(script).run()?;
         let rows = crate::dolt::parse_rows(&out.stdout)?;
         let surprise = rows.iter().any(|r| r.get("conflicts").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0);
-        if conflicted.is_empty() && surprise {
+        if plan.is_empty() && surprise {
             anyhow::bail!(
                 "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",
                 self.peer.name
             );
         }
-        Ok(rows.iter().find_map(|r| r.get("bd_head").and_then(serde_json::Value::as_str).map(str::to_owned)))
+        let done = rows.iter().find(|r| r.contains_key("bd_done"));
+        let head = done.and_then(|r| r.get("bd_head")).and_then(serde_json::Value::as_str).map(str::to_owned);
+        Ok((head, state::counts_of(done, "in")))
     }
-}
-
-/// Replaces each conflicting issue with the peer's version when the peer's
-/// `updated_at` is later (last write wins, per row).
-fn newest_wins() -> String {
-    let columns = [
-        "id",
-        "title",
-        "description",
-        "design",
-        "acceptance_criteria",
-        "notes",
-        "status",
-        "priority",
-        "issue_type",
-        "assignee",
-        "owner",
-        "estimated_minutes",
-        "created_at",
-        "created_by",
-        "updated_at",
-        "closed_at",
-        "close_reason",
-        "external_ref",
-        "source_system",
-        "metadata",
-    ];
-    let theirs: Vec<String> = columns.iter().map(|c| format!("their_{c}")).collect();
-    format!(
-        "REPLACE INTO issues ({}) SELECT {} FROM dolt_conflicts_issues \
-         WHERE their_diff_type <> 'removed' AND (our_diff_type = 'removed' OR their_updated_at > our_updated_at);\n\
-         DELETE FROM issues WHERE id IN (SELECT our_id FROM dolt_conflicts_issues WHERE their_diff_type = 'removed' AND our_diff_type = 'removed');\n",
-        columns.join(", "),
-        theirs.join(", ")
-    )
 }

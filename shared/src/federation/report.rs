@@ -56,15 +56,28 @@ impl Status {
     }
 }
 
-/// One conflicting issue and the fields both sides changed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One conflicting row and the fields both sides changed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Conflict {
     /// The table.
     pub table: String,
     /// The row's key (the issue id for `issues`).
     pub id: String,
-    /// The fields that differ between the two sides.
+    /// The fields both sides changed to different values.
     pub fields: Vec<String>,
+    /// Each of those fields with both values.
+    pub values: Vec<FieldValues>,
+}
+
+/// One field both sides changed, with each side's value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldValues {
+    /// The field.
+    pub field: String,
+    /// This town's value.
+    pub ours: serde_json::Value,
+    /// The peer's value.
+    pub theirs: serde_json::Value,
 }
 
 /// The result for one peer.
@@ -140,6 +153,15 @@ fn counts(label: &str, c: IssueCounts) -> String {
     }
 }
 
+/// A field's value in a conflict listing, cut so one long text cannot flood it.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "(none)".to_owned(),
+        serde_json::Value::String(text) => crate::error::quoted(text),
+        other => other.to_string(),
+    }
+}
+
 impl Report for Exchange {
     fn human(&self, style: Style) -> String {
         let mut out = String::new();
@@ -175,7 +197,12 @@ impl Report for Exchange {
         for p in self.peers.iter().filter(|p| !p.status.ok()) {
             let mut text = p.error.clone().unwrap_or_else(|| format!("peer '{}' failed", p.peer));
             for c in &p.conflicts {
-                let _ = write!(text, "\n  {} {}: {}", c.table, c.id, c.fields.join(", "));
+                let values: Vec<String> = c
+                    .values
+                    .iter()
+                    .map(|v| format!("{}: ours {}, theirs {}", v.field, shown(&v.ours), shown(&v.theirs)))
+                    .collect();
+                let _ = write!(text, "\n  {} {}: {}", c.table, c.id, values.join("; "));
             }
             errors.push(text);
         }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::report::{Conflict, IssueCounts};
+use super::report::IssueCounts;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -51,6 +51,8 @@ pub(super) struct Merged {
     pub head: String,
     /// Commits of the merged `main` the peer lacks (ours plus the merge).
     pub ahead: u64,
+    /// The issues the merge really changed here.
+    pub issues: IssueCounts,
 }
 
 /// What the fetch script does once it has read the standing, so that the
@@ -130,23 +132,32 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
     }
 }
 
-fn counts_query(range: &str, excluded: &[String], prefix: &str) -> String {
+/// Columns counting the issues added, changed and removed over `range`
+/// (the arguments of `dolt_diff` before the table), as `{prefix}_added`…;
+/// an issue whose only change is `updated_at` did not really change.
+pub(super) fn counts_query(range: &str, excluded: &[String], prefix: &str) -> String {
     let filter = if excluded.is_empty() {
         String::new()
     } else {
         let list: Vec<String> = excluded.iter().map(|t| sql::lit(t)).collect();
         format!(" AND COALESCE(to_issue_type, from_issue_type) NOT IN ({})", list.join(", "))
     };
+    let same: Vec<String> =
+        schema::ISSUE_FIELDS.iter().filter(|c| **c != "updated_at").map(|c| format!("to_{c} <=> from_{c}")).collect();
+    let real = format!(" AND NOT ({})", same.join(" AND "));
     ["added", "modified", "removed"]
         .iter()
         .map(|kind| {
-            format!("(SELECT COUNT(*) FROM dolt_diff({range}, 'issues') WHERE diff_type = '{kind}'{filter}) AS {prefix}_{kind}")
+            let real = if *kind == "modified" { real.as_str() } else { "" };
+            format!(
+                "(SELECT COUNT(*) FROM dolt_diff({range}, 'issues') WHERE diff_type = '{kind}'{filter}{real}) AS {prefix}_{kind}"
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn counts_of(row: Option<&Row>, prefix: &str) -> IssueCounts {
+pub(super) fn counts_of(row: Option<&Row>, prefix: &str) -> IssueCounts {
     IssueCounts {
         added: number(row, &format!("{prefix}_added")),
         changed: number(row, &format!("{prefix}_modified")),
@@ -200,9 +211,11 @@ pub(super) fn fetch_and_stand(
     let hash = |marker: &str, col: &str| {
         rows.iter().find(|r| r.contains_key(marker)).and_then(|r| r.get(col)).and_then(Value::as_str)
     };
+    let merged_row = rows.iter().find(|r| r.contains_key("bd_merged"));
     let merged = hash("bd_merged", "main").map(|head| Merged {
         head: head.to_owned(),
-        ahead: number(rows.iter().find(|r| r.contains_key("bd_merged")), "ahead"),
+        ahead: number(merged_row, "ahead"),
+        issues: counts_of(merged_row, "in"),
     });
     // Truthful: the peer's main must now be ours.
     let pushed = (hash("bd_pushed", "peer").is_some() && hash("bd_pushed", "peer") == hash("bd_pushed", "main"))
@@ -251,10 +264,9 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
     let outgoing = || format!(", {}", counts_query(&range(format!("{tracking}...main")), excluded, "out"));
     let incoming = || format!(", {}", counts_query(&range(format!("main...{tracking}")), &[], "in"));
     let details = match then {
-        Then::Fetch => String::new(),
-        Then::Push => outgoing(),
-        Then::Merge { .. } => incoming(),
-        Then::MergeAndPush { .. } => outgoing() + &incoming(),
+        // A merge counts what it really changed, after the fact.
+        Then::Fetch | Then::Merge { .. } => String::new(),
+        Then::Push | Then::MergeAndPush { .. } => outgoing(),
         Then::Survey => format!(", ({}) AS conflicted", conflicts_query(&t)),
         Then::Stand => outgoing() + &incoming() + &format!(", ({}) AS conflicted", conflicts_query(&t)),
     };
@@ -274,11 +286,13 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
         let _ = writeln!(
             script,
-            "SET autocommit = 0;\nCALL DOLT_MERGE('--author', {}, '-m', {}, {t});\nCOMMIT;\nSET autocommit = 1;\n\
-             SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead;",
+            "SET autocommit = 0;\nSET @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {t});\n\
+             COMMIT;\nSET autocommit = 1;\n\
+             SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {};",
             sql::lit(author),
             sql::lit(&merge_message(peer)),
             range(format!("{tracking}..main")),
+            counts_query("@bd_before, 'main'", &[], "in"),
         );
     }
     if let Then::Push | Then::MergeAndPush { .. } = then {
@@ -305,12 +319,6 @@ fn tables_of(value: Option<&Value>) -> Vec<String> {
         .and_then(Value::as_str)
         .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default()
-}
-
-/// The tables a merge of the fetched `tracking` ref would conflict in.
-pub(super) fn conflicted_tables(repo: &Repo, tracking: &str) -> anyhow::Result<Vec<String>> {
-    let rows = repo.query(&format!("SELECT ({}) AS conflicted", conflicts_query(&sql::lit(tracking))))?;
-    Ok(tables_of(rows.first().and_then(|r| r.get("conflicted"))))
 }
 
 /// The message of the commit that merges a peer's main.
@@ -401,44 +409,4 @@ pub(super) fn issue_counts(
         }
     }
     Ok(counts)
-}
-
-/// The rows that would conflict in `table`, with the fields the two sides
-/// set differently (bookkeeping such as `updated_at` left out).
-pub(super) fn conflicts(repo: &Repo, ours: &str, theirs: &str, table: &str) -> anyhow::Result<Vec<Conflict>> {
-    let rows = repo.query(&format!(
-        "SELECT * FROM dolt_preview_merge_conflicts({}, {}, {})",
-        sql::lit(ours),
-        sql::lit(theirs),
-        sql::lit(table)
-    ))?;
-    let mut out = Vec::new();
-    for row in rows {
-        // Fields both sides changed, to different values (absent = NULL in dolt's JSON).
-        let value = |side: &str, c: &str| row.get(&format!("{side}_{c}")).cloned().unwrap_or(Value::Null);
-        let mut fields: Vec<String> = row
-            .keys()
-            .filter_map(|k| k.strip_prefix("our_").or_else(|| k.strip_prefix("their_")))
-            .filter(|c| !matches!(*c, "diff_type" | "updated_at"))
-            .filter(|c| {
-                let (base, ours, theirs) = (value("base", c), value("our", c), value("their", c));
-                ours != theirs && ours != base && theirs != base
-            })
-            .map(str::to_owned)
-            .collect();
-        fields.dedup();
-        let side = |s: &str| row.get(&format!("{s}_diff_type")).and_then(Value::as_str).unwrap_or("").to_owned();
-        if side("our") == "removed" || side("their") == "removed" {
-            fields = vec!["(removed on one side, changed on the other)".to_owned()];
-        }
-        fields.sort();
-        fields.dedup();
-        let id = ["our_id", "their_id", "base_id", "our_issue_id", "their_issue_id"]
-            .iter()
-            .find_map(|k| row.get(*k).and_then(Value::as_str))
-            .unwrap_or("?")
-            .to_owned();
-        out.push(Conflict { table: table.to_owned(), id, fields });
-    }
-    Ok(out)
 }

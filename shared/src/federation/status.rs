@@ -10,6 +10,7 @@ use super::remote::Peer;
 use super::report::IssueCounts;
 use super::state;
 use crate::clock;
+use crate::config::Strategy;
 use crate::output::{Report, Style};
 use crate::tracker::Town;
 
@@ -83,10 +84,12 @@ pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duratio
         let (ahead, behind, conflicts) = match standing {
             Some(standing) if standing.peer_has_data => {
                 let tables = if fetched.is_ok() { standing.conflicted.clone().unwrap_or_default() } else { Vec::new() };
-                let mut n = 0;
-                for table in &tables {
-                    n += state::conflicts(repo, "main", &tracking, table)?.len();
-                }
+                // Only fields both sides changed conflict; bookkeeping merges by itself.
+                let n = if tables.is_empty() {
+                    0
+                } else {
+                    super::merge::plan(repo, "main", &tracking, Strategy::Manual)?.conflicts.len()
+                };
                 (Some(unshared(&standing.base, standing.ahead)?), Some(standing.behind), n)
             }
             Some(standing) => (Some(unshared(&standing.base, standing.ahead)?), Some(0), 0),

@@ -17,6 +17,33 @@ pub const BRANCH: &str = "main";
 /// Message of the schema commit.
 pub const SCHEMA_MESSAGE: &str = "bd: create schema v1";
 
+/// Every table of the schema; each merges row by row (see `federation::merge`).
+pub const TABLES: [&str; 7] = ["issues", "labels", "comments", "dependencies", "events", "metadata", "config"];
+
+/// The columns of `issues`, in schema order.
+pub const ISSUE_FIELDS: [&str; 20] = [
+    "id",
+    "title",
+    "description",
+    "design",
+    "acceptance_criteria",
+    "notes",
+    "status",
+    "priority",
+    "issue_type",
+    "assignee",
+    "owner",
+    "estimated_minutes",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "closed_at",
+    "close_reason",
+    "external_ref",
+    "source_system",
+    "metadata",
+];
+
 /// The schema: upstream beads' core columns and names, string keys that
 /// cannot collide across towns, and no `AUTO_INCREMENT`.
 pub const SCHEMA: &str = r"
@@ -86,3 +113,18 @@ CREATE TABLE config (
 );
 INSERT INTO metadata VALUES ('schema_version', '1');
 ";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn issue_fields_are_the_schema_columns_in_order() {
+        let table = super::SCHEMA.split("CREATE TABLE issues (").nth(1).and_then(|t| t.split(");").next());
+        let columns: Vec<&str> = table
+            .expect("issues table")
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| *w != "INDEX")
+            .collect();
+        assert_eq!(columns, super::ISSUE_FIELDS);
+    }
+}

@@ -1,0 +1,124 @@
+//! Field-level merges: two towns editing one issue keep every change that
+//! the other side did not also make, under every strategy.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Mailbox, Town, shared_pair};
+
+const STRATEGIES: [&str; 4] = ["manual", "ours", "theirs", "newest"];
+
+fn show(town: &Town, id: &str) -> Value {
+    town.bd(["--json", "show", id]).success().json()
+}
+
+/// B shares its edit first; A edits, then syncs with `strategy`; B pulls.
+fn edit_both_then_sync(strategy: &str, a_edit: &[&str], b_edit: &[&str]) -> (Town, Town, Mailbox, String, Value) {
+    let (a, b, mailbox, id) = shared_pair();
+    b.bd(b_edit.iter().map(|w| w.replace("{id}", &id))).success();
+    b.bd(["federation", "push", "a"]).success();
+    std::thread::sleep(Duration::from_millis(20));
+    a.bd(a_edit.iter().map(|w| w.replace("{id}", &id))).success();
+    let synced = a.bd(["--json", "federation", "sync", "b", "--strategy", strategy]).success().json();
+    b.bd(["federation", "pull", "a"]).success();
+    (a, b, mailbox, id, synced)
+}
+
+#[test]
+fn edits_of_different_fields_both_survive_under_every_strategy() {
+    for strategy in STRATEGIES {
+        let (a, b, _mailbox, id, synced) = edit_both_then_sync(
+            strategy,
+            &["update", "{id}", "--title", "North title"],
+            &["update", "{id}", "-p", "0"],
+        );
+        assert_eq!(synced["peers"][0]["status"], "synced", "{strategy}: {synced}");
+        assert_eq!(synced["peers"][0]["issues_in"], json!({"added": 0, "changed": 1, "removed": 0}), "{strategy}");
+        for town in [&a, &b] {
+            let issue = show(town, &id);
+            assert_eq!(issue["title"], "North title", "{strategy}: {issue}");
+            assert_eq!(issue["priority"], 0, "{strategy}: {issue}");
+        }
+        assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"));
+        let messages = a.sql("SELECT message FROM dolt_log LIMIT 3");
+        assert!(!messages.iter().any(|m| m["message"].as_str().is_some_and(|t| t.starts_with("Resolve"))));
+    }
+}
+
+#[test]
+fn a_close_on_one_side_and_an_edit_on_the_other_leave_it_closed_with_the_edit() {
+    for strategy in STRATEGIES {
+        let (a, b, mailbox, id) = shared_pair();
+        b.bd(["update", &id, "-a", "bob"]).success();
+        b.bd(["comment", &id, "Bob takes it"]).success();
+        b.bd(["federation", "push", "a"]).success();
+        std::thread::sleep(Duration::from_millis(20));
+        a.bd(["close", &id, "--reason", "fixed"]).success();
+        a.bd(["federation", "sync", "b", "--strategy", strategy]).success();
+        b.bd(["federation", "pull", "a"]).success();
+        for town in [&a, &b] {
+            let issue = show(town, &id);
+            assert_eq!(issue["status"], "closed", "{strategy}: {issue}");
+            assert!(issue["closed_at"].is_string(), "{strategy}: {issue}");
+            assert_eq!(issue["close_reason"], "fixed", "{strategy}: {issue}");
+            assert_eq!(issue["assignee"], "bob", "{strategy}: {issue}");
+            assert_eq!(issue["comments"][0]["text"], "Bob takes it", "{strategy}: {issue}");
+        }
+        drop(mailbox);
+    }
+}
+
+#[test]
+fn manual_lists_each_field_both_sides_changed_with_both_values() {
+    let (a, b, mailbox, id) = shared_pair();
+    b.bd(["update", &id, "--title", "B's title", "-p", "1"]).success();
+    b.bd(["federation", "push", "a"]).success();
+    a.bd(["update", &id, "--title", "A's title", "-a", "alice"]).success();
+    let out = a.bd(["--json", "federation", "sync", "b", "--strategy", "manual"]).code(1);
+    let conflicts = &out.json()["peers"][0]["conflicts"];
+    assert_eq!(conflicts[0]["id"], id.as_str());
+    assert_eq!(conflicts[0]["fields"], json!(["title"]), "only the title changed on both sides: {conflicts}");
+    assert_eq!(conflicts[0]["values"], json!([{"field": "title", "ours": "A's title", "theirs": "B's title"}]));
+    assert!(
+        out.stderr.contains(&format!("issues {id}: title: ours 'A's title', theirs 'B's title'")),
+        "{}",
+        out.stderr
+    );
+    // Status predicts the same one conflict.
+    let status = a.bd(["--json", "federation", "status"]).success().json();
+    assert_eq!(status["peers"][0]["conflicts"], 1, "{status}");
+    drop(mailbox);
+}
+
+#[test]
+fn newest_decides_each_field_by_when_that_field_changed() {
+    let (a, b, mailbox, id) = shared_pair();
+    // A retitles first; B retitles later; A then changes the priority, so
+    // A's row is newer as a whole but B's title is the newer title.
+    a.bd(["update", &id, "--title", "A first"]).success();
+    std::thread::sleep(Duration::from_millis(20));
+    b.bd(["update", &id, "--title", "B later"]).success();
+    b.bd(["federation", "push", "a"]).success();
+    std::thread::sleep(Duration::from_millis(20));
+    a.bd(["update", &id, "-p", "0"]).success();
+    a.bd(["federation", "sync", "b", "--strategy", "newest"]).success();
+    let issue = show(&a, &id);
+    assert_eq!(issue["title"], "B later", "{issue}");
+    assert_eq!(issue["priority"], 0, "{issue}");
+    drop(mailbox);
+}
+
+#[test]
+fn a_resolution_that_keeps_ours_reports_no_incoming_change() {
+    let (a, b, mailbox, id) = shared_pair();
+    b.bd(["update", &id, "--title", "B's title"]).success();
+    b.bd(["federation", "push", "a"]).success();
+    std::thread::sleep(Duration::from_millis(20));
+    a.bd(["update", &id, "--title", "A's title"]).success();
+    let before = show(&a, &id);
+    let synced = a.bd(["--json", "federation", "sync", "b", "--strategy", "ours"]).success().json();
+    assert_eq!(synced["peers"][0]["issues_in"], json!({"added": 0, "changed": 0, "removed": 0}), "{synced}");
+    assert_eq!(show(&a, &id)["title"], before["title"]);
+    drop(mailbox);
+}
