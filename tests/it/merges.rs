@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Mailbox, Town, shared_pair};
+use crate::support::{Mailbox, Town, link, shared_pair};
 
 const STRATEGIES: [&str; 4] = ["manual", "ours", "theirs", "newest"];
 
@@ -121,4 +121,37 @@ fn a_resolution_that_keeps_ours_reports_no_incoming_change() {
     assert_eq!(synced["peers"][0]["issues_in"], json!({"added": 0, "changed": 0, "removed": 0}), "{synced}");
     assert_eq!(show(&a, &id)["title"], before["title"]);
     drop(mailbox);
+}
+
+#[test]
+fn exclusions_hold_back_only_this_towns_issues_and_never_remove_the_peers() {
+    let north = Town::federated("north");
+    let south = Town::federated("south");
+    let _hub = link(&north, "hub", &south, "hub");
+    north.bd(["config", "set", "federation.exclude_types", "chore"]).success();
+    let shared = north.create("Shared then made a chore");
+    north.bd(["federation", "push", "hub"]).success();
+    let chore = south.bd(["--json", "create", "South's chore", "-t", "chore"]).success().json();
+    let chore = chore["id"].as_str().expect("id").to_owned();
+    south.bd(["federation", "sync", "hub"]).success();
+    north.bd(["federation", "pull", "hub"]).success();
+    // North's own issue becomes a chore after it was shared, and North has news.
+    north.bd(["update", &shared, "-t", "chore", "--title", "Now internal"]).success();
+    north.bd(["create", "North's secret", "-t", "chore"]).success();
+    north.create("North's news");
+    let pushed = north.bd(["--json", "federation", "push", "hub"]).success().json();
+    assert_eq!(pushed["peers"][0]["issues_out"]["removed"], 0, "{pushed}");
+    south.bd(["federation", "sync", "hub"]).success();
+    // South keeps its own chore, gets North's news, and never sees North's chores.
+    assert_eq!(show(&south, &chore)["title"], "South's chore");
+    assert_eq!(south.titles(), ["North's news", "Shared then made a chore", "South's chore"]);
+    // The issue that became excluded stays as the peer last had it.
+    assert_eq!(show(&south, &shared)["title"], "Shared then made a chore");
+    // North still holds everything, its own chores included.
+    assert_eq!(north.titles(), ["North's news", "North's secret", "Now internal", "South's chore"],);
+    // Another round changes nothing for either.
+    north.bd(["federation", "sync", "hub"]).success();
+    south.bd(["federation", "sync", "hub"]).success();
+    assert_eq!(south.titles(), ["North's news", "Shared then made a chore", "South's chore"]);
+    assert_eq!(north.titles(), ["North's news", "North's secret", "Now internal", "South's chore"]);
 }

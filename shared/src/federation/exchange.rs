@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::audit::{self, Log};
 use super::merge;
-use super::outgoing;
+use super::outgoing::{self, Exclusions};
 use super::remote::Peer;
 use super::report::{Exchange, IssueCounts, PeerResult, Status};
 use super::sanitized;
@@ -72,7 +72,7 @@ pub fn run(
 ) -> anyhow::Result<Exchange> {
     let _lock = town.lock()?;
     let log = Log::new(town.workspace());
-    let excluded = config.list(Key::FederationExcludeTypes);
+    let excluded = Exclusions::new(town, config.list(Key::FederationExcludeTypes));
     let patterns = config.list(Key::FederationAllowedRemotePatterns);
     let mut results = Vec::new();
     for peer in peers {
@@ -119,7 +119,7 @@ pub fn run(
 struct Session<'a> {
     town: &'a Town,
     peer: &'a Peer,
-    excluded: &'a [String],
+    excluded: &'a Exclusions,
     patterns: &'a [String],
     options: &'a Options,
     deadline: Instant,
@@ -231,7 +231,7 @@ impl Session<'_> {
         }
         let issues = match standing.outgoing {
             Some(counts) => counts,
-            None => state::issue_counts(repo, &base, "main", true, self.excluded)?,
+            None => state::outgoing_counts(repo, &base, self.excluded)?,
         };
         if self.options.dry_run {
             result.commits_out = self.unshared(standing)?;
@@ -388,7 +388,7 @@ impl Session<'_> {
         let _ = writeln!(
             script,
             "COMMIT;\nSELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
-            state::counts_query("@bd_before, 'main'", &[], "in")
+            state::counts_query("@bd_before, 'main'", &Exclusions::none(), "in")
         );
         let out = self.town.repo().call(["sql", "-r", "json"]).stdin(script).run()?;
         let rows = crate::dolt::parse_rows(&out.stdout)?;

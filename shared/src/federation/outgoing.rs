@@ -15,15 +15,84 @@ use super::state;
 use crate::dolt::Repo;
 use crate::tracker::{Town, sql};
 
-/// Tables copied into a snapshot, each with the condition that keeps a row.
+/// This town's own issues of the types in `federation.exclude_types`: they
+/// never leave the town. Issues of those types that other towns created
+/// pass through like any other.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Exclusions {
+    types: Vec<String>,
+    source: String,
+}
+
+impl Exclusions {
+    /// The exclusions of `town` for these issue types.
+    #[must_use]
+    pub(super) fn new(town: &Town, types: Vec<String>) -> Self {
+        Self { types, source: town.source_system() }
+    }
+
+    /// No exclusions.
+    #[must_use]
+    pub(super) fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is excluded.
+    #[must_use]
+    pub(super) fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    fn types_list(&self) -> String {
+        self.types.iter().map(|t| sql::lit(t)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// A condition true for an excluded row of `issues` (columns qualified
+    /// by `alias.` when it is not empty). Issues without a `source_system`
+    /// were made here (or imported here), so they count as this town's.
+    #[must_use]
+    pub(super) fn issue_row(&self, alias: &str) -> String {
+        if self.is_empty() {
+            return "FALSE".to_owned();
+        }
+        let a = if alias.is_empty() { String::new() } else { format!("{alias}.") };
+        format!(
+            "({a}issue_type IN ({}) AND COALESCE({a}source_system, {src}) = {src})",
+            self.types_list(),
+            src = sql::lit(&self.source)
+        )
+    }
+
+    /// The same condition for a row of `dolt_diff(…, 'issues')`.
+    #[must_use]
+    pub(super) fn diff_row(&self) -> String {
+        if self.is_empty() {
+            return "FALSE".to_owned();
+        }
+        format!(
+            "(COALESCE(to_issue_type, from_issue_type) IN ({}) AND COALESCE(to_source_system, from_source_system, {src}) = {src})",
+            self.types_list(),
+            src = sql::lit(&self.source)
+        )
+    }
+
+    /// The ids of excluded issues in `main`, as a subquery.
+    fn ids(&self) -> String {
+        format!("SELECT id FROM issues AS OF 'main' WHERE {}", self.issue_row(""))
+    }
+}
+
+/// Tables copied into a snapshot, each with the condition that marks a row
+/// as belonging to an excluded issue (`{ids}` is their subquery).
 const TABLES: [(&str, &str); 7] = [
-    ("issues", "issue_type NOT IN ({excluded})"),
-    ("labels", "issue_id IN ({kept})"),
-    ("comments", "issue_id IN ({kept})"),
-    ("events", "issue_id IN ({kept})"),
-    ("dependencies", "issue_id IN ({kept}) AND depends_on_id IN ({kept})"),
-    ("metadata", "1 = 1"),
-    ("config", "1 = 1"),
+    ("issues", "id IN ({ids})"),
+    ("labels", "issue_id IN ({ids})"),
+    ("comments", "issue_id IN ({ids})"),
+    ("events", "issue_id IN ({ids})"),
+    // A dependency on an excluded issue would name it.
+    ("dependencies", "(issue_id IN ({ids}) OR depends_on_id IN ({ids}))"),
+    ("metadata", "FALSE"),
+    ("config", "FALSE"),
 ];
 
 /// The local branch holding a peer's outgoing lineage.
@@ -50,21 +119,26 @@ pub(super) fn unshared(repo: &Repo, peer: &str, base: &str) -> anyhow::Result<u6
 
 /// Builds the next filtered snapshot for `peer` on top of `base`; returns
 /// the branch to push, or `None` when the peer already has everything.
-pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -> anyhow::Result<Option<String>> {
+///
+/// The snapshot is `main` without the excluded issues (and their child
+/// rows); what the peer already holds of those (an issue shared before its
+/// type became excluded) stays as the peer has it: a snapshot never removes
+/// a row because it is excluded.
+pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<Option<String>> {
     let branch = branch(peer);
-    let excluded_list = excluded.iter().map(|t| sql::lit(t)).collect::<Vec<_>>().join(", ");
-    let kept = format!("SELECT id FROM issues AS OF 'main' WHERE issue_type NOT IN ({excluded_list})");
+    let ids = excluded.ids();
     let author = sql::lit(&town.actor().signature());
     let mut script = format!(
         "SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {b}, {base});\nCALL DOLT_CHECKOUT({b});\n",
         b = sql::lit(&branch),
         base = sql::lit(base)
     );
-    for (table, keep) in TABLES {
-        let keep = keep.replace("{excluded}", &excluded_list).replace("{kept}", &kept);
+    for (table, excluded_row) in TABLES {
+        let excluded_row = excluded_row.replace("{ids}", &ids);
         let _ = writeln!(
             script,
-            "DELETE FROM {table};\nINSERT INTO {table} SELECT * FROM {table} AS OF 'main' WHERE {keep};"
+            "DELETE FROM {table} WHERE NOT ({excluded_row});\n\
+             INSERT INTO {table} SELECT * FROM {table} AS OF 'main' WHERE NOT ({excluded_row});"
         );
     }
     let _ = writeln!(

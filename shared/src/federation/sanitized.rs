@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::report::IssueCounts;
 use super::sovereignty::Sanitizer;
@@ -81,7 +82,7 @@ fn sanitize(table: &str, row: &mut Row, s: &Sanitizer) {
 
 /// Builds the next sanitized snapshot for `peer` on top of `base`; returns
 /// the branch to push, or `None` when the peer already has it all.
-pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -> anyhow::Result<Option<String>> {
+pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<Option<String>> {
     let repo = town.repo();
     let people = repo.query(
         "SELECT assignee AS p FROM issues UNION SELECT owner FROM issues UNION SELECT created_by FROM issues \
@@ -90,11 +91,7 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -
     let people = people.iter().filter_map(|r| r.get("p").and_then(Value::as_str).map(str::to_owned));
     let sanitizer = Sanitizer::new(town.workspace(), peer.tier)?.with_known_people(people);
     let ours = sql::lit(&town.source_system());
-    let mut type_filter = String::new();
-    if !excluded.is_empty() {
-        let list: Vec<String> = excluded.iter().map(|t| sql::lit(t)).collect();
-        let _ = write!(type_filter, " AND issue_type NOT IN ({})", list.join(", "));
-    }
+    let type_filter = format!(" AND NOT ({})", excluded.issue_row(""));
     let own_ids = format!("SELECT id FROM issues WHERE source_system = {ours}{type_filter}");
     let branch = branch(peer);
     let mut script = format!(
@@ -146,12 +143,8 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &[String]) -
 
 /// This town's shareable issues that the peer lacks (`added`) or has in an
 /// older version (`changed`, by `updated_at`, which sanitizing keeps).
-pub(super) fn outgoing_counts(town: &Town, base: &str, excluded: &[String]) -> anyhow::Result<IssueCounts> {
-    let mut filter = format!("l.source_system = {}", sql::lit(&town.source_system()));
-    if !excluded.is_empty() {
-        let list: Vec<String> = excluded.iter().map(|t| sql::lit(t)).collect();
-        let _ = write!(filter, " AND l.issue_type NOT IN ({})", list.join(", "));
-    }
+pub(super) fn outgoing_counts(town: &Town, base: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
+    let filter = format!("l.source_system = {} AND NOT ({})", sql::lit(&town.source_system()), excluded.issue_row("l"));
     let rows = town.repo().query(&format!(
         "SELECT SUM(CASE WHEN p.id IS NULL THEN 1 ELSE 0 END) AS added, \
          SUM(CASE WHEN p.id IS NOT NULL AND p.updated_at <> l.updated_at THEN 1 ELSE 0 END) AS changed \

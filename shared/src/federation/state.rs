@@ -7,6 +7,7 @@ use super::report::IssueCounts;
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use super::outgoing::Exclusions;
 use super::remote::Peer;
 use crate::dolt::{DoltError, Repo, Row};
 use crate::tracker::{schema, sql};
@@ -135,13 +136,8 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
 /// Columns counting the issues added, changed and removed over `range`
 /// (the arguments of `dolt_diff` before the table), as `{prefix}_added`…;
 /// an issue whose only change is `updated_at` did not really change.
-pub(super) fn counts_query(range: &str, excluded: &[String], prefix: &str) -> String {
-    let filter = if excluded.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = excluded.iter().map(|t| sql::lit(t)).collect();
-        format!(" AND COALESCE(to_issue_type, from_issue_type) NOT IN ({})", list.join(", "))
-    };
+pub(super) fn counts_query(range: &str, excluded: &Exclusions, prefix: &str) -> String {
+    let filter = if excluded.is_empty() { String::new() } else { format!(" AND NOT ({})", excluded.diff_row()) };
     let same: Vec<String> =
         schema::ISSUE_FIELDS.iter().filter(|c| **c != "updated_at").map(|c| format!("to_{c} <=> from_{c}")).collect();
     let real = format!(" AND NOT ({})", same.join(" AND "));
@@ -174,7 +170,7 @@ pub(super) fn fetch_and_stand(
     repo: &Repo,
     peer: &Peer,
     commit: Option<(&str, &str)>,
-    excluded: &[String],
+    excluded: &Exclusions,
     then: Then<'_>,
     deadline: Instant,
 ) -> anyhow::Result<Standing> {
@@ -245,7 +241,7 @@ pub(super) fn fetch_and_stand(
 }
 
 /// The script of [`fetch_and_stand`]; each step marks its result row.
-fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String], then: Then<'_>) -> String {
+fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusions, then: Then<'_>) -> String {
     let tracking = peer.tracking_ref();
     let t = sql::lit(&tracking);
     let mut script = String::new();
@@ -262,7 +258,7 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
     // fetch itself: each step reads only what it reports or decides on. A
     // merge finds its own conflicts (its transaction then rolls back).
     let outgoing = || format!(", {}", counts_query(&range(format!("{tracking}...main")), excluded, "out"));
-    let incoming = || format!(", {}", counts_query(&range(format!("main...{tracking}")), &[], "in"));
+    let incoming = || format!(", {}", counts_query(&range(format!("main...{tracking}")), &Exclusions::none(), "in"));
     let details = match then {
         // A merge counts what it really changed, after the fact.
         Then::Fetch | Then::Merge { .. } => String::new(),
@@ -292,7 +288,7 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &[String
             sql::lit(author),
             sql::lit(&merge_message(peer)),
             range(format!("{tracking}..main")),
-            counts_query("@bd_before, 'main'", &[], "in"),
+            counts_query("@bd_before, 'main'", &Exclusions::none(), "in"),
         );
     }
     if let Then::Push | Then::MergeAndPush { .. } = then {
@@ -372,41 +368,10 @@ pub(super) fn ahead_behind(repo: &Repo, ours: &str, theirs: &str) -> anyhow::Res
     Ok((number(rows.first(), "ahead"), number(rows.first(), "behind")))
 }
 
-/// Issues that differ from `base` to `target` (`base...target` when
-/// `since_fork`, i.e. only the changes made on `target` since they forked),
-/// ignoring the issue types in `excluded`.
-pub(super) fn issue_counts(
-    repo: &Repo,
-    base: &str,
-    target: &str,
-    since_fork: bool,
-    excluded: &[String],
-) -> anyhow::Result<IssueCounts> {
-    let range = if since_fork {
-        sql::lit(&format!("{base}...{target}"))
-    } else {
-        format!("{}, {}", sql::lit(base), sql::lit(target))
-    };
-    let filter = if excluded.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " WHERE COALESCE(to_issue_type, from_issue_type) NOT IN ({})",
-            excluded.iter().map(|t| sql::lit(t)).collect::<Vec<_>>().join(", ")
-        )
-    };
-    let rows = repo.query(&format!(
-        "SELECT diff_type, COUNT(*) AS n FROM dolt_diff({range}, 'issues'){filter} GROUP BY diff_type"
-    ))?;
-    let mut counts = IssueCounts::default();
-    for row in &rows {
-        let n = number(Some(row), "n");
-        match row.get("diff_type").and_then(Value::as_str) {
-            Some("added") => counts.added += n,
-            Some("modified") => counts.changed += n,
-            Some("removed") => counts.removed += n,
-            _ => {}
-        }
-    }
-    Ok(counts)
+/// This town's issue changes since it forked from `base`, leaving out what
+/// `excluded` keeps at home.
+pub(super) fn outgoing_counts(repo: &Repo, base: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
+    let range = sql::lit(&format!("{base}...main"));
+    let rows = repo.query(&format!("SELECT {}", counts_query(&range, excluded, "out")))?;
+    Ok(counts_of(rows.first(), "out"))
 }

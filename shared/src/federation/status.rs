@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::audit::{self, Log};
+use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::report::IssueCounts;
 use super::state;
@@ -53,9 +54,15 @@ pub struct TownStatus {
 }
 
 /// Fetches each peer (bounded by `timeout`) and reports where things stand.
-pub fn status(town: &Town, peers: &[Peer], excluded: &[String], timeout: Duration) -> anyhow::Result<TownStatus> {
+pub fn status(
+    town: &Town,
+    peers: &[Peer],
+    excluded_types: Vec<String>,
+    timeout: Duration,
+) -> anyhow::Result<TownStatus> {
     let _lock = town.lock()?;
     let repo = town.repo();
+    let excluded = &Exclusions::new(town, excluded_types);
     let log = Log::new(town.workspace());
     let pending_changes = state::pending_changes(repo)?;
     let unresolved = repo
