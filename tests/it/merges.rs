@@ -155,3 +155,50 @@ fn exclusions_hold_back_only_this_towns_issues_and_never_remove_the_peers() {
     assert_eq!(south.titles(), ["North's news", "Shared then made a chore", "South's chore"]);
     assert_eq!(north.titles(), ["North's news", "North's secret", "Now internal", "South's chore"]);
 }
+
+#[test]
+fn a_t3_share_keeps_what_the_partner_changed_on_the_peer() {
+    let west = Town::federated("west");
+    let partner = Town::federated("partner");
+    let hub = Mailbox::new();
+    west.bd(["config", "set", "federation.allowed-remote-patterns", "file://**"]).success();
+    west.bd(["federation", "add-peer", "hub", &hub.endpoint(), "--sovereignty", "T3"]).success();
+    partner.bd(["federation", "add-peer", "hub", &hub.endpoint()]).success();
+    let id = west.bd(["--json", "create", "West's issue", "-a", "alice"]).success().json();
+    let id = id["id"].as_str().expect("id").to_owned();
+    let other = west.create("Another of West's");
+    west.bd(["federation", "push", "hub"]).success();
+    // A fresh share reads as up to date.
+    let status = west.bd(["--json", "federation", "status", "hub"]).success().json();
+    assert_eq!((&status["peers"][0]["ahead"], &status["peers"][0]["behind"]), (&json!(0), &json!(0)), "{status}");
+    assert_eq!(status["peers"][0]["conflicts"], 0, "{status}");
+    west.bd(["federation", "push", "hub"]).success().stdout_has("already up to date");
+    // The partner works on West's issue and shares that.
+    partner.bd(["federation", "pull", "hub"]).success();
+    partner.bd(["update", &id, "--status", "in_progress"]).success();
+    partner.bd(["comment", &id, "Partner is on it"]).success();
+    partner.bd(["federation", "push", "hub"]).success();
+    // West changes another field of the same issue, and another issue.
+    std::thread::sleep(Duration::from_millis(20));
+    west.bd(["update", &id, "-p", "0"]).success();
+    west.bd(["update", &other, "--title", "Retitled by West"]).success();
+    west.bd(["federation", "sync", "hub"]).success();
+    partner.bd(["federation", "pull", "hub"]).success();
+    let seen = show(&partner, &id);
+    assert_eq!(seen["status"], "in_progress", "the partner's status must survive West's share: {seen}");
+    assert_eq!(seen["priority"], 0, "West's change must arrive: {seen}");
+    assert_eq!(seen["comments"][0]["text"], "Partner is on it", "{seen}");
+    assert_eq!(show(&partner, &other)["title"], "Retitled by West");
+    // The partner's comment comes back to West; West's own fields stay West's.
+    let home = show(&west, &id);
+    assert_eq!(home["comments"][0]["text"], "Partner is on it", "{home}");
+    assert_eq!(home["assignee"], "alice", "{home}");
+    // Another share still keeps it all on the peer, and changes nothing.
+    west.bd(["federation", "sync", "hub"]).success();
+    partner.bd(["federation", "pull", "hub"]).success();
+    let seen = show(&partner, &id);
+    assert_eq!(seen["status"], "in_progress", "{seen}");
+    assert_eq!(seen["comments"].as_array().map(Vec::len), Some(1), "{seen}");
+    let status = west.bd(["--json", "federation", "status", "hub"]).success().json();
+    assert_eq!((&status["peers"][0]["ahead"], &status["peers"][0]["behind"]), (&json!(0), &json!(0)), "{status}");
+}

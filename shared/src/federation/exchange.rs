@@ -167,6 +167,11 @@ impl Session<'_> {
             return Ok(result);
         }
         match operation {
+            Operation::Fetch if self.peer.tier >= Tier::T3 => {
+                (result.commits_out, result.commits_in) =
+                    sanitized::standing(self.town, self.peer, &standing.base, self.excluded)?;
+                result.status = Status::Fetched;
+            }
             Operation::Fetch => {
                 result.commits_in = standing.behind;
                 result.commits_out = self.unshared(&standing)?;
@@ -344,22 +349,42 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Sends a sanitized snapshot to a T3/T4 peer (see [`sanitized`]).
+    /// Sends a sanitized share to a T3/T4 peer (see [`sanitized`]).
     fn push_sanitized(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
         let base = standing.base.as_str();
-        let issues = sanitized::outgoing_counts(self.town, base, self.excluded)?;
+        let issues = sanitized::outgoing_counts(self.town, self.peer, base, self.excluded)?;
         if self.options.dry_run {
             result.commits_out = u64::from(!issues.is_empty());
             result.issues_out = issues;
             result.status = Status::DryRun;
             return Ok(());
         }
-        let Some(branch) = sanitized::build(self.town, self.peer, base, self.excluded)? else { return Ok(()) };
-        result.head = self.send(&branch, standing)?;
-        result.commits_out = 1;
-        result.issues_out = issues;
-        result.status = Status::Pushed;
-        Ok(())
+        let built =
+            sanitized::build(self.town, self.peer, base, standing.peer_has_data, self.excluded, self.options.strategy)?;
+        match built {
+            sanitized::Share::Nothing => Ok(()),
+            sanitized::Share::Conflicts(conflicts) => {
+                result.status = Status::Conflict;
+                result.error = Some(format!(
+                    "sharing with {} peer '{}' conflicts in {} row(s): the peer changed fields this town changed \
+                     too; nothing was sent. Choose a strategy: `bd federation sync {} --strategy ours|theirs|newest`",
+                    self.peer.tier,
+                    self.peer.name,
+                    conflicts.len(),
+                    self.peer.name
+                ));
+                result.conflicts = conflicts;
+                Ok(())
+            }
+            sanitized::Share::Ready { branch, snapshot } => {
+                result.head = self.send(&branch, standing)?;
+                sanitized::record(self.town, self.peer, &snapshot)?;
+                result.commits_out = 1;
+                result.issues_out = issues;
+                result.status = Status::Pushed;
+                Ok(())
+            }
+        }
     }
 
     /// Merges the peer's main into ours in one transaction, resolving

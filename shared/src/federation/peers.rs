@@ -133,7 +133,7 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
     }
     store.remove(name)?;
     // Its lineages go too, so a later peer of the same name starts afresh.
-    let lineages = [format!("bd-outgoing-{name}"), format!("bd-sanitized-{name}")];
+    let lineages = [format!("bd-outgoing-{name}"), format!("bd-sanitized-{name}"), format!("bd-share-{name}")];
     let existing = repo.query(&format!(
         "SELECT name FROM dolt_branches WHERE name IN ({})",
         lineages.iter().map(|b| crate::tracker::sql::lit(b)).collect::<Vec<_>>().join(", ")

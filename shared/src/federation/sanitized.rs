@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use super::outgoing::Exclusions;
 use super::remote::Peer;
-use super::report::IssueCounts;
+use super::report::{Conflict, IssueCounts};
 use super::sovereignty::Sanitizer;
+use crate::config::Strategy;
 use crate::dolt::Row;
 use crate::tracker::{Town, sql};
 
@@ -80,26 +81,72 @@ fn sanitize(table: &str, row: &mut Row, s: &Sanitizer) {
     }
 }
 
-/// Builds the next sanitized snapshot for `peer` on top of `base`; returns
-/// the branch to push, or `None` when the peer already has it all.
-pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<Option<String>> {
+/// The local branch holding what this town last shared with a T3/T4 peer
+/// merged with what the peer had: the peer's main right after that share.
+fn shared_branch(peer: &Peer) -> String {
+    format!("bd-share-{}", peer.name)
+}
+
+/// The author of every commit on a sanitized lineage: the tool, never a person.
+fn tool_author(town: &Town) -> String {
+    sql::lit(&format!("bd <bd@{}>", town.name()))
+}
+
+/// What the next share with a T3/T4 peer would be.
+#[derive(Debug)]
+pub(super) enum Share {
+    /// The peer already holds everything this town would send.
+    Nothing,
+    /// This town and the peer changed the same fields of an issue, and the
+    /// strategy is `manual`.
+    Conflicts(Vec<Conflict>),
+    /// The peer's main plus this town's changes, to push.
+    Ready {
+        /// The branch to push.
+        branch: String,
+        /// The snapshot the share is built on; [`record`] it once pushed.
+        snapshot: String,
+    },
+}
+
+/// Builds the next share for `peer`, whose fetched main is `base` (the
+/// genesis when the peer has no data).
+///
+/// The snapshot lineage (`bd-sanitized-<peer>`) holds only this town's own
+/// sanitized rows as they were at each share, one commit per share, each on
+/// the one before. Merging the peer's main into the newest snapshot is then
+/// a three-way merge whose base is the previous snapshot: only what this
+/// town changed since its last share lands, field by field, and whatever a
+/// partner changed on the peer (a status, a field, a comment on our issue)
+/// is kept unless this town changed that same field too, where `strategy`
+/// decides.
+pub(super) fn build(
+    town: &Town,
+    peer: &Peer,
+    base: &str,
+    peer_has_data: bool,
+    excluded: &Exclusions,
+    strategy: Strategy,
+) -> anyhow::Result<Share> {
     let repo = town.repo();
-    let people = repo.query(
+    let snapshots = sql::lit(&branch(peer));
+    let rows = repo.query(&format!(
         "SELECT assignee AS p FROM issues UNION SELECT owner FROM issues UNION SELECT created_by FROM issues \
-         UNION SELECT author FROM comments UNION SELECT actor FROM events UNION SELECT created_by FROM dependencies",
-    )?;
-    let people = people.iter().filter_map(|r| r.get("p").and_then(Value::as_str).map(str::to_owned));
+         UNION SELECT author FROM comments UNION SELECT actor FROM events UNION SELECT created_by FROM dependencies;\n\
+         SELECT COUNT(*) AS bd_lineage FROM dolt_branches WHERE name = {snapshots};"
+    ))?;
+    let lineage = rows.iter().any(|r| r.get("bd_lineage").and_then(Value::as_u64).unwrap_or(0) > 0);
+    let people = rows.iter().filter_map(|r| r.get("p").and_then(Value::as_str).map(str::to_owned));
     let sanitizer = Sanitizer::new(town.workspace(), peer.tier)?.with_known_people(people);
     let ours = sql::lit(&town.source_system());
-    let type_filter = format!(" AND NOT ({})", excluded.issue_row(""));
-    let own_ids = format!("SELECT id FROM issues WHERE source_system = {ours}{type_filter}");
-    let branch = branch(peer);
-    let mut script = format!(
-        "SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {b}, {base});\nCALL DOLT_CHECKOUT({b});\n",
-        b = sql::lit(&branch),
-        base = sql::lit(base)
-    );
-    // Remove what this town shared before; other towns' rows stay.
+    let own_ids = format!("SELECT id FROM issues WHERE source_system = {ours} AND NOT ({})", excluded.issue_row(""));
+    // The snapshot is made on the share branch, from the last snapshot (or
+    // the peer's main for the first share); the lineage moves to it only
+    // once the peer took the share ([`record`]).
+    let shared = sql::lit(&shared_branch(peer));
+    let start = if lineage { snapshots.clone() } else { sql::lit(base) };
+    let mut script =
+        format!("SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {shared}, {start});\nCALL DOLT_CHECKOUT({shared});\n");
     for child in CHILDREN {
         let _ = writeln!(
             script,
@@ -107,17 +154,22 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions)
         );
     }
     let _ = writeln!(script, "DELETE FROM issues WHERE source_system = {ours};");
-    let mut issues = repo.query(&format!("SELECT * FROM issues WHERE source_system = {ours}{type_filter}"))?;
+    let mut issues = repo.query(&format!("SELECT * FROM issues WHERE id IN ({own_ids})"))?;
     for row in &mut issues {
         sanitize("issues", row, &sanitizer);
     }
     sql::inserts(&mut script, "issues", &issues);
+    // Comments and events a partner added to our issues (their ids carry
+    // another town's prefix) are theirs: the peer keeps them as it has them.
+    let own_rows = sql::lit(&format!("{}-%", town.prefix()));
     for child in CHILDREN {
-        let also = if child == "dependencies" {
+        let also = match child {
             // A dependency on an issue that is not shared would name it.
-            format!(" AND (depends_on_id IN ({own_ids}) OR depends_on_id NOT IN (SELECT id FROM issues))")
-        } else {
-            String::new()
+            "dependencies" => {
+                format!(" AND (depends_on_id IN ({own_ids}) OR depends_on_id NOT IN (SELECT id FROM issues))")
+            }
+            "comments" | "events" => format!(" AND id LIKE {own_rows}"),
+            _ => String::new(),
         };
         let mut rows = repo.query(&format!("SELECT * FROM {child} WHERE issue_id IN ({own_ids}){also}"))?;
         for row in &mut rows {
@@ -125,71 +177,157 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions)
         }
         sql::inserts(&mut script, child, &rows);
     }
+    let author = tool_author(town);
     let _ = writeln!(
         script,
-        "CALL DOLT_COMMIT('-A', '--allow-empty', '-m', {}, '--author', {});\nCOMMIT;",
+        "CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {author});\nCOMMIT;\n\
+         SELECT HASHOF({shared}) AS bd_snapshot;",
         sql::lit(&format!("bd federation: {} share from {}", peer.tier, town.name())),
-        sql::lit(&format!("bd <bd@{}>", town.name()))
     );
-    repo.execute(&script)?;
-    let changed =
-        repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_diff_summary({}, {})", sql::lit(base), sql::lit(&branch)))?;
-    if changed.first().and_then(|r| r.get("n")).and_then(Value::as_u64).unwrap_or(0) == 0 {
-        repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", sql::lit(&branch)))?;
-        return Ok(None);
+    let rows = crate::dolt::parse_rows(&repo.call(["sql", "-r", "json"]).stdin(script).run()?.stdout)?;
+    let snapshot = rows
+        .iter()
+        .find_map(|r| r.get("bd_snapshot").and_then(Value::as_str))
+        .ok_or_else(|| anyhow::anyhow!("the {} snapshot for peer '{}' was not made", peer.tier, peer.name))?
+        .to_owned();
+    let mut script = String::from("SET autocommit = 0;\n");
+    if peer_has_data {
+        let plan = super::merge::plan(repo, &shared_branch(peer), base, strategy)?;
+        if strategy == Strategy::Manual && !plan.conflicts.is_empty() {
+            return Ok(Share::Conflicts(plan.conflicts));
+        }
+        let _ = writeln!(
+            script,
+            "CALL DOLT_CHECKOUT({shared});\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n{}",
+            sql::lit(&format!("bd federation: {} share from {} onto {}'s main", peer.tier, town.name(), peer.name)),
+            sql::lit(base),
+            plan.statements
+        );
+        if !plan.is_empty() {
+            for table in &plan.tables {
+                let _ = writeln!(script, "DELETE FROM `dolt_conflicts_{table}`;");
+            }
+            let _ = writeln!(
+                script,
+                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});",
+                sql::lit(&format!("Resolve conflicts from {} using {strategy} strategy", peer.name))
+            );
+        }
     }
-    Ok(Some(branch))
+    let _ = writeln!(
+        script,
+        "COMMIT;\nSELECT COUNT(*) AS bd_changes FROM dolt_diff_summary({}, {shared});",
+        sql::lit(base)
+    );
+    let rows = crate::dolt::parse_rows(&repo.call(["sql", "-r", "json"]).stdin(script).run()?.stdout)?;
+    let changes = rows.iter().find_map(|r| r.get("bd_changes").and_then(Value::as_u64)).unwrap_or(0);
+    Ok(if changes == 0 { Share::Nothing } else { Share::Ready { branch: shared_branch(peer), snapshot } })
 }
 
-/// This town's shareable issues that the peer lacks (`added`) or has in an
-/// older version (`changed`, by `updated_at`, which sanitizing keeps).
-pub(super) fn outgoing_counts(town: &Town, base: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
+/// Records a share the peer took: the snapshot lineage moves to `snapshot`,
+/// the base of the next share's three-way merge.
+pub(super) fn record(town: &Town, peer: &Peer, snapshot: &str) -> anyhow::Result<()> {
+    town.repo().execute(&format!("CALL DOLT_BRANCH('-f', {}, {});", sql::lit(&branch(peer)), sql::lit(snapshot)))?;
+    Ok(())
+}
+
+/// This town's shareable issues that it has not shared with the peer in
+/// their current state: new ones (`added`) and ones changed since the last
+/// share (`changed`: another `updated_at`, which sanitizing keeps, or other
+/// comments or labels). Compared with the last share when there is one,
+/// else with the peer's main `base`.
+pub(super) fn outgoing_counts(
+    town: &Town,
+    peer: &Peer,
+    base: &str,
+    excluded: &Exclusions,
+) -> anyhow::Result<IssueCounts> {
+    let repo = town.repo();
+    let snapshots = branch(peer);
+    let lineage =
+        repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", sql::lit(&snapshots)))?;
+    let since = sql::lit(if number(lineage.first(), "n") > 0 { &snapshots } else { base });
     let filter = format!("l.source_system = {} AND NOT ({})", sql::lit(&town.source_system()), excluded.issue_row("l"));
-    let rows = town.repo().query(&format!(
+    let own_rows = sql::lit(&format!("{}-%", town.prefix()));
+    let children = |table: &str, own: &str| {
+        format!(
+            "(SELECT COUNT(*) FROM {table} c WHERE c.issue_id = l.id{own}) <> \
+             (SELECT COUNT(*) FROM {table} AS OF {since} c WHERE c.issue_id = l.id{own})"
+        )
+    };
+    let rows = repo.query(&format!(
         "SELECT SUM(CASE WHEN p.id IS NULL THEN 1 ELSE 0 END) AS added, \
-         SUM(CASE WHEN p.id IS NOT NULL AND p.updated_at <> l.updated_at THEN 1 ELSE 0 END) AS changed \
-         FROM issues l LEFT JOIN issues AS OF {} p ON p.id = l.id WHERE {filter}",
-        sql::lit(base)
+         SUM(CASE WHEN p.id IS NOT NULL AND (p.updated_at <> l.updated_at OR {} OR {}) THEN 1 ELSE 0 END) AS changed \
+         FROM issues l LEFT JOIN issues AS OF {since} p ON p.id = l.id WHERE {filter}",
+        children("comments", &format!(" AND c.id LIKE {own_rows}")),
+        children("labels", "")
     ))?;
     Ok(IssueCounts { added: number(rows.first(), "added"), changed: number(rows.first(), "changed"), removed: 0 })
 }
 
-fn number(row: Option<&Row>, column: &str) -> u64 {
-    row.and_then(|r| r.get(column))
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-        .unwrap_or(0)
+/// The standing with a T3/T4 peer in its own terms: whether this town has
+/// something to share (`ahead`, 0 or 1 share) and how many commits the
+/// peer's main has that this town's last share did not (`behind`).
+pub(super) fn standing(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<(u64, u64)> {
+    let ahead = u64::from(!outgoing_counts(town, peer, base, excluded)?.is_empty());
+    let repo = town.repo();
+    let shared = shared_branch(peer);
+    let known = repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", sql::lit(&shared)))?;
+    let behind = if number(known.first(), "n") > 0 { super::state::ahead_behind(repo, &shared, base)?.1 } else { 0 };
+    Ok((ahead, behind))
 }
 
-/// Copies in the issues other towns created from a T3/T4 peer's main, newer
-/// versions winning; returns how many issues were added or changed.
+fn number(row: Option<&Row>, column: &str) -> u64 {
+    row.and_then(|r| r.get(column)).map_or(0, number_of)
+}
+
+/// A count as dolt prints it (a number, or a decimal sum as text).
+fn number_of(value: &Value) -> u64 {
+    value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok())).unwrap_or(0)
+}
+
+/// Copies in what a T3/T4 peer's main holds for this town: the issues
+/// other towns created (newer versions winning, child rows joined as a
+/// union so nothing added here is lost), and the comments partners added to
+/// this town's own issues. Returns how many issues were added or changed.
 pub(super) fn import_foreign(town: &Town, peer: &Peer) -> anyhow::Result<IssueCounts> {
     let repo = town.repo();
     let tracking = sql::lit(&peer.tracking_ref());
     let ours = sql::lit(&town.source_system());
-    let candidates = format!(
-        "SELECT p.id FROM issues AS OF {tracking} p LEFT JOIN issues l ON l.id = p.id \
+    let from_peer = format!(
+        "FROM issues AS OF {tracking} p LEFT JOIN issues l ON l.id = p.id \
          WHERE COALESCE(p.source_system, '') <> {ours} \
          AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND p.updated_at > l.updated_at))"
     );
+    // Partners' comments on our issues: ids of another town's prefix, not here yet.
+    let comments_back = format!(
+        "FROM comments AS OF {tracking} p WHERE p.id NOT LIKE {} AND p.id NOT IN (SELECT id FROM comments) \
+         AND p.issue_id IN (SELECT id FROM issues WHERE source_system = {ours})",
+        sql::lit(&format!("{}-%", town.prefix()))
+    );
     let rows = repo.query(&format!(
-        "SELECT SUM(CASE WHEN l.id IS NULL THEN 1 ELSE 0 END) AS added, SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS changed \
-         FROM issues AS OF {tracking} p LEFT JOIN issues l ON l.id = p.id \
-         WHERE COALESCE(p.source_system, '') <> {ours} \
-         AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND p.updated_at > l.updated_at))"
+        "SELECT SUM(CASE WHEN l.id IS NULL THEN 1 ELSE 0 END) AS added, \
+         SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS changed {from_peer};\n\
+         SELECT COUNT(DISTINCT p.issue_id) AS commented {comments_back};"
     ))?;
-    let counts =
-        IssueCounts { added: number(rows.first(), "added"), changed: number(rows.first(), "changed"), removed: 0 };
+    let commented = rows.iter().find_map(|r| r.get("commented")).map_or(0, number_of);
+    let counts = IssueCounts {
+        added: number(rows.first(), "added"),
+        changed: number(rows.first(), "changed") + commented,
+        removed: 0,
+    };
     if counts.is_empty() {
         return Ok(counts);
     }
     let mut script = format!(
-        "SET autocommit = 0;\nCREATE TEMPORARY TABLE bd_incoming AS {candidates};\nREPLACE INTO issues SELECT * FROM issues AS OF {tracking} WHERE id IN (SELECT id FROM bd_incoming);\n"
+        "SET autocommit = 0;\nCREATE TEMPORARY TABLE bd_incoming AS SELECT p.id {from_peer};\n\
+         INSERT INTO comments SELECT p.* {comments_back};\n\
+         REPLACE INTO issues SELECT * FROM issues AS OF {tracking} WHERE id IN (SELECT id FROM bd_incoming);\n"
     );
     for child in CHILDREN {
         let _ = writeln!(
             script,
-            "DELETE FROM {child} WHERE issue_id IN (SELECT id FROM bd_incoming);\n\
-             INSERT INTO {child} SELECT * FROM {child} AS OF {tracking} WHERE issue_id IN (SELECT id FROM bd_incoming);"
+            "INSERT IGNORE INTO {child} SELECT * FROM {child} AS OF {tracking} WHERE issue_id IN (SELECT id FROM bd_incoming);"
         );
     }
     let _ = writeln!(

@@ -11,7 +11,7 @@ use super::remote::Peer;
 use super::report::IssueCounts;
 use super::state;
 use crate::clock;
-use crate::config::Strategy;
+use crate::config::{Strategy, Tier};
 use crate::output::{Report, Style};
 use crate::tracker::Town;
 
@@ -89,6 +89,12 @@ pub fn status(
             Err(_) => state::standing(repo, &tracking).ok().filter(|s| s.peer_has_data),
         };
         let (ahead, behind, conflicts) = match standing {
+            // A T3/T4 peer's history is never merged: it stands against what
+            // this town last shared there.
+            Some(standing) if peer.tier >= Tier::T3 => {
+                let (ahead, behind) = super::sanitized::standing(town, peer, &standing.base, excluded)?;
+                (Some(ahead), Some(behind), 0)
+            }
             Some(standing) if standing.peer_has_data => {
                 let tables = if fetched.is_ok() { standing.conflicted.clone().unwrap_or_default() } else { Vec::new() };
                 // Only fields both sides changed conflict; bookkeeping merges by itself.
