@@ -173,3 +173,31 @@ fn bd_sync_commits_only_the_jsonl_leaving_other_staged_work_alone() {
     assert!(status.contains("A  notes.txt"), "the user's staged file stays staged: {status}");
     assert!(!status.contains("issues.jsonl"), "{status}");
 }
+
+#[test]
+fn belt_and_suspenders_sync_shares_what_git_brought_in_the_same_run() {
+    let hub = Mailbox::new();
+    let a = Town::uninit("project");
+    git(&a, a.dir(), &["init", "-q", "-b", "main"]);
+    a.bd(["init", "--town", "alpha"]).success();
+    a.bd(["config", "set", "sync.mode", "belt-and-suspenders"]).success();
+    a.bd(["config", "set", "federation.remote", &hub.endpoint()]).success();
+    let id = a.create("Before the pull");
+    a.bd(["sync"]).success();
+    // A teammate's commit, brought by `git pull`, retitles the issue in the JSONL.
+    let file = a.dir().join(".beads/issues.jsonl");
+    let mut issue: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&file).expect("jsonl").trim()).expect("one issue");
+    issue["title"] = "Retitled in git".into();
+    issue["updated_at"] = "2099-01-01 00:00:00.000000".into();
+    std::fs::write(&file, format!("{issue}\n")).expect("write");
+    let synced = a.bd(["--json", "sync"]).success().json();
+    assert_eq!(synced["jsonl"]["imported"]["changed"], 1, "{synced}");
+    assert_eq!(synced["remote"]["peers"][0]["status"], "synced", "{synced}");
+    let again = a.bd(["--json", "sync"]).success().json();
+    assert_eq!(again["remote"]["peers"][0]["status"], "up_to_date", "the import was shared by the first sync: {again}");
+    let b = Town::federated("town-b");
+    b.bd(["config", "set", "federation.remote", &hub.endpoint()]).success();
+    b.bd(["sync"]).success();
+    assert_eq!(b.bd(["--json", "show", &id]).success().json()["title"], "Retitled in git");
+}

@@ -140,3 +140,17 @@ fn pulling_from_a_t3_peer_brings_only_other_towns_issues() {
     let messages = a.sql("SELECT message FROM dolt_log");
     assert!(!messages.iter().any(|m| m["message"].as_str().is_some_and(|s| s.contains("T3 share"))), "{messages:?}");
 }
+
+#[test]
+fn short_names_leave_t3_free_text_too() {
+    let town = Town::federated("town-a");
+    town.bd(["create", "al will do it", "-a", "al", "-d", "ask al; also see the handbook"]).success();
+    let peer = Mailbox::new();
+    town.bd(["config", "set", "federation.allowed-remote-patterns", "file://**"]).success();
+    town.bd(["federation", "add-peer", "pseudo", &peer.endpoint(), "--sovereignty", "T3"]).success();
+    town.bd(["federation", "push", "pseudo"]).success();
+    let seen = everything_in(&town, &peer);
+    let words: Vec<&str> = seen.split(|c: char| !c.is_alphanumeric()).collect();
+    assert!(!words.contains(&"al"), "the name 'al' reached the T3 peer: {seen}");
+    assert!(seen.contains("also see the handbook"), "only whole words are scrubbed: {seen}");
+}

@@ -78,7 +78,15 @@ impl Command for Sync {
         let config = ctx.config();
         let mode = config.sync_mode().map_err(|e| UserError::failure(e.to_string()))?;
         let town = ctx.town()?;
-        let remote = if matches!(mode, SyncMode::DoltNative | SyncMode::BeltAndSuspenders) {
+        // What a `git pull` brought comes in before the remote exchange, so
+        // the exchange shares it too.
+        let imported = if mode == SyncMode::BeltAndSuspenders {
+            let _lock = town.lock()?;
+            Some(backup::import(&town)?)
+        } else {
+            None
+        };
+        let mut remote = if matches!(mode, SyncMode::DoltNative | SyncMode::BeltAndSuspenders) {
             let peer = remote::primary(&town, config)?;
             let timeout = match self.timeout {
                 Some(t) => t,
@@ -89,12 +97,15 @@ impl Command for Sync {
         } else {
             None
         };
-        // In belt-and-suspenders the exchange already refreshed the backup.
-        let jsonl = if matches!(mode, SyncMode::GitPortable | SyncMode::Realtime) {
-            let _lock = town.lock()?;
-            Some(backup::run(&town)?)
-        } else {
-            None
+        let jsonl = match (mode, imported) {
+            (SyncMode::GitPortable | SyncMode::Realtime, _) => {
+                let _lock = town.lock()?;
+                Some(backup::run(&town)?)
+            }
+            // In belt-and-suspenders the exchange refreshed the backup after
+            // the import above.
+            (_, Some(imported)) => remote.as_mut().and_then(|r| r.jsonl.take()).map(|b| Backup { imported, ..b }),
+            _ => None,
         };
         Ok(Synced { mode, jsonl, remote })
     }

@@ -106,13 +106,15 @@ pub fn run(
         }
         results.push(result);
     }
+    let mut jsonl = None;
     if town.mode() == SyncMode::BeltAndSuspenders && !options.dry_run {
         // Belt and suspenders: every share also refreshes the JSONL backup in git.
-        if let Err(err) = super::backup::run(town) {
-            printer.warn(&format!("the JSONL backup was not updated: {err:#}"));
+        match super::backup::run(town) {
+            Ok(backup) => jsonl = Some(backup),
+            Err(err) => printer.warn(&format!("the JSONL backup was not updated: {err:#}")),
         }
     }
-    Ok(Exchange { operation: operation.as_str(), dry_run: options.dry_run, peers: results })
+    Ok(Exchange { operation: operation.as_str(), dry_run: options.dry_run, peers: results, jsonl })
 }
 
 /// One operation with one peer.

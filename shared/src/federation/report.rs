@@ -143,6 +143,9 @@ pub struct Exchange {
     pub dry_run: bool,
     /// One result per peer.
     pub peers: Vec<PeerResult>,
+    /// The JSONL backup refreshed after the exchange (`belt-and-suspenders`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jsonl: Option<super::backup::Backup>,
 }
 
 fn counts(label: &str, c: IssueCounts) -> String {

@@ -95,12 +95,12 @@ impl Sanitizer {
         Ok(Self { tier, mac, known: Vec::new() })
     }
 
-    /// Also scrubs these people's names wherever they appear in free text
-    /// (names shorter than three characters are too ambiguous to scrub).
+    /// Also scrubs these people's names wherever they appear in free text as
+    /// whole words, however short ("al" in "al will do it", not in "also").
     #[must_use]
     pub fn with_known_people(mut self, people: impl IntoIterator<Item = String>) -> Self {
         let mut known: Vec<String> =
-            people.into_iter().map(|p| p.trim().to_lowercase()).filter(|p| p.chars().count() >= 3).collect();
+            people.into_iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect();
         known.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         known.dedup();
         self.known = known;
@@ -156,17 +156,20 @@ impl Sanitizer {
     }
 }
 
-/// Replaces every occurrence of `needle` (lower-case) in `text`, ignoring
-/// case, walking characters so any Unicode text is safe.
+/// Replaces every whole-word occurrence of `needle` (lower-case) in `text`,
+/// ignoring case, walking characters so any Unicode text is safe.
 fn replace_ignoring_case(text: &str, needle: &str, replacement: &str) -> String {
     let needle: Vec<char> = needle.chars().collect();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let same = |a: char, b: char| a == b || a.to_lowercase().eq(b.to_lowercase());
+    let word = |i: usize| chars.get(i).is_some_and(|(_, c)| c.is_alphanumeric() || *c == '_');
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        let matches =
-            i + needle.len() <= chars.len() && needle.iter().enumerate().all(|(k, n)| same(chars[i + k].1, *n));
+        let matches = i + needle.len() <= chars.len()
+            && needle.iter().enumerate().all(|(k, n)| same(chars[i + k].1, *n))
+            && !(i > 0 && word(i - 1))
+            && !word(i + needle.len());
         if matches && !needle.is_empty() {
             out.push_str(replacement);
             i += needle.len();
@@ -211,11 +214,16 @@ mod tests {
         let t4 = Sanitizer::new(&ws, Tier::T4).expect("t4");
         assert_eq!(t4.person(Some("alice@example.com")), None);
         assert_eq!(t4.text("ping alice@example.com now"), "ping [redacted] now");
-        let named =
-            Sanitizer::new(&ws, Tier::T4).expect("t4").with_known_people(["Bob Smith".to_owned(), "bd".to_owned()]);
-        assert_eq!(named.text("BOB SMITH said bd is fine"), "[redacted] said bd is fine");
+        let named = Sanitizer::new(&ws, Tier::T4).expect("t4").with_known_people([
+            "Bob Smith".to_owned(),
+            "bd".to_owned(),
+            "al".to_owned(),
+        ]);
+        assert_eq!(named.text("BOB SMITH said bd is fine"), "[redacted] said [redacted] is fine");
+        // Short names go as whole words only.
+        assert_eq!(named.text("al will do it, also bdx"), "[redacted] will do it, also bdx");
         // Text whose case folding changes byte lengths must not panic.
-        assert_eq!(named.text("İİBob SmithK"), "İİ[redacted]K");
+        assert_eq!(named.text("İİ-Bob Smith-K"), "İİ-[redacted]-K");
         // The same key gives the same pseudonyms in a later run.
         assert_eq!(Sanitizer::new(&ws, Tier::T3).expect("again").person(Some("alice@example.com")), Some(a));
     }
