@@ -16,6 +16,7 @@ mod frontdoor;
 mod inputs;
 mod layout;
 mod merges;
+mod model;
 mod modes;
 mod peers;
 mod plugins;
