@@ -5,6 +5,7 @@
 
 mod support;
 
+mod atomic;
 mod concurrency;
 mod config;
 mod core;

@@ -7,7 +7,7 @@ use clap::Args;
 use crate::clock;
 use crate::context::Context;
 use crate::plugin::Command;
-use crate::tracker::{self, Issue, IssueType, Status, Written, sql};
+use crate::tracker::{self, Issue, IssueType, Status, Written, sql, validate};
 
 /// Create an issue in this town.
 #[derive(Debug, Args)]
@@ -37,6 +37,17 @@ impl Command for Create {
     type Output = Written;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
+        // Every input is checked before the first statement: too long a
+        // value is refused by name, never as a failed SQL statement.
+        validate::fits("issues", "title", "title", &self.title)?;
+        validate::fits("issues", "description", "description", &self.description)?;
+        validate::fits("issues", "issue_type", "type", &self.issue_type)?;
+        if let Some(assignee) = &self.assignee {
+            validate::fits("issues", "assignee", "assignee", assignee)?;
+        }
+        for label in &self.labels {
+            validate::fits("labels", "label", "label", label.trim())?;
+        }
         let town = ctx.town()?;
         let id = tracker::issue_id(town.prefix());
         let now = clock::now_sql();
