@@ -452,6 +452,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
                 || crate::fsutil::write_atomic(
                     &config,
                     br#"{"versioncheck.disabled":"true","metrics.disabled":"true"}"#,
+                    crate::fsutil::Links::Follow,
                 )
                 .is_ok())
     });
@@ -475,7 +476,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
         lines.push(format!("{key}\t{version}\n"));
         let text = lines.join("\n");
         let _ = cache.parent().map(std::fs::create_dir_all);
-        let _ = crate::fsutil::write_atomic(&cache, text.as_bytes());
+        let _ = crate::fsutil::write_atomic(&cache, text.as_bytes(), crate::fsutil::Links::Follow);
     }
     Ok(version)
 }

@@ -13,6 +13,7 @@ mod docs;
 mod doctor;
 mod faults;
 mod federation;
+mod files;
 mod frontdoor;
 mod inputs;
 mod layout;

@@ -167,7 +167,7 @@ fn create(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyho
 
 fn write_if_absent(path: &Path, text: &str) -> anyhow::Result<()> {
     if !path.exists() {
-        fsutil::write_atomic(path, text.as_bytes())
+        fsutil::write_atomic(path, text.as_bytes(), fsutil::Links::Refuse)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())

@@ -61,7 +61,7 @@ pub fn write(town: &Town) -> anyhow::Result<usize> {
     let (text, count) = export(town)?;
     let path = path(town);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        crate::fsutil::write_atomic(&path, text.as_bytes())
+        crate::fsutil::write_atomic(&path, text.as_bytes(), crate::fsutil::Links::Refuse)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(count)
