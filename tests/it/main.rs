@@ -18,6 +18,7 @@ mod frontdoor;
 mod inputs;
 mod layout;
 mod modes;
+mod names;
 mod peers;
 mod plugins;
 mod secrets;

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use clap::Args;
 
 use crate::clock;
+use crate::config::Key;
 use crate::context::Context;
+use crate::error::UserError;
 use crate::plugin::Command;
 use crate::tracker::{self, Issue, IssueType, Status, Written, sql, validate};
 
@@ -49,6 +51,10 @@ impl Command for Create {
             validate::fits("labels", "label", "label", label.trim())?;
         }
         let town = ctx.town()?;
+        // A prefix edited into a file by hand meets the rule before any id carries it.
+        Key::TownPrefix.validate(town.prefix()).map_err(|e| {
+            UserError::failure(e.to_string()).with_hint("fix it with `bd config set town.prefix PREFIX`")
+        })?;
         let id = tracker::issue_id(town.prefix());
         let now = clock::now_sql();
         let actor = town.actor().name.clone();
