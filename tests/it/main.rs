@@ -6,6 +6,7 @@
 mod support;
 
 mod atomic;
+mod audit;
 mod concurrency;
 mod config;
 mod core;
