@@ -106,6 +106,13 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             ),
         ));
     }
+    // Changes made outside bd would be refused by every write.
+    if let Ok(tables) = town.pending_tables()
+        && !tables.is_empty()
+    {
+        let err = crate::tracker::pending_error(&tables, town.repo().dir());
+        out.push(check("pending", Level::Fail, err.to_string(), err.hint().map(str::to_owned)));
+    }
     if out.iter().all(|c| c.level == Level::Ok) {
         out.push(check("town", Level::Ok, format!("town {} is healthy", town.name()), None));
     }

@@ -315,11 +315,56 @@ impl Call<'_> {
         }
         let message = if stderr.is_empty() { stdout.trim().to_owned() } else { stderr };
         let stdout = if message == stdout.trim() { String::new() } else { stdout };
+        let message = match &self.stdin {
+            Some(script) => without_statements(&message, &String::from_utf8_lossy(script)),
+            None => message,
+        };
         if message.contains("database is read only") || message.contains("read only mode") {
             return Err(DoltError::ReadOnly { stderr: message });
         }
         Err(DoltError::Failed { command: self.command_line(), stderr: message, stdout })
     }
+}
+
+/// The longest line of dolt's message an error keeps.
+const MAX_MESSAGE_LINE: usize = 300;
+
+/// dolt's message with the failing statement left out. dolt repeats it
+/// ("error on line 3 for query INSERT …: string '…' is too large for column
+/// 'label'"), and a statement can hold kilobytes of user text that would
+/// bury the reason; what remains is cut in the middle of each long line.
+fn without_statements(message: &str, script: &str) -> String {
+    const ECHO: &str = " for query ";
+    let mut statements: Vec<&str> =
+        script.split(";\n").map(|s| s.trim().trim_end_matches(';')).filter(|s| !s.is_empty()).collect();
+    statements.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut rest = message;
+    while let Some(at) = rest.find(ECHO) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + ECHO.len()..];
+        if let Some(statement) = statements.iter().find(|s| after.starts_with(**s)) {
+            rest = &after[statement.len()..];
+        } else {
+            out.push_str(ECHO);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    let lines: Vec<String> = out
+        .lines()
+        .map(|line| {
+            let total = line.chars().count();
+            if total <= MAX_MESSAGE_LINE {
+                return line.to_owned();
+            }
+            // The start says what failed and the end often names the column.
+            let head: String = line.chars().take(MAX_MESSAGE_LINE * 2 / 3).collect();
+            let tail: String = line.chars().skip(total - MAX_MESSAGE_LINE / 3).collect();
+            format!("{head} … ({} characters cut) … {tail}", total - MAX_MESSAGE_LINE)
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// A row of a `dolt sql -r json` result. NULL columns are absent.
@@ -407,6 +452,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
                 || crate::fsutil::write_atomic(
                     &config,
                     br#"{"versioncheck.disabled":"true","metrics.disabled":"true"}"#,
+                    crate::fsutil::Links::Follow,
                 )
                 .is_ok())
     });
@@ -430,7 +476,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
         lines.push(format!("{key}\t{version}\n"));
         let text = lines.join("\n");
         let _ = cache.parent().map(std::fs::create_dir_all);
-        let _ = crate::fsutil::write_atomic(&cache, text.as_bytes());
+        let _ = crate::fsutil::write_atomic(&cache, text.as_bytes(), crate::fsutil::Links::Follow);
     }
     Ok(version)
 }
@@ -444,6 +490,21 @@ mod tests {
         assert_eq!(Version::find_in("dolt version 1.86.4\n"), Some(Version(1, 86, 4)));
         assert_eq!(Version::find_in("nothing here"), None);
         assert!(Version(1, 85, 9) < MIN_VERSION);
+    }
+
+    #[test]
+    fn a_failing_statement_is_not_repeated_in_the_error() {
+        let title = "x".repeat(5000);
+        let script = format!("SET autocommit = 0;\nINSERT INTO issues (title) VALUES ('{title}');\nCOMMIT;\n");
+        let message = format!(
+            "error on line 2 for query INSERT INTO issues (title) VALUES ('{title}'): string '{title}' is too large \
+             for column 'title'"
+        );
+        let tidy = without_statements(&message, &script);
+        assert!(tidy.starts_with("error on line 2: string 'xxx"), "{tidy}");
+        assert!(tidy.contains("characters cut) …") && tidy.ends_with("is too large for column 'title'"), "{tidy}");
+        assert!(tidy.len() < 400, "{tidy}");
+        assert_eq!(without_statements("table not found: t", &script), "table not found: t");
     }
 
     #[test]

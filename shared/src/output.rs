@@ -109,6 +109,12 @@ pub trait Report: Serialize {
     fn exit_code(&self) -> u8 {
         crate::error::exit::SUCCESS
     }
+
+    /// Whether the command already wrote its result on stdout as data
+    /// (`bd export -o -`), so nothing may be added there.
+    fn wrote_stdout(&self) -> bool {
+        false
+    }
 }
 
 /// Renders reports and diagnostics according to the global options.
@@ -152,7 +158,9 @@ impl Printer {
 
     /// Prints a command's result on stdout.
     pub fn report<R: Report + ?Sized>(&self, report: &R) {
-        if self.json {
+        if report.wrote_stdout() {
+            // The data is the output; a summary would corrupt it.
+        } else if self.json {
             let line = serde_json::to_string(report)
                 .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode output: {e}\"}}"));
             write_stdout(&format!("{line}\n"));

@@ -5,6 +5,8 @@
 
 mod support;
 
+mod atomic;
+mod audit;
 mod concurrency;
 mod config;
 mod core;
@@ -12,12 +14,14 @@ mod docs;
 mod doctor;
 mod faults;
 mod federation;
+mod files;
 mod frontdoor;
 mod inputs;
 mod layout;
 mod merges;
 mod model;
 mod modes;
+mod names;
 mod peers;
 mod plugins;
 mod secrets;

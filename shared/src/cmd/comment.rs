@@ -5,7 +5,7 @@ use clap::Args;
 use crate::clock;
 use crate::context::Context;
 use crate::plugin::Command;
-use crate::tracker::{self, Comment, sql};
+use crate::tracker::{self, Comment, sql, validate};
 
 /// Add a comment to an issue.
 #[derive(Debug, Args)]
@@ -22,6 +22,7 @@ impl Command for CommentCmd {
     type Output = Comment;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Comment> {
+        validate::fits("comments", "text", "comment", &self.text)?;
         let town = ctx.town()?;
         town.issue(&self.id)?;
         let now = clock::now_sql();

@@ -5,9 +5,11 @@ use std::fmt::Write as _;
 use clap::Args;
 
 use crate::clock;
+use crate::config::Key;
 use crate::context::Context;
+use crate::error::UserError;
 use crate::plugin::Command;
-use crate::tracker::{self, Issue, IssueType, Status, Written, sql};
+use crate::tracker::{self, Issue, IssueType, Status, Written, sql, validate};
 
 /// Create an issue in this town.
 #[derive(Debug, Args)]
@@ -37,7 +39,22 @@ impl Command for Create {
     type Output = Written;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
+        // Every input is checked before the first statement: too long a
+        // value is refused by name, never as a failed SQL statement.
+        validate::fits("issues", "title", "title", &self.title)?;
+        validate::fits("issues", "description", "description", &self.description)?;
+        validate::fits("issues", "issue_type", "type", &self.issue_type)?;
+        if let Some(assignee) = &self.assignee {
+            validate::fits("issues", "assignee", "assignee", assignee)?;
+        }
+        for label in &self.labels {
+            validate::fits("labels", "label", "label", label.trim())?;
+        }
         let town = ctx.town()?;
+        // A prefix edited into a file by hand meets the rule before any id carries it.
+        Key::TownPrefix.validate(town.prefix()).map_err(|e| {
+            UserError::failure(e.to_string()).with_hint("fix it with `bd config set town.prefix PREFIX`")
+        })?;
         let id = tracker::issue_id(town.prefix());
         let now = clock::now_sql();
         let actor = town.actor().name.clone();

@@ -11,7 +11,8 @@ use crate::output::{Report, Style};
 use crate::plugin::Command;
 
 /// Check dolt, configuration, tiers and modes, peers and their remotes,
-/// unresolved conflicts and stale peers; say how to fix each problem.
+/// unresolved conflicts, changes made outside bd and stale peers; say how to
+/// fix each problem.
 #[derive(Debug, Args)]
 pub struct Doctor {}
 

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 
+use crate::config::{self, Files, Key};
 use crate::context::Context;
 use crate::dolt::Dolt;
-use crate::error::UserError;
+use crate::error::{self, UserError};
 use crate::fsutil;
 use crate::output::{Report, Style};
 use crate::plugin::Command;
@@ -58,19 +59,13 @@ impl Report for Initialized {
 const GITIGNORE: &str = "# Managed by bd: the database travels through Dolt remotes, not git.\n\
 dolt/\nbd.lock\ncredentials\n*.key\nconfig.local.yaml\nfederation-log.jsonl\n.*.tmp.*\n";
 
-/// Checks a town name or id prefix: a letter first, then letters, digits,
-/// `-` or `_`, at most 64 characters.
+/// Checks a town name or id prefix against the rule `bd config set` applies too.
 fn check_identifier(what: &str, flag: &str, value: &str) -> Result<(), UserError> {
-    let valid = value.len() <= 64
-        && value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if valid {
+    if config::is_identifier(value) {
         Ok(())
     } else {
-        Err(UserError::usage(format!(
-            "invalid {what} '{value}': it must start with a letter and contain only letters, digits, '-' and '_' (at most 64 characters)"
-        ))
-        .with_hint(format!("pass a valid {flag}")))
+        Err(UserError::usage(format!("invalid {what} {}: expected {}", error::quoted(value), config::IDENTIFIER_RULE))
+            .with_hint(format!("pass a valid {flag}")))
     }
 }
 
@@ -90,13 +85,22 @@ impl Command for Init {
                 .with_hint("use it as it is, or remove its .beads directory to start over")
                 .into());
         }
-        // A project cloned from git already names its town; keep that identity.
-        let config = ctx.config();
+        // A project cloned from git already names its town; keep that
+        // identity. A town found above this directory is another town: its
+        // name and prefix are not this one's (as `git init` inside a repository
+        // makes a repository of its own).
+        let own;
+        let config = if ctx.beads_dir() == Some(beads_dir.as_path()) {
+            ctx.config()
+        } else {
+            own = config::resolve(Files::for_workspace(Some(&beads_dir)), &[])?;
+            &own
+        };
         let town = self
             .town
-            .or_else(|| config.string(crate::config::Key::TownName))
+            .or_else(|| config.string(Key::TownName))
             .unwrap_or_else(|| tracker::default_town_name(&workspace));
-        let prefix_from_config = config.string(crate::config::Key::TownPrefix);
+        let prefix_from_config = config.string(Key::TownPrefix);
         check_identifier("town name", "--town NAME", &town)?;
         let prefix = self.prefix.or(prefix_from_config).unwrap_or_else(|| tracker::default_prefix(&town));
         check_identifier("prefix", "--prefix PREFIX", &prefix)?;
@@ -167,7 +171,7 @@ fn create(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyho
 
 fn write_if_absent(path: &Path, text: &str) -> anyhow::Result<()> {
     if !path.exists() {
-        fsutil::write_atomic(path, text.as_bytes())
+        fsutil::write_atomic(path, text.as_bytes(), fsutil::Links::Refuse)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())

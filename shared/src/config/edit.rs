@@ -305,13 +305,17 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
-/// Writes a file atomically, creating its directory.
+/// Writes a file atomically, creating its directory. The user file may be
+/// a link a dotfile manager keeps, and is written through; the files under
+/// `.beads/` are never followed through links.
 pub fn write_text(path: &Path, text: &str) -> Result<(), ConfigError> {
     let io = |source| ConfigError::Io { file: path.to_owned(), source };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    fsutil::write_atomic(path, text.as_bytes()).map_err(io)
+    let links =
+        if super::user_config_path().as_deref() == Some(path) { fsutil::Links::Follow } else { fsutil::Links::Refuse };
+    fsutil::write_atomic(path, text.as_bytes(), links).map_err(io)
 }
 
 #[cfg(test)]

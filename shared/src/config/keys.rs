@@ -125,9 +125,26 @@ impl Key {
                     Err(invalid("a plain file name inside .beads/, such as issues.jsonl".to_owned()))
                 }
             }
+            Key::TownName | Key::TownPrefix if is_identifier(value) => Ok(()),
+            Key::TownName | Key::TownPrefix => Err(invalid(IDENTIFIER_RULE.to_owned())),
             _ => Ok(()),
         }
     }
+}
+
+/// What a town name or an id prefix may be, wherever it is set (`bd init`,
+/// `bd config set`, a config file). The name is the town's federation
+/// identity and every id carries the prefix into the towns it reaches, so
+/// neither may hold spaces, separators or look-alike characters.
+pub const IDENTIFIER_RULE: &str =
+    "a name that starts with a letter and holds only ASCII letters, digits, '-' and '_' (at most 64 characters)";
+
+/// Whether `value` follows [`IDENTIFIER_RULE`].
+#[must_use]
+pub fn is_identifier(value: &str) -> bool {
+    value.len() <= 64
+        && value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl fmt::Display for Key {
@@ -250,6 +267,18 @@ mod tests {
         assert_eq!(Key::SyncMode.env_name(), "BD_SYNC_MODE");
         assert_eq!(Key::FederationAllowedRemotePatterns.env_name(), "BD_FEDERATION_ALLOWED_REMOTE_PATTERNS");
         assert_eq!(Key::FederationExcludeTypes.env_name(), "BD_FEDERATION_EXCLUDE_TYPES");
+    }
+
+    #[test]
+    fn town_names_and_prefixes_follow_one_rule() {
+        for good in ["north", "a", "town-a_2", &"x".repeat(64)] {
+            assert!(Key::TownPrefix.validate(good).is_ok() && Key::TownName.validate(good).is_ok(), "{good}");
+        }
+        for bad in ["", "bad prefix", "9lives", "-x", "t\u{430}wn", "a.b", &"x".repeat(65)] {
+            let err = Key::TownPrefix.validate(bad).expect_err(bad).to_string();
+            assert!(err.contains(IDENTIFIER_RULE) && err.contains("town.prefix"), "{err}");
+            assert!(Key::TownName.validate(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

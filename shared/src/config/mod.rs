@@ -24,7 +24,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-pub use keys::{Key, Strategy, SyncMode, Tier, env_name_for};
+pub use keys::{IDENTIFIER_RULE, Key, Strategy, SyncMode, Tier, env_name_for, is_identifier};
 
 use crate::env;
 use crate::error::{quoted, unusual_char};
@@ -758,6 +758,8 @@ mod tests {
         let err = validate("sync.mode", "d\u{43e}lt-native").expect_err("look-alike").to_string();
         assert!(err.contains("expected one of git-portable"), "{err}");
         assert!(err.contains("the value contains the non-ASCII character 'о' (U+043E)"), "{err}");
-        assert_eq!(validate("town.name", "Z\u{fc}rich").expect("umlaut"), scalar("Z\u{fc}rich"));
+        assert_eq!(validate("team.city", "Z\u{fc}rich").expect("umlaut"), scalar("Z\u{fc}rich"));
+        // A town name is an identity that ids and peers carry: ASCII only.
+        assert!(validate("town.name", "Z\u{fc}rich").is_err());
     }
 }

@@ -1,8 +1,8 @@
 //! The local, unversioned audit log of every share:
 //! `.beads/federation-log.jsonl`, one JSON object per line, never pushed.
 
-use std::io::Write as _;
-use std::path::PathBuf;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,39 @@ pub struct Entry {
     pub error: Option<String>,
 }
 
+/// What reading the log found.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    /// The entries, oldest first.
+    pub entries: Vec<Entry>,
+    /// The 1-based numbers of the lines that are not entries.
+    pub skipped: Vec<usize>,
+}
+
+impl Read {
+    /// The warning for the skipped lines of `path`, if any.
+    #[must_use]
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        const SHOWN: usize = 10;
+        let (first, rest) = self.skipped.split_at(self.skipped.len().min(SHOWN));
+        let mut lines: Vec<String> = first.iter().map(ToString::to_string).collect();
+        if !rest.is_empty() {
+            lines.push(format!("and {} more", rest.len()));
+        }
+        match first {
+            [] => None,
+            [_] if rest.is_empty() => {
+                Some(format!("{}: line {} is not a readable entry and was skipped", path.display(), lines.join(", ")))
+            }
+            _ => Some(format!(
+                "{}: lines {} are not readable entries and were skipped",
+                path.display(),
+                lines.join(", ")
+            )),
+        }
+    }
+}
+
 /// The audit log of a workspace.
 #[derive(Debug, Clone)]
 pub struct Log {
@@ -47,28 +80,60 @@ impl Log {
         Self { path: workspace.beads_dir().join("federation-log.jsonl") }
     }
 
-    /// Appends one entry (one short line, appended in one write).
+    /// The log file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry (one short line, appended in one write). A last
+    /// line without its newline (a crash mid-append) is ended first, so the
+    /// new entry is never glued onto it and lost with it.
     pub fn append(&self, entry: &Entry) -> anyhow::Result<()> {
         let mut line = serde_json::to_string(entry)?;
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
-        file.write_all(line.as_bytes())?;
+        let io = |e: std::io::Error| anyhow::anyhow!("cannot append to the audit log {}: {e}", self.path.display());
+        let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&self.path).map_err(io)?;
+        if file.metadata().map_err(io)?.len() > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::End(-1)).map_err(io)?;
+            file.read_exact(&mut last).map_err(io)?;
+            if last[0] != b'\n' {
+                line.insert(0, '\n');
+            }
+        }
+        file.write_all(line.as_bytes()).map_err(io)?;
         Ok(())
     }
 
-    /// Every entry, oldest first, optionally for one peer. Unreadable lines
-    /// (a torn write after a crash) are skipped.
-    pub fn entries(&self, peer: Option<&str>) -> anyhow::Result<Vec<Entry>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
+    /// Every entry, oldest first, optionally for one peer, and the numbers
+    /// of the lines that are not entries (a torn write after a crash, bytes
+    /// that are not text), which are skipped so nothing else is lost.
+    pub fn read(&self, peer: Option<&str>) -> anyhow::Result<Read> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::default()),
+            Err(e) => return Err(anyhow::anyhow!("cannot read the audit log {}: {e}", self.path.display())),
         };
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
-            .filter(|e| peer.is_none_or(|p| e.peer == p))
-            .collect())
+        let mut read = Read::default();
+        // Line by line as bytes: one damaged line cannot make the rest unreadable.
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(entry) if peer.is_none_or(|p| entry.peer == p) => read.entries.push(entry),
+                Ok(_) => {}
+                Err(_) => read.skipped.push(n + 1),
+            }
+        }
+        Ok(read)
+    }
+
+    /// Every entry, oldest first, optionally for one peer; unreadable lines
+    /// are skipped (see [`Log::read`] for which).
+    pub fn entries(&self, peer: Option<&str>) -> anyhow::Result<Vec<Entry>> {
+        Ok(self.read(peer)?.entries)
     }
 
     /// When the peer last exchanged data successfully (push, pull or sync).
@@ -79,5 +144,42 @@ impl Log {
             .rev()
             .find(|e| e.error.is_none() && e.operation != "fetch")
             .map(|e| e.time))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(peer: &str) -> Entry {
+        Entry {
+            time: "2026-01-01T00:00:00Z".to_owned(),
+            peer: peer.to_owned(),
+            operation: "push".to_owned(),
+            status: "pushed".to_owned(),
+            commits_out: 1,
+            commits_in: 0,
+            issues_out: IssueCounts::default(),
+            issues_in: IssueCounts::default(),
+            head: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn damage_costs_only_the_damaged_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Log::new(&Workspace::at(dir.path().to_owned()));
+        log.append(&entry("a")).expect("append");
+        let mut bytes = std::fs::read(log.path()).expect("read");
+        bytes.extend_from_slice(b"\xff not text\n{\"time\":\"torn");
+        std::fs::write(log.path(), &bytes).expect("damage");
+        log.append(&entry("b")).expect("append");
+        let read = log.read(None).expect("read");
+        let peers: Vec<&str> = read.entries.iter().map(|e| e.peer.as_str()).collect();
+        assert_eq!((peers, read.skipped.clone()), (vec!["a", "b"], vec![2, 3]));
+        let warning = read.warning(log.path()).expect("warning");
+        assert!(warning.ends_with("federation-log.jsonl: lines 2, 3 are not readable entries and were skipped"));
+        assert_eq!(log.entries(Some("b")).expect("b").len(), 1);
     }
 }

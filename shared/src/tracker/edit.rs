@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Issue, Status, Town, row_id, sql};
+use super::{Issue, Status, Town, row_id, sql, validate};
 use crate::clock;
 use crate::error::UserError;
 
@@ -36,6 +36,23 @@ impl Edit {
             && self.description.is_none()
             && self.issue_type.is_none()
             && self.close_reason.is_none()
+    }
+
+    /// Checks every new value against its column before anything runs.
+    pub fn check(&self) -> Result<(), UserError> {
+        let fields = [
+            ("title", "title", &self.title),
+            ("description", "description", &self.description),
+            ("assignee", "assignee", &self.assignee),
+            ("issue_type", "type", &self.issue_type),
+            ("close_reason", "reason", &self.close_reason),
+        ];
+        for (column, what, value) in fields {
+            if let Some(value) = value {
+                validate::fits("issues", column, what, value)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -78,6 +95,7 @@ impl Changes<'_> {
 impl Town {
     /// Applies `edit` to issue `id` as one commit; returns the issue as it now is.
     pub fn edit(&self, id: &str, edit: Edit, verb: &str) -> anyhow::Result<Issue> {
+        edit.check()?;
         // Read under the lock, so a concurrent writer cannot slip in between.
         let lock = self.lock()?;
         let mut issue = self.issue(id)?;

@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::LazyLock;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Town, schema, sql};
-use crate::clock;
+use super::validate::{check_id, kind_of, schema_columns};
+use super::{Town, sql};
 use crate::dolt::Row;
 use crate::error::{self, UserError};
 
@@ -62,7 +61,7 @@ pub fn write(town: &Town) -> anyhow::Result<usize> {
     let (text, count) = export(town)?;
     let path = path(town);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        crate::fsutil::write_atomic(&path, text.as_bytes())
+        crate::fsutil::write_atomic(&path, text.as_bytes(), crate::fsutil::Links::Refuse)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(count)
@@ -94,12 +93,10 @@ pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported>
     if counts.added + counts.changed == 0 {
         return Ok(counts);
     }
-    let script = format!(
-        "SET autocommit = 0;\n{statements}CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
-        sql::lit(&format!("bd import: {} added, {} changed from {origin}", counts.added, counts.changed)),
-        sql::lit(&town.actor().signature())
-    );
-    repo.execute(&script)?;
+    town.commit_whole(
+        &statements,
+        &format!("bd import: {} added, {} changed from {origin}", counts.added, counts.changed),
+    )?;
     Ok(counts)
 }
 
@@ -215,27 +212,6 @@ fn check_line(line: &str) -> Result<Checked, String> {
     Ok(Checked { id, updated_at, row, nested })
 }
 
-/// Issue ids are what `bd create` makes (`prefix-abc123`) or similar: no
-/// spaces, controls or look-alikes that would make two ids read the same.
-fn check_id(id: &str) -> Result<String, String> {
-    let rule = "ids are 1 to 255 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit";
-    let problem = if let Some(odd) = error::unusual_char(id, true) {
-        Some(format!("it contains {odd}"))
-    } else if id.is_empty() || id.len() > 255 {
-        Some(format!("it is {} characters long", id.len()))
-    } else if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        Some("it does not start with a letter or digit".to_owned())
-    } else {
-        id.chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-            .map(|c| format!("it contains '{c}'"))
-    };
-    match problem {
-        None => Ok(id.to_owned()),
-        Some(problem) => Err(format!("the id {} is not valid: {problem}; {rule}", error::quoted(id))),
-    }
-}
-
 /// The rows of one nested list: labels are strings, the others objects of
 /// their table's columns (`issue_id` is the issue's own and may be left out).
 fn check_nested(table: &'static str, id: &str, value: Value) -> Result<Vec<Row>, String> {
@@ -279,133 +255,6 @@ fn check_required(table: &str, row: &Row) -> Result<(), String> {
     if missing.is_empty() { Ok(()) } else { Err(format!("{table} row lacks the required {}", missing.join(", "))) }
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A column's type, as far as a JSONL value must match it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Type {
-    /// `VARCHAR(n)`: at most n characters.
-    Varchar(usize),
-    /// `TEXT`: at most 65,535 bytes.
-    Text,
-    /// `INT`: a whole number in 32 bits.
-    Int,
-    /// `DATETIME(6)`: a UTC date-time.
-    DateTime,
-    /// `JSON`: any JSON value.
-    Json,
-}
-
-/// A column of the schema.
-#[derive(Debug, Clone, Copy)]
-struct Column {
-    name: &'static str,
-    ty: Type,
-    nullable: bool,
-    /// NOT NULL without a default: a row must give it.
-    required: bool,
-}
-
-impl Column {
-    /// Checks a value against the column; returns it as the database
-    /// stores it (date-times in `YYYY-MM-DD HH:MM:SS.ffffff`, JSON as text).
-    fn check(&self, table: &str, value: Value) -> Result<Value, String> {
-        let name = self.name;
-        let wrong =
-            |expected: &str, value: &Value| format!("{table}.{name} must be {expected}, not {}", kind_of(value));
-        match (self.ty, value) {
-            (_, Value::Null) if self.nullable => Ok(Value::Null),
-            (_, Value::Null) => Err(format!("{table}.{name} may not be null")),
-            (Type::Varchar(max), Value::String(s)) => {
-                let len = s.chars().count();
-                if len <= max {
-                    Ok(Value::String(s))
-                } else {
-                    Err(format!("{table}.{name} is {len} characters long; it holds at most {max}"))
-                }
-            }
-            (Type::Text, Value::String(s)) if s.len() <= 65_535 => Ok(Value::String(s)),
-            (Type::Text, Value::String(s)) => {
-                Err(format!("{table}.{name} is {} bytes long; it holds at most 65535", s.len()))
-            }
-            (Type::Int, Value::Number(n)) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => {
-                Ok(Value::Number(n))
-            }
-            (Type::DateTime, Value::String(s)) => {
-                clock::parse(&s).map(|t| Value::String(clock::to_sql(t))).ok_or_else(|| {
-                    format!(
-                        "{table}.{name} {} is not a date-time: expected YYYY-MM-DD HH:MM:SS.ffffff (UTC), \
-                         as `bd export` writes it",
-                        error::quoted(&s)
-                    )
-                })
-            }
-            (Type::Json, Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-                Ok(_) => Ok(Value::String(s)),
-                Err(e) => Err(format!("{table}.{name} holds text that is not JSON: {e}")),
-            },
-            // Stored as its JSON text.
-            (Type::Json, value) => Ok(Value::String(value.to_string())),
-            (Type::Varchar(_) | Type::Text, value) => Err(wrong("a string", &value)),
-            (Type::Int, value) => Err(wrong("a whole number of 32 bits", &value)),
-            (Type::DateTime, value) => Err(wrong("a date-time string", &value)),
-        }
-    }
-}
-
-/// The columns of `table`, read from [`schema::SCHEMA`] so the importer's
-/// checks follow the schema wherever it goes.
-fn schema_columns(table: &str) -> &'static [Column] {
-    static TABLES: LazyLock<BTreeMap<&'static str, Vec<Column>>> = LazyLock::new(|| parse_schema(schema::SCHEMA));
-    TABLES.get(table).map_or(&[], Vec::as_slice)
-}
-
-fn parse_schema(schema: &'static str) -> BTreeMap<&'static str, Vec<Column>> {
-    let mut tables: BTreeMap<&'static str, Vec<Column>> = BTreeMap::new();
-    let mut current = None;
-    for line in schema.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
-            current = rest.split_whitespace().next();
-            continue;
-        }
-        let Some(table) = current else { continue };
-        if line.starts_with(')') {
-            current = None;
-            continue;
-        }
-        let mut words = line.split_whitespace();
-        let (Some(name), Some(ty)) = (words.next(), words.next()) else { continue };
-        let ty = match ty.trim_end_matches(',') {
-            "TEXT" => Type::Text,
-            "INT" => Type::Int,
-            "DATETIME(6)" => Type::DateTime,
-            "JSON" => Type::Json,
-            other => match other.strip_prefix("VARCHAR(").and_then(|n| n.strip_suffix(')')).map(str::parse) {
-                Some(Ok(max)) => Type::Varchar(max),
-                // Index and key lines.
-                _ => continue,
-            },
-        };
-        let not_null = line.contains("NOT NULL");
-        tables.entry(table).or_default().push(Column {
-            name: name.trim_matches('`'),
-            ty,
-            nullable: !not_null,
-            required: not_null && !line.contains("DEFAULT"),
-        });
-    }
-    tables
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,21 +273,6 @@ mod tests {
             None => issue.remove(field),
         };
         serde_json::to_string(&issue).expect("json")
-    }
-
-    #[test]
-    fn every_schema_column_has_a_known_type() {
-        let tables = parse_schema(schema::SCHEMA);
-        let count = |t: &str| tables.get(t).map_or(0, Vec::len);
-        assert_eq!(
-            [count("issues"), count("labels"), count("comments"), count("dependencies"), count("events")],
-            [20, 2, 5, 5, 8],
-            "every column of the schema is parsed (a new column type needs a Type here)"
-        );
-        let priority = tables["issues"].iter().find(|c| c.name == "priority").expect("priority");
-        assert_eq!((priority.ty, priority.nullable, priority.required), (Type::Int, false, false));
-        let title = tables["issues"].iter().find(|c| c.name == "title").expect("title");
-        assert_eq!((title.ty, title.required), (Type::Varchar(500), true));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The tracker: a town's identity, its Dolt database and the reads and
 //! writes of work items.
 //!
-//! Every write takes the town's write lock, runs as one `dolt sql` script
-//! and ends in exactly one Dolt commit whose author is the acting person.
+//! Every write takes the town's write lock, checks its input against
+//! [`validate`], runs as one `dolt sql` transaction and ends in exactly one
+//! Dolt commit whose author is the acting person, or changes nothing.
 
 mod edit;
 mod id;
@@ -10,6 +11,7 @@ mod issue;
 pub mod jsonl;
 pub mod schema;
 pub mod sql;
+pub mod validate;
 
 use std::time::Duration;
 
@@ -20,9 +22,9 @@ pub use id::{issue_id, random_base36, row_id};
 pub use issue::{Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority};
 
 use crate::config::{Key, Resolved, SyncMode};
-use crate::dolt::{Dolt, Repo, Row};
+use crate::dolt::{Dolt, DoltError, Repo, Row};
 use crate::env;
-use crate::error::UserError;
+use crate::error::{self, UserError};
 use crate::workspace::{Workspace, WriteLock};
 
 /// A person recorded as the author of writes.
@@ -180,18 +182,50 @@ impl Town {
     /// Like [`Town::write`], for a caller that already holds the lock because
     /// it read what it writes from.
     pub fn write_locked(&self, _lock: &WriteLock, statements: &str, message: &str) -> anyhow::Result<String> {
-        let script = format!(
-            "{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\n",
-            sql::lit(message),
-            sql::lit(&self.actor.signature())
-        );
-        let out = self.repo.call(["sql", "-r", "json"]).stdin(script).run()?;
-        let rows = crate::dolt::parse_rows(&out.stdout).unwrap_or_default();
+        let rows = self.commit_whole(statements, message)?;
         if self.mode == SyncMode::Realtime {
             // Realtime mode keeps the JSONL export current after every write.
             jsonl::write(self)?;
         }
         Ok(rows.iter().rev().find_map(|r| r.get("hash").and_then(Value::as_str)).unwrap_or_default().to_owned())
+    }
+
+    /// Runs `statements` and their commit as one transaction, so a failing
+    /// statement leaves the working set exactly as it was, and only when
+    /// the working set holds no changes bd did not make (those would be
+    /// committed under our message). The check is the script's first query,
+    /// so it costs no dolt process of its own. The caller holds the lock.
+    fn commit_whole(&self, statements: &str, message: &str) -> anyhow::Result<Vec<Row>> {
+        validate::fits("events", "actor", "acting person (BD_ACTOR or $USER)", &self.actor.name)?;
+        let script = format!(
+            "SET autocommit = 0;\n{PENDING_GUARD};\n{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
+            sql::lit(message),
+            sql::lit(&self.actor.signature())
+        );
+        let out = match self.repo.call(["sql", "-r", "json"]).stdin(script).run() {
+            Ok(out) => out,
+            Err(err) => return Err(self.pending_changes(&err).map_or_else(|| err.into(), Into::into)),
+        };
+        Ok(crate::dolt::parse_rows(&out.stdout).unwrap_or_default())
+    }
+
+    /// The refusal for a write the pending-changes guard stopped, naming
+    /// the tables; `None` for any other failure.
+    fn pending_changes(&self, err: &DoltError) -> Option<UserError> {
+        let text = err.stderr()?;
+        // dolt quotes the invalid JSON text; the guard's own text (or a
+        // title quoting it) has the marker after a single quote.
+        let (_, rest) = text.split_once(&format!("\"{PENDING_MARKER}"))?;
+        let tables: String = rest.chars().take_while(|&c| c != '"' && c != '\n').collect();
+        let tables: Vec<String> = tables.split(',').map(str::to_owned).collect();
+        Some(pending_error(&tables, self.repo.dir()))
+    }
+
+    /// The tables with changes in the working set that no commit holds
+    /// (what a write would refuse to commit), for `bd doctor`.
+    pub fn pending_tables(&self) -> anyhow::Result<Vec<String>> {
+        let rows = self.repo.query("SELECT table_name FROM dolt_status ORDER BY table_name")?;
+        Ok(rows.iter().filter_map(|r| r.get("table_name").and_then(Value::as_str).map(str::to_owned)).collect())
     }
 
     /// Issues matching a WHERE clause (already escaped), with their labels.
@@ -224,8 +258,9 @@ impl Town {
 
     /// One issue by id; a "no such issue" error otherwise.
     pub fn issue(&self, id: &str) -> anyhow::Result<Issue> {
+        validate::id(id)?;
         self.issues_where(&format!("id = {}", sql::lit(id)))?.into_iter().next().ok_or_else(|| {
-            UserError::failure(format!("no issue '{id}' in town {}", self.name))
+            UserError::failure(format!("no issue {} in town {}", error::quoted(id), self.name))
                 .with_hint("run `bd list` to see the ids")
                 .into()
         })
@@ -239,6 +274,33 @@ impl Town {
         ))?;
         Ok(rows.iter().map(Comment::from_row).collect())
     }
+}
+
+/// The first query of every write script: it passes on a clean working set
+/// and otherwise fails, with [`PENDING_MARKER`] and the changed tables in
+/// dolt's message (dolt has no conditional `SIGNAL` outside procedures, so
+/// an invalid JSON text built from the table names raises the error).
+const PENDING_GUARD: &str = "SELECT IF(COUNT(*) = 0, 'clean', JSON_EXTRACT(CONCAT('bd-pending-changes:', \
+     GROUP_CONCAT(table_name ORDER BY table_name)), '$')) AS bd_guard FROM dolt_status";
+
+/// What [`PENDING_GUARD`]'s failure carries before the table names.
+const PENDING_MARKER: &str = "bd-pending-changes:";
+
+/// The refusal of a write over changes bd did not make, with the fix (also
+/// `bd doctor`'s finding).
+#[must_use]
+pub fn pending_error(tables: &[String], dolt_dir: &std::path::Path) -> UserError {
+    let tables: Vec<String> = tables.iter().map(|t| error::quoted(t)).collect();
+    let dolt_dir = dolt_dir.display();
+    UserError::failure(format!(
+        "the database has changes no bd command made, in the table(s) {}; bd commits only its own changes, \
+         so it writes nothing until they are kept or discarded",
+        tables.join(", ")
+    ))
+    .with_hint(format!(
+        "look at them with `dolt status` and `dolt diff` in {dolt_dir}, then keep them with `dolt commit -Am <message>` \
+         or discard them with `dolt reset --hard` there"
+    ))
 }
 
 /// The default town name: the project directory's name.

@@ -14,7 +14,8 @@ use crate::plugin::Command;
 ///
 /// The file keeps its comments, key order and unknown keys. Values of known
 /// keys are checked first: an invalid sync mode, tier or strategy is refused
-/// with the list of valid values, and nothing is written.
+/// with the list of valid values, a town name or prefix by the rule `bd init`
+/// applies, and nothing is written.
 #[derive(Debug, Args)]
 pub struct Set {
     /// The dotted key, e.g. sync.mode.
@@ -64,7 +65,10 @@ impl Command for Set {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
         check_key(&self.key)?;
-        let value = config::validate(&self.key, &self.value).map_err(|e| UserError::usage(e.to_string()))?;
+        let value = config::validate(&self.key, &self.value).map_err(|e| {
+            UserError::usage(e.to_string())
+                .with_hint(format!("nothing was written: run `bd config set {} VALUE` with a valid value", self.key))
+        })?;
         let file = super::target(ctx, self.scope.scope())?;
         let _lock = ctx.lock_workspace_if_any()?;
         config::update(&file, &[(&self.key, Some(value.clone()))])?;

@@ -60,7 +60,12 @@ impl Command for Log {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Entries> {
         let town = federation::open(ctx)?;
-        let mut entries = audit::Log::new(town.workspace()).entries(self.peer.as_deref())?;
+        let log = audit::Log::new(town.workspace());
+        let read = log.read(self.peer.as_deref())?;
+        if let Some(warning) = read.warning(log.path()) {
+            ctx.printer().warn(&warning);
+        }
+        let mut entries = read.entries;
         if let Some(limit) = self.limit {
             let skip = entries.len().saturating_sub(limit);
             entries.drain(..skip);
