@@ -4,12 +4,12 @@
 //!
 //! The model records every write (a create sets every field; an edit, a
 //! close or a comment sets one) with the writes its town had seen when it
-//! made it. After the towns converge, for every field of every issue:
+//! made it. After the towns converge, every issue and every comment is in
+//! every town, and for every field of every issue:
 //! - the value is one some write gave it;
 //! - when one write to that field is the latest in causal order (every
 //!   other write to it was seen by its writer), its value stands — a change
-//!   is lost only to a concurrent change of the same field;
-//! and every issue and every comment is in every town.
+//!   is lost only to a concurrent change of the same field.
 //!
 //! `BD_MODEL_SEED`, `BD_MODEL_CASES` and `BD_MODEL_STEPS` replay a failure
 //! or run longer; the failure message prints the seed and the operations.
@@ -73,13 +73,14 @@ struct Case {
     _hub: Mailbox,
 }
 
+const TOWNS: [&str; 3] = ["north", "south", "west"];
 const FIELDS: [&str; 4] = ["title", "priority", "assignee", "status"];
 const PEOPLE: [&str; 3] = ["alice", "bob", "carol"];
 
 impl Case {
     fn new(strategy: &'static str, seed: u64) -> Self {
         let hub = Mailbox::new();
-        let members = ["north", "south", "west"]
+        let members = TOWNS
             .into_iter()
             .map(|name| {
                 let town = Town::federated(name);
@@ -131,11 +132,11 @@ impl Case {
             self.record(member, n, field, value);
         }
         self.record(member, n, "status", json!("open"));
-        let _ = writeln!(self.log, "{}: create #{n}", self.name(member));
+        let _ = writeln!(self.log, "{}: create #{n}", Self::name(member));
     }
 
-    fn name(&self, member: usize) -> &'static str {
-        ["north", "south", "west"][member]
+    fn name(member: usize) -> &'static str {
+        TOWNS[member]
     }
 
     fn edit(&mut self, member: usize, issue: usize, rng: &mut Rng) {
@@ -149,14 +150,14 @@ impl Case {
         let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
         let id = self.ids[issue].clone();
         let out = self.members[member].town.bd(["update", &id, flag, &text]);
-        let _ = writeln!(self.log, "{}: update #{issue} {field} = {text} (exit {})", self.name(member), out.code);
+        let _ = writeln!(self.log, "{}: update #{issue} {field} = {text} (exit {})", Self::name(member), out.code);
         self.settle_write(member, issue, field, value, &out);
     }
 
     fn close(&mut self, member: usize, issue: usize) {
         let id = self.ids[issue].clone();
         let out = self.members[member].town.bd(["close", &id, "--reason", "done"]);
-        let _ = writeln!(self.log, "{}: close #{issue} (exit {})", self.name(member), out.code);
+        let _ = writeln!(self.log, "{}: close #{issue} (exit {})", Self::name(member), out.code);
         self.settle_write(member, issue, "status", json!("closed"), &out);
     }
 
@@ -179,26 +180,26 @@ impl Case {
     }
 
     fn comment(&mut self, member: usize, issue: usize) {
-        let text = format!("comment {} by {}", self.comments.values().map(Vec::len).sum::<usize>(), self.name(member));
+        let text = format!("comment {} by {}", self.comments.values().map(Vec::len).sum::<usize>(), Self::name(member));
         let id = self.ids[issue].clone();
         self.members[member].town.bd(["comment", &id, &text]).success();
         // A comment is a write of its own: every town must end up with it.
         self.record(member, issue, "comment", json!(text));
         self.comments.entry(issue).or_default().push(text);
-        let _ = writeln!(self.log, "{}: comment #{issue}", self.name(member));
+        let _ = writeln!(self.log, "{}: comment #{issue}", Self::name(member));
     }
 
     fn sync(&mut self, member: usize) {
         let town = &self.members[member].town;
         let out = town.bd(["--json", "federation", "sync", "hub", "--strategy", self.strategy]);
         let status = if out.code == 0 { "synced".to_owned() } else { out.json()["peers"][0]["status"].to_string() };
-        let _ = writeln!(self.log, "{}: sync ({status})", self.name(member));
+        let _ = writeln!(self.log, "{}: sync ({status})", Self::name(member));
         if out.code != 0 {
             // Only manual may stop, and only on a real conflict; resolve it then.
             assert_eq!(self.strategy, "manual", "sync failed: {}\n{}", out.stderr, self.context());
             assert_eq!(out.json()["peers"][0]["status"], "conflict", "{}\n{}", out.stderr, self.context());
             town.bd(["federation", "sync", "hub", "--strategy", "theirs"]).success();
-            let _ = writeln!(self.log, "{}: sync --strategy theirs after the manual stop", self.name(member));
+            let _ = writeln!(self.log, "{}: sync --strategy theirs after the manual stop", Self::name(member));
         }
         let hub = std::mem::take(&mut self.hub_seen);
         let seen = &mut self.members[member].seen;
@@ -245,8 +246,8 @@ impl Case {
         let north = by_id(&lists[0]);
         for (member, list) in lists.iter().enumerate() {
             let issues = by_id(list);
-            assert_eq!(issues.len(), self.ids.len(), "{} lost an issue\n{ctx}", self.name(member));
-            assert_eq!(issues, north, "{} differs from north after converging\n{ctx}", self.name(member));
+            assert_eq!(issues.len(), self.ids.len(), "{} lost an issue\n{ctx}", Self::name(member));
+            assert_eq!(issues, north, "{} differs from north after converging\n{ctx}", Self::name(member));
             let comments: BTreeSet<String> = self.members[member]
                 .town
                 .sql("SELECT text FROM comments")
@@ -254,7 +255,7 @@ impl Case {
                 .map(|r| r["text"].as_str().expect("text").to_owned())
                 .collect();
             let made: BTreeSet<String> = self.comments.values().flatten().cloned().collect();
-            assert_eq!(comments, made, "{} lost a comment\n{ctx}", self.name(member));
+            assert_eq!(comments, made, "{} lost a comment\n{ctx}", Self::name(member));
         }
         for (n, id) in self.ids.iter().enumerate() {
             let issue = &north[id];
