@@ -145,9 +145,16 @@ fn pending_changes_are_committed_before_a_pull() {
     b.create("from b");
     b.bd(["federation", "push", "a"]).success();
     a.dolt(["sql", "-q", "INSERT INTO metadata VALUES ('note', 'uncommitted')"]).success();
-    a.bd(["federation", "pull", "b"]).success();
+    let pulled = a.bd(["--json", "federation", "pull", "b"]).success().json();
+    assert_eq!(
+        pulled["peers"][0]["pending_committed"],
+        serde_json::json!(["metadata"]),
+        "the report says which: {pulled}"
+    );
     let messages = a.sql("SELECT message FROM dolt_log LIMIT 3");
     assert!(messages.iter().any(|m| m["message"] == "bd: commit pending changes before pull with b"), "{messages:?}");
+    let plain = a.bd(["federation", "pull", "b"]).success();
+    assert!(!plain.stdout.contains("first committed"), "nothing was pending the second time: {}", plain.stdout);
     assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"));
 }
 

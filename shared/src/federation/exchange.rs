@@ -159,6 +159,7 @@ impl Session<'_> {
             _ => Then::Stand,
         };
         let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, then, self.deadline)?;
+        result.pending_committed.clone_from(&standing.pending_committed);
         if let (Operation::Push, Some(head)) = (operation, &standing.pushed) {
             if standing.ahead > 0 {
                 result.commits_out = standing.ahead;

@@ -99,6 +99,9 @@ pub struct PeerResult {
     pub issues_in: IssueCounts,
     /// Conflicts that stopped a merge.
     pub conflicts: Vec<Conflict>,
+    /// Tables whose uncommitted changes (made outside bd) were committed
+    /// first, in a commit of their own.
+    pub pending_committed: Vec<String>,
     /// The failure, when `status` is `failed` or `conflict`.
     pub error: Option<String>,
     /// Our main after the operation moved data (for the audit log).
@@ -119,6 +122,7 @@ impl PeerResult {
             issues_out: IssueCounts::default(),
             issues_in: IssueCounts::default(),
             conflicts: Vec::new(),
+            pending_committed: Vec::new(),
             error: None,
             head: None,
         }
@@ -191,6 +195,13 @@ impl Report for Exchange {
                 Status::Conflict | Status::Failed => continue,
             };
             let _ = writeln!(out, "{}: {line}", style.bold(&p.peer));
+            if !p.pending_committed.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  (first committed the uncommitted changes to {} in a commit of their own)",
+                    p.pending_committed.join(", ")
+                );
+            }
         }
         out
     }

@@ -43,6 +43,8 @@ pub(super) struct Standing {
     pub merged: Option<Merged>,
     /// When the script also pushed `main`: our main, which the peer now has.
     pub pushed: Option<String>,
+    /// Tables whose pending changes the script committed first.
+    pub pending_committed: Vec<String>,
 }
 
 /// A merge the fetch script did without conflicts.
@@ -105,6 +107,7 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             conflicted: None,
             merged: None,
             pushed: None,
+            pending_committed: Vec::new(),
         }),
         // The usual reason is that the peer has no main yet; anything else is reported as it is.
         Err(err @ DoltError::Failed { .. }) if !has_remote_ref(repo, tracking)? => {
@@ -130,6 +133,7 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
         conflicted: Some(Vec::new()),
         merged: None,
         pushed: None,
+        pending_committed: Vec::new(),
     }
 }
 
@@ -181,6 +185,7 @@ pub(super) fn fetch_and_stand(
         Err(err) => (crate::dolt::parse_rows(&err.stdout).unwrap_or_default(), Some(err)),
     };
     let row = rows.iter().find(|r| r.contains_key("bd_standing"));
+    let pending_committed = tables_of(rows.iter().find(|r| r.contains_key("bd_pending")).and_then(|r| r.get("tables")));
     if let Some(err) = failure {
         let behind = number(row, "behind");
         match (row, then) {
@@ -190,9 +195,10 @@ pub(super) fn fetch_and_stand(
                 let base = rows.iter().find(|r| r.contains_key("bd_base"));
                 return match base.and_then(|r| r.get("genesis")).and_then(Value::as_str) {
                     // The genesis holds two of main's commits; everything else is ahead.
-                    Some(genesis) if !has_remote_ref(repo, &tracking)? => {
-                        Ok(empty_peer(number(base, "commits").saturating_sub(2), genesis.to_owned()))
-                    }
+                    Some(genesis) if !has_remote_ref(repo, &tracking)? => Ok(Standing {
+                        pending_committed,
+                        ..empty_peer(number(base, "commits").saturating_sub(2), genesis.to_owned())
+                    }),
                     _ => Err(err.into()),
                 };
             }
@@ -228,6 +234,7 @@ pub(super) fn fetch_and_stand(
     Ok(Standing {
         merged,
         pushed,
+        pending_committed,
         base: tracking.clone(),
         peer_has_data: true,
         peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
@@ -246,6 +253,9 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
     let t = sql::lit(&tracking);
     let mut script = String::new();
     if let Some((message, author)) = commit {
+        // Which tables held changes bd did not make: the report names them.
+        let _ =
+            writeln!(script, "SELECT 1 AS bd_pending, (SELECT GROUP_CONCAT(table_name) FROM dolt_status) AS tables;");
         let _ = writeln!(
             script,
             "CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {});",

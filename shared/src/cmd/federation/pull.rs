@@ -10,8 +10,9 @@ use crate::plugin::Command;
 
 /// Pull a peer's changes (or --all) and merge them into this town.
 ///
-/// Pending local changes are committed first. Conflicts are resolved with --strategy
-/// (default: federation.strategy); manual stops, changes nothing and lists them.
+/// Pending local changes are committed first. The merge is field by field; a
+/// field both sides changed is resolved with --strategy (default:
+/// federation.strategy); manual stops, changes nothing and lists them.
 #[derive(Debug, Args)]
 pub struct Pull {
     /// The peer.

@@ -10,10 +10,11 @@ use crate::plugin::Command;
 
 /// Sync with a peer (default: every peer): fetch, merge, resolve or stop, push.
 ///
-/// Pending local changes are committed first. Conflicts are resolved with
-/// --strategy (default: federation.strategy): ours, theirs, newest (per issue,
-/// the later updated_at wins), or manual, which stops, changes nothing and
-/// lists the conflicting issues and fields.
+/// Pending local changes are committed first. The merge is field by field:
+/// changes to different fields of one issue both survive. A field both sides
+/// changed is resolved with --strategy (default: federation.strategy): ours,
+/// theirs, newest (the side that changed that field last), or manual, which
+/// stops, changes nothing and lists each such field with both values.
 #[derive(Debug, Args)]
 pub struct Sync {
     /// The peer (default: every peer).
