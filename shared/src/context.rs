@@ -33,7 +33,18 @@ impl Context {
             return Err(UserError::usage(format!("cannot change to '{}': no such directory", cwd.display())).into());
         }
         let beads_dir = workspace::discover(globals.beads_dir.as_deref(), &cwd);
-        let config = config::resolve(Files::for_workspace(beads_dir.as_deref()), &[])?;
+        let mut files = Files::for_workspace(beads_dir.as_deref());
+        // The local file is this machine's: one that git tracks came with a
+        // clone, written by whoever can commit, and is not read.
+        if let Some(local) = files.local.take_if(|l| l.is_file() && crate::gitrepo::is_tracked(l)) {
+            printer.warn(&format!(
+                "{} is tracked by git, so it came with the project and is ignored: it is for this machine only. \
+                 Fix: `git rm --cached {}` and keep it in .beads/.gitignore",
+                local.display(),
+                local.display()
+            ));
+        }
+        let config = config::resolve(files, &[])?;
         Ok(Self { globals, printer, cwd, beads_dir, config })
     }
 
@@ -70,7 +81,10 @@ impl Context {
     /// The workspace; an error telling how to create one when there is none.
     pub fn workspace(&self) -> anyhow::Result<Workspace> {
         match &self.beads_dir {
-            Some(dir) if dir.is_dir() => Ok(Workspace::at(dir.clone())),
+            Some(dir) if dir.is_dir() => {
+                refuse_links(dir)?;
+                Ok(Workspace::at(dir.clone()))
+            }
             Some(dir) => Err(UserError::failure(format!("bd workspace {} does not exist", dir.display()))
                 .with_hint("run `bd init` there, or fix BEADS_DIR / --beads-dir")
                 .into()),
@@ -97,14 +111,18 @@ impl Context {
 
     /// The dolt binary selected by `BD_DOLT`, `dolt.path` or `PATH`.
     pub fn dolt(&self) -> anyhow::Result<Dolt> {
-        // The project file travels with a clone; it must not choose what runs here.
-        let configured = self
-            .config
-            .entry(config::Key::DoltPath.name())
-            .filter(|e| !matches!(e.origin, config::Origin::Project(_)))
+        // Files under .beads/ travel with a clone; they must not choose what
+        // runs here: only the user file, BD_DOLT and flags may.
+        let entry = self.config.entry(config::Key::DoltPath.name());
+        let configured = entry
+            .filter(|e| !matches!(e.origin, config::Origin::Project(_) | config::Origin::Local(_)))
             .map(|e| e.value.to_string());
-        if configured.is_none() && self.config.entry(config::Key::DoltPath.name()).is_some() {
-            self.printer.warn("dolt.path in .beads/config.yaml is ignored: set it with --user or --local instead");
+        if let (None, Some(ignored)) = (&configured, entry) {
+            self.printer.warn(&format!(
+                "dolt.path from {} is ignored: a project's files may not choose the program bd runs. \
+                 Set it with `bd config set --user dolt.path PATH` or BD_DOLT instead",
+                ignored.origin
+            ));
         }
         Ok(Dolt::locate(configured.as_deref())?)
     }
@@ -113,4 +131,29 @@ impl Context {
     pub fn town(&self) -> anyhow::Result<Town> {
         Town::open(self.workspace()?, &self.dolt()?, &self.config)
     }
+}
+
+/// The entries of `.beads/` that bd writes or locks. A link there (one a
+/// clone can carry) would make bd write, lock or keep its database wherever
+/// the link points, so bd refuses to work through one.
+const WRITTEN_ENTRIES: [&str; 7] =
+    ["dolt", "bd.lock", "federation-log.jsonl", "credentials", "credentials.key", "pseudonym.key", "issues.jsonl"];
+
+/// Refuses a `.beads/` where an entry bd writes is a symbolic link.
+pub(crate) fn refuse_links(beads_dir: &Path) -> anyhow::Result<()> {
+    for name in WRITTEN_ENTRIES {
+        let path = beads_dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = std::fs::read_link(&path).map(|t| t.display().to_string()).unwrap_or_default();
+            return Err(UserError::failure(format!(
+                "{} is a symbolic link (to {}): bd writes there, and never through a link, \
+                 which could point anywhere outside the project",
+                path.display(),
+                crate::error::quoted(&target)
+            ))
+            .with_hint(format!("remove the link (`rm {}`) and run the command again", path.display()))
+            .into());
+        }
+    }
+    Ok(())
 }

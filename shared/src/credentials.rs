@@ -249,16 +249,31 @@ impl Store {
     }
 }
 
-/// Opens one of the store's files, `None` when it does not exist. A file
-/// that group or others may read or write is refused rather than used: the
-/// store and its key together give away every peer's password, and a file
-/// others can write could be swapped for one that sends a password elsewhere.
-fn open_private(path: &Path) -> anyhow::Result<Option<std::fs::File>> {
+/// Opens one of the store's files (or another secret of the town's, such as
+/// the pseudonym key), `None` when it does not exist. A file that group or
+/// others may read or write is refused rather than used: the store and its
+/// key together give away every peer's password, and a file others can write
+/// could be swapped for one that sends a password elsewhere. So is a file
+/// that git tracks: it came with the project, written by whoever can commit.
+pub(crate) fn open_private(path: &Path) -> anyhow::Result<Option<std::fs::File>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
     };
+    if crate::gitrepo::is_tracked(path) {
+        return Err(UserError::failure(format!(
+            "refusing to use {}: git tracks it, so it came with the project and anyone who can commit wrote it; \
+             a secret of this machine's never comes from the repository",
+            path.display()
+        ))
+        .with_hint(format!(
+            "run `git rm --cached {p}` and commit that, then `rm {p}`: bd makes a new one when it needs it \
+             (stored peer passwords must then be given again with `bd federation add-peer`)",
+            p = path.display()
+        ))
+        .into());
+    }
     // The mode of the file just opened, not of whatever the path names later.
     #[cfg(unix)]
     {

@@ -27,6 +27,8 @@ pub const BEADS_DIR: &str = "BEADS_DIR";
 pub const BD_ACTOR: &str = "BD_ACTOR";
 /// Where the user configuration lives (`$XDG_CONFIG_HOME/bd/config.yaml`).
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Where this machine's own data lives (confirmed destinations, `config::trust`).
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 /// Fallback for the user configuration directory.
 pub const HOME: &str = "HOME";
 /// Fallback for the actor name.

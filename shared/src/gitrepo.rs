@@ -1,5 +1,6 @@
-//! Committing the JSONL export to the project's git repository, through
-//! libgit2 (no git CLI).
+//! The project's git repository, through libgit2 (no git CLI): committing
+//! the JSONL export, and git's view of a file (is it tracked, who changed
+//! it), which tells what a clone brings and who wrote it.
 
 use std::path::Path;
 
@@ -47,4 +48,63 @@ pub fn commit_file(beads_dir: &Path, file: &Path, message: &str, author: &Author
     index.add_path(relative)?;
     index.write()?;
     Ok(Some(id.to_string()))
+}
+
+/// Whether git tracks `file`: whether a clone of the project brings it.
+/// Files outside any git work tree are not tracked.
+#[must_use]
+pub fn is_tracked(file: &Path) -> bool {
+    let Some((repo, relative)) = open_around(file) else { return false };
+    repo.index().ok().is_some_and(|index| index.get_path(&relative, 0).is_some())
+}
+
+/// Git's view of who last changed `file`: the newest commit on `HEAD` that
+/// changed it, and whether the work tree differs from that commit.
+#[must_use]
+pub fn last_change(file: &Path) -> Option<String> {
+    let (repo, relative) = open_around(file)?;
+    let mut walk = repo.revwalk().ok()?;
+    walk.push_head().ok()?;
+    let blob_at = |commit: &git2::Commit<'_>| commit.tree().ok()?.get_path(&relative).ok().map(|e| e.id());
+    let mut newest = None;
+    for id in walk.flatten() {
+        let Ok(commit) = repo.find_commit(id) else { continue };
+        let here = blob_at(&commit);
+        let before = commit.parent(0).ok().and_then(|p| blob_at(&p));
+        if here.is_some() && here != before {
+            newest = Some(commit);
+            break;
+        }
+    }
+    let on_disk =
+        std::fs::read(file).ok().and_then(|bytes| git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).ok());
+    let committed = newest.as_ref().and_then(blob_at);
+    let mut text = match &newest {
+        Some(commit) => {
+            let author = commit.author();
+            let summary = commit.summary().unwrap_or_default();
+            format!(
+                "last committed by {} <{}> in {} ({})",
+                author.name().unwrap_or("?"),
+                author.email().unwrap_or("?"),
+                &commit.id().to_string()[..12],
+                crate::error::quoted(summary)
+            )
+        }
+        None => "not committed to git".to_owned(),
+    };
+    if newest.is_some() && on_disk != committed {
+        text.push_str(", and changed since in the work tree");
+    }
+    Some(text)
+}
+
+/// The repository around `file` and the file's path inside its work tree.
+fn open_around(file: &Path) -> Option<(git2::Repository, std::path::PathBuf)> {
+    let dir = file.parent()?;
+    let repo = git2::Repository::discover(dir).ok()?;
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let absolute = dir.canonicalize().ok()?.join(file.file_name()?);
+    let relative = absolute.strip_prefix(&workdir).ok()?.to_owned();
+    Some((repo, relative))
 }

@@ -106,5 +106,6 @@ fn dolt_path_from_the_versioned_project_file_is_ignored() {
     let out = cmd.output().expect("spawn");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("dolt.path in .beads/config.yaml is ignored"), "{stderr}");
+    assert!(stderr.contains("dolt.path from") && stderr.contains(".beads/config.yaml"), "{stderr}");
+    assert!(stderr.contains("is ignored: a project's files may not choose the program bd runs"), "{stderr}");
 }

@@ -80,6 +80,7 @@ impl Command for Init {
             None => ctx.cwd().join(BEADS_DIR_NAME),
         };
         let workspace = Workspace::at(beads_dir.clone());
+        crate::context::refuse_links(&beads_dir)?;
         if workspace.has_dolt() {
             return Err(UserError::failure(format!("{} is already a bd town", beads_dir.display()))
                 .with_hint("use it as it is, or remove its .beads directory to start over")

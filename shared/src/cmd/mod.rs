@@ -72,6 +72,7 @@ pub const BUNDLED: &[Bundled] = bundled![
     federation::sync::Sync,
     federation::status::Status,
     federation::log::Log,
+    federation::trust::Trust,
 ];
 
 /// Parses a priority for clap (`0`–`4` or `P0`–`P4`).

@@ -16,6 +16,7 @@
 
 pub mod edit;
 mod keys;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -571,6 +572,9 @@ pub fn update(path: &Path, changes: &[Change<'_>]) -> Result<bool, ConfigError> 
         return Ok(false);
     }
     edit::write_text(path, &text)?;
+    // What bd writes is the user's own doing: confirmed as written. Failing
+    // to record it only means it asks to be confirmed later.
+    let _ = trust::record_written(path, changes);
     Ok(true)
 }
 

@@ -74,8 +74,13 @@ pub fn run(
     let log = Log::new(town.workspace());
     let excluded = Exclusions::new(town, config.list(Key::FederationExcludeTypes));
     let patterns = config.list(Key::FederationAllowedRemotePatterns);
+    let unconfirmed = crate::config::trust::unconfirmed(config, town.workspace().beads_dir());
     let mut results = Vec::new();
     for peer in peers {
+        if let Some(refusal) = super::unconfirmed_refusal(&unconfirmed, &peer.name, town.workspace()) {
+            results.push(PeerResult::failed(&peer.name, peer.endpoint.as_str(), &refusal.into()));
+            continue;
+        }
         printer.progress(&format!("{} {} ({})…", operation.as_str(), peer.name, peer.endpoint));
         let deadline = Instant::now() + options.timeout;
         let session = Session { town, peer, excluded: &excluded, patterns: &patterns, options, deadline };

@@ -48,6 +48,32 @@ pub fn open(ctx: &Context) -> anyhow::Result<Town> {
     ctx.town()
 }
 
+/// The refusal of an exchange with `peer` while a change to the project
+/// file that it depends on waits for this machine's confirmation.
+pub(crate) fn unconfirmed_refusal(
+    pending: &[crate::config::trust::Widening],
+    peer: &str,
+    workspace: &Workspace,
+) -> Option<UserError> {
+    let changes: Vec<&str> = pending.iter().filter(|w| w.applies_to(peer)).map(|w| w.change.as_str()).collect();
+    if changes.is_empty() {
+        return None;
+    }
+    let file = workspace.project_config();
+    let who = crate::gitrepo::last_change(&file).unwrap_or_else(|| "not in a git repository".to_owned());
+    Some(
+        UserError::failure(format!(
+            "the exchange with peer '{peer}' depends on changes to {} that this machine has not confirmed: {}; \
+             the file was {who}. Nothing was sent or fetched",
+            file.display(),
+            changes.join("; ")
+        ))
+        .with_hint(
+            "if you made or accept these changes, run `bd federation trust` (it lists them first with --dry-run)",
+        ),
+    )
+}
+
 /// Refuses when a `dolt sql-server` (or another dolt process) holds the
 /// database: the CLI would then open it read-only or route through the server.
 fn check_direct_access(workspace: &Workspace) -> anyhow::Result<()> {

@@ -133,7 +133,11 @@ impl PeerResult {
     pub fn failed(peer: &str, endpoint: &str, error: &anyhow::Error) -> Self {
         let mut result = Self::new(peer, endpoint);
         result.status = Status::Failed;
-        result.error = Some(format!("{error:#}"));
+        // One peer's failure is one line of a report: its fix goes with it.
+        result.error = Some(match crate::error::hint(error) {
+            Some(hint) => format!("{error:#}\nhint: {hint}"),
+            None => format!("{error:#}"),
+        });
         result
     }
 }

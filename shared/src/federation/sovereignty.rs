@@ -79,17 +79,20 @@ impl Sanitizer {
     /// first use).
     pub fn new(workspace: &Workspace, tier: Tier) -> anyhow::Result<Self> {
         let path = workspace.beads_dir().join("pseudonym.key");
-        let key = match std::fs::read_to_string(&path) {
-            Ok(text) => from_hex(text.trim()).filter(|k| k.len() == 32).ok_or_else(|| {
+        // Whoever knows the key can reverse every pseudonym by guessing names:
+        // it must be this machine's own (mode 0600, never from git).
+        let key = if let Some(mut file) = crate::credentials::open_private(&path)? {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            from_hex(text.trim()).filter(|k| k.len() == 32).ok_or_else(|| {
                 anyhow::anyhow!("pseudonym key {} is damaged; remove it to make a new one", path.display())
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = vec![0u8; 32];
-                getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-                crate::fsutil::write_private(&path, to_hex(&key).as_bytes())?;
-                key
-            }
-            Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+            })?
+        } else {
+            let mut key = vec![0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+            crate::fsutil::write_private(&path, to_hex(&key).as_bytes())?;
+            key
         };
         let mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad pseudonym key"))?;
         Ok(Self { tier, mac, known: Vec::new() })

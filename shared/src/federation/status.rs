@@ -58,6 +58,7 @@ pub fn status(
     town: &Town,
     peers: &[Peer],
     excluded_types: Vec<String>,
+    unconfirmed: &[crate::config::trust::Widening],
     timeout: Duration,
 ) -> anyhow::Result<TownStatus> {
     let _lock = town.lock()?;
@@ -75,10 +76,12 @@ pub fn status(
     for peer in peers {
         let deadline = Instant::now() + timeout;
         let tracking = peer.tracking_ref();
-        let fetched = match peer.missing_directory() {
-            Some(dir) => Err(peer.directory_gone(&dir).into()),
-            None => state::fetch_and_stand(repo, peer, None, excluded, state::Then::Survey, deadline),
-        };
+        let fetched =
+            match (super::unconfirmed_refusal(unconfirmed, &peer.name, town.workspace()), peer.missing_directory()) {
+                (Some(refusal), _) => Err(refusal.into()),
+                (None, Some(dir)) => Err(peer.directory_gone(&dir).into()),
+                (None, None) => state::fetch_and_stand(repo, peer, None, excluded, state::Then::Survey, deadline),
+            };
         let now = clock::sql_to_rfc3339(&clock::now_sql());
         let unshared = |base: &str, ahead: u64| {
             if excluded.is_empty() { Ok(ahead) } else { super::outgoing::unshared(repo, &peer.name, base) }

@@ -93,7 +93,7 @@ impl Town {
         let actor = Author::acting(&name);
         let lock_wait = config.duration(Key::LockTimeout)?;
         let mode = config.sync_mode()?;
-        let export_file = config.string(Key::ExportPath).unwrap_or_else(|| "issues.jsonl".to_owned());
+        let export_file = export_file(config)?;
         Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor, lock_wait, mode, export_file })
     }
 
@@ -301,6 +301,18 @@ pub fn pending_error(tables: &[String], dolt_dir: &std::path::Path) -> UserError
         "look at them with `dolt status` and `dolt diff` in {dolt_dir}, then keep them with `dolt commit -Am <message>` \
          or discard them with `dolt reset --hard` there"
     ))
+}
+
+/// `export.path`, checked wherever it comes from: a file that came with a
+/// clone must not name a write target outside `.beads/`.
+fn export_file(config: &Resolved) -> anyhow::Result<String> {
+    let Some(entry) = config.entry(Key::ExportPath.name()) else { return Ok("issues.jsonl".to_owned()) };
+    let value = entry.value.to_string();
+    Key::ExportPath.validate(&value).map_err(|err| {
+        UserError::failure(format!("{err} (set in {})", entry.origin))
+            .with_hint("fix it with `bd config set export.path issues.jsonl`, or `bd config unset export.path`")
+    })?;
+    Ok(value)
 }
 
 /// The default town name: the project directory's name.

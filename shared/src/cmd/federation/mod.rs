@@ -10,3 +10,4 @@ pub mod push;
 pub mod remove_peer;
 pub mod status;
 pub mod sync;
+pub mod trust;

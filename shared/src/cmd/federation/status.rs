@@ -33,6 +33,7 @@ impl Command for Status {
             remote::select(&town, ctx.config(), self.peer.as_deref(), self.peer.is_none())?
         };
         let excluded = ctx.config().list(crate::config::Key::FederationExcludeTypes);
-        federation::status::status(&town, &peers, excluded, self.network.timeout(ctx)?)
+        let unconfirmed = crate::config::trust::unconfirmed(ctx.config(), town.workspace().beads_dir());
+        federation::status::status(&town, &peers, excluded, &unconfirmed, self.network.timeout(ctx)?)
     }
 }

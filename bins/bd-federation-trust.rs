@@ -1,0 +1,3 @@
+//! `bd federation trust`.
+
+bd_shared::main!(bd_shared::cmd::federation::trust::Trust);
