@@ -198,7 +198,7 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
 }
 
 fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, usize)> {
-    if let Some(found) = search.resolve(words) {
+    if let Some(found) = search.resolve(words)? {
         return Ok(found);
     }
     let typed = words.first().cloned().unwrap_or_default();
@@ -236,7 +236,7 @@ fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, us
             close.iter().map(|c| format!("'bd {c}'")).collect::<Vec<_>>().join(", ")
         )
     };
-    Err(UserError::not_a_command(format!("'{typed}' is not a bd command")).with_hint(hint).into())
+    Err(UserError::not_a_command(format!("{} is not a bd command", error::quoted(&typed))).with_hint(hint).into())
 }
 
 /// Runs the plugin with the global options as environment.
