@@ -50,6 +50,23 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Keeps this process's memory, which may hold passwords, out of core files:
+/// the core size limit goes to 0 (inherited by the dolt children, which get
+/// a password in their environment), and on Linux the process is marked not
+/// dumpable, which also keeps other processes of the user from reading its
+/// memory through `/proc`. Best effort: a refusal leaves things as they were.
+pub fn forbid_core_dumps() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, setrlimit};
+        let _ = setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) });
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    }
+}
+
 /// Where a password comes from, in order: `--password-stdin`, then
 /// `BD_PEER_PASSWORD`, then a prompt on the terminal.
 pub fn read_password(from_stdin: bool, user: &str) -> anyhow::Result<Secret> {

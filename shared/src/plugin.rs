@@ -135,6 +135,10 @@ fn parse<C: Command>(matches: &ArgMatches) -> Result<(C, Globals), clap::Error> 
 /// Runs a command as a process: the body of every bundled `main`.
 #[must_use]
 pub fn main<C: Command>() -> ExitCode {
+    // Before anything is read: a core file of a process that holds a peer
+    // password (from stdin, the environment or the credential store, which
+    // any federation command opens) would hold the password too.
+    crate::credentials::forbid_core_dumps();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == INFO_FLAG) {
         let info = PluginInfo {
@@ -163,7 +167,10 @@ pub fn main<C: Command>() -> ExitCode {
     };
     let globals = globals.with_env();
     let printer = globals.printer();
-    let result = Context::new(globals, printer.clone()).and_then(|ctx| command.run(&ctx));
+    let result = env::check()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Context::new(globals, printer.clone()))
+        .and_then(|ctx| command.run(&ctx));
     match result {
         Ok(output) => {
             printer.report(&output);

@@ -16,6 +16,7 @@ mod faults;
 mod federation;
 mod files;
 mod frontdoor;
+mod hostile;
 mod inputs;
 mod layout;
 mod merges;

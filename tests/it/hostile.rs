@@ -1,0 +1,114 @@
+//! What the user's own machine hands bd is input too: environment variables
+//! that are not UTF-8, huge durations, sizes and secrets. None of it may
+//! panic, leak a secret into a message or a core file, or be stored so that
+//! it fails later.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::process::{Command, Output};
+
+use crate::support::{Town, bin_dir};
+
+/// A value that is not UTF-8 and holds a recognisable secret.
+const SECRET: &str = "Sup3rS3cret";
+
+fn not_utf8(text: &str) -> std::ffi::OsString {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.push(0xff);
+    OsStr::from_bytes(&bytes).to_owned()
+}
+
+/// `bd ARGS` in the town with `var` set to `value`.
+fn bd_with(town: &Town, var: &str, value: &OsStr, args: &[&OsStr]) -> Output {
+    let mut cmd: Command = town.sandbox().command(bin_dir().join("bd"), town.dir());
+    cmd.env(var, value).args(args);
+    cmd.output().expect("spawn")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_password_variable_that_is_not_utf8_is_refused_by_name_and_never_shown() {
+    let town = Town::federated("town-a");
+    let password = not_utf8(SECRET);
+    let commands: [&[&str]; 5] = [
+        &["list"],
+        &["create", "x"],
+        &["config", "list"],
+        &["federation", "list-peers"],
+        &["federation", "add-peer", "hub", "file:///tmp/bd-no-such-hub", "--user", "fed"],
+    ];
+    for args in commands {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let out = bd_with(&town, "BD_PEER_PASSWORD", &password, &args);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_ne!(out.status.code(), Some(101), "{args:?} panicked:\n{stderr}");
+        assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET), "{args:?} printed the password:\n{stderr}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}:\n{stderr}");
+        assert!(stderr.contains("BD_PEER_PASSWORD") && stderr.contains("UTF-8"), "{args:?}:\n{stderr}");
+    }
+    assert!(!town.config_text().contains("hub"), "the peer was added with an unreadable password");
+}
+
+#[test]
+fn other_bd_variables_that_are_not_utf8_are_an_error_naming_them_and_others_do_not_matter() {
+    let town = Town::new();
+    let out = bd_with(&town, "BD_SYNC_MODE", &not_utf8("dolt-native"), &[OsStr::new("list")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("BD_SYNC_MODE") && stderr.contains("UTF-8"), "{stderr}");
+    for var in ["SOME_TOOL_SETTING", "LC_NAME"] {
+        let out = bd_with(&town, var, &not_utf8("x"), &[OsStr::new("list")]);
+        assert_eq!(out.status.code(), Some(0), "{var}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn an_argument_that_is_not_utf8_is_a_usage_error() {
+    let town = Town::new();
+    let title = not_utf8("title");
+    let out = bd_with(&town, "UNRELATED", OsStr::new("1"), &[OsStr::new("create"), &title]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("UTF-8"), "{stderr}");
+    let out = bd_with(&town, "UNRELATED", OsStr::new("1"), &[&title]);
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_waiting_for_a_password_cannot_dump_core() {
+    use std::io::Write as _;
+    let town = Town::federated("town-a");
+    let mailbox = crate::support::Mailbox::new();
+    let endpoint = mailbox.endpoint();
+    // Core files allowed for the command, so only bd itself can turn them off.
+    let mut cmd = town.sandbox().command("sh", town.dir());
+    cmd.args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
+        .arg(bin_dir().join("bd"))
+        .args(["federation", "add-peer", "hub", &endpoint, "--user", "fed", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", child.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // The front door execs the command in the same process.
+    while std::fs::read_link(proc_dir.join("exe")).ok().and_then(|e| e.file_name().map(ToOwned::to_owned))
+        != Some("bd-federation-add-peer".into())
+    {
+        assert!(std::time::Instant::now() < deadline, "bd-federation-add-peer never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Long enough to be waiting on stdin.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let limits = std::fs::read_to_string(proc_dir.join("limits")).expect("limits");
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).expect("core line").to_owned();
+    child.stdin.take().expect("stdin").write_all(b"pw\n").expect("stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "core files are still allowed: {core}");
+}
