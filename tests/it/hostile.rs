@@ -112,3 +112,86 @@ fn a_command_waiting_for_a_password_cannot_dump_core() {
     let fields: Vec<&str> = core.split_whitespace().collect();
     assert_eq!(&fields[4..6], ["0", "0"], "core files are still allowed: {core}");
 }
+
+/// A duration that overflows any deadline computed from it.
+const HUGE: &str = "18446744073709551615s";
+
+#[track_caller]
+fn no_panic(run: &crate::support::Run) {
+    assert_ne!(run.code, 101, "panicked:\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "panicked:\n{}", run.stderr);
+}
+
+#[test]
+fn timeout_flags_outside_their_bounds_are_usage_errors() {
+    let (a, _b, _mailbox, _id) = crate::support::shared_pair();
+    for cmd in [&["federation", "push", "b"][..], &["federation", "fetch", "b"], &["federation", "status"]] {
+        for bad in [HUGE, "0s", "25h"] {
+            let mut args = cmd.to_vec();
+            args.extend(["--timeout", bad]);
+            let run = a.bd(&args);
+            no_panic(&run);
+            let run = run.code(2).stderr_has("--timeout");
+            assert!(run.stderr.contains("from 1ms to 24h"), "{args:?}: {}", run.stderr);
+        }
+    }
+    a.bd(["federation", "push", "b", "--timeout", "30s"]).success();
+    let run = a.bd(["sync", "--timeout", HUGE]);
+    no_panic(&run);
+    run.code(2).stderr_has("from 1ms to 24h");
+}
+
+#[test]
+fn config_set_refuses_durations_outside_their_bounds() {
+    let town = Town::new();
+    let before = town.config_text();
+    for (key, bad, limit) in [
+        ("lock.timeout", HUGE, "from 0s to 1h"),
+        ("lock.timeout", "2h", "from 0s to 1h"),
+        ("federation.timeout", HUGE, "from 1ms to 24h"),
+        ("federation.timeout", "0s", "from 1ms to 24h"),
+    ] {
+        let run = town.bd(["config", "set", key, bad]);
+        no_panic(&run);
+        run.code(2).stderr_has(limit).stderr_has(key);
+        assert_eq!(town.config_text(), before, "{key} = {bad} was written");
+    }
+    town.bd(["config", "set", "lock.timeout", "1h"]).success();
+    town.bd(["create", "still writes"]).success();
+}
+
+#[test]
+fn a_huge_lock_timeout_from_the_environment_is_an_error_naming_the_variable() {
+    let town = Town::new();
+    let run = town.bd_env(&[("BD_LOCK_TIMEOUT", HUGE)], ["create", "x"]);
+    no_panic(&run);
+    run.code(1).stderr_has("BD_LOCK_TIMEOUT").stderr_has(HUGE).stderr_has("from 0s to 1h");
+    let run = town.bd_env(&[("BD_FEDERATION_TIMEOUT", "0s")], ["sync"]);
+    no_panic(&run);
+}
+
+#[test]
+fn a_huge_lock_timeout_in_a_file_is_an_error_and_config_unset_repairs_it() {
+    let town = Town::new();
+    let config = town.dir().join(".beads/config.yaml");
+    let text = format!("{}lock:\n  timeout: {HUGE}\n", town.config_text());
+    std::fs::write(&config, text).expect("hand edit");
+    let run = town.bd(["create", "x"]);
+    no_panic(&run);
+    run.code(1)
+        .stderr_has("lock.timeout")
+        .stderr_has(HUGE)
+        .stderr_has("from 0s to 1h")
+        .stderr_has(&config.display().to_string());
+    let run = town.bd(["config", "set", "sync.mode", "realtime"]);
+    no_panic(&run);
+    run.code(1).stderr_has("lock.timeout");
+    let run = town.bd(["config", "unset", "lock.timeout"]);
+    no_panic(&run);
+    run.success();
+    town.bd(["create", "repaired"]).success();
+
+    std::fs::write(&config, format!("{}lock:\n  timeout: {HUGE}\n", town.config_text())).expect("hand edit");
+    town.bd(["config", "set", "lock.timeout", "5s"]).success();
+    town.bd(["create", "repaired again"]).success();
+}

@@ -512,14 +512,15 @@ impl Resolved {
         self.parsed(Key::FederationSovereignty)
     }
 
-    /// A duration key (`federation.timeout`, `lock.timeout`).
+    /// A duration key (`federation.timeout`, `lock.timeout`), within its
+    /// bounds; the error names where a bad value was set.
     pub fn duration(&self, key: Key) -> Result<std::time::Duration, ConfigError> {
         let raw = self.string(key).or_else(|| key.default_value().map(str::to_owned)).unwrap_or_default();
-        key.validate(&raw)?;
-        humantime::parse_duration(&raw).map_err(|_| ConfigError::InvalidValue {
-            key: key.name().to_owned(),
-            value: raw,
-            valid: "a duration such as 30s".to_owned(),
+        key.parse_duration(&raw).map_err(|err| match (err, self.entries.get(key.name())) {
+            (ConfigError::InvalidValue { key, value, valid }, Some(entry)) => {
+                ConfigError::InvalidValue { key: format!("{key} (set by {})", entry.origin), value, valid }
+            }
+            (err, _) => err,
         })
     }
 

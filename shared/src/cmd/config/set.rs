@@ -70,7 +70,7 @@ impl Command for Set {
                 .with_hint(format!("nothing was written: run `bd config set {} VALUE` with a valid value", self.key))
         })?;
         let file = super::target(ctx, self.scope.scope())?;
-        let _lock = ctx.lock_workspace_if_any()?;
+        let _lock = ctx.lock_workspace_if_any(&self.key)?;
         config::update(&file, &[(&self.key, Some(value.clone()))])?;
         if crate::config::Key::from_name(&self.key).is_none() && !self.key.starts_with("federation.peers.") {
             ctx.printer().warn(&format!("'{}' is not a key bd knows; it was stored as given", self.key));
