@@ -195,3 +195,155 @@ fn a_huge_lock_timeout_in_a_file_is_an_error_and_config_unset_repairs_it() {
     town.bd(["config", "set", "lock.timeout", "5s"]).success();
     town.bd(["create", "repaired again"]).success();
 }
+
+/// `bd ARGS` with `input` on stdin (bytes, written from a thread so a
+/// command that stops reading early does not block the test).
+fn bd_stdin_bytes(town: &Town, input: Vec<u8>, args: &[&str]) -> crate::support::Run {
+    use std::io::Write as _;
+    let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
+    cmd.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    let _ = writer.join();
+    crate::support::Run { code: out.status.code().unwrap_or(-1), stdout: text(&out.stdout), stderr: text(&out.stderr) }
+}
+
+#[test]
+fn passwords_that_dolt_could_not_be_given_are_refused_and_nothing_is_stored() {
+    let town = Town::federated("town-a");
+    let mailbox = crate::support::Mailbox::new();
+    let endpoint = mailbox.endpoint();
+    let args = ["federation", "add-peer", "hub", endpoint.as_str(), "--user", "fed", "--password-stdin"];
+    let cases: [(Vec<u8>, &str); 4] = [
+        (vec![b'p'; 200 * 1024 * 1024], "at most 4096 bytes"),
+        (vec![b'p'; 300 * 1024], "at most 4096 bytes"),
+        (b"Sup3r\0S3cret\n".to_vec(), "NUL"),
+        ([&[b'p'; 4097][..], b"\n"].concat(), "at most 4096 bytes"),
+    ];
+    for (input, why) in cases {
+        let started = std::time::Instant::now();
+        let run = bd_stdin_bytes(&town, input, &args);
+        no_panic(&run);
+        let run = run.code(2).stderr_has(why);
+        assert!(!run.stderr.contains("S3cret") && run.stderr.len() < 1000, "{}", run.stderr);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+        assert!(!town.config_text().contains("hub"), "the peer was added");
+        assert!(!town.dir().join(".beads/credentials").exists(), "a password was stored");
+    }
+    // (One environment string may hold at most 128 KiB on Linux.)
+    let run = town.bd_env(&[("BD_PEER_PASSWORD", &"p".repeat(100 * 1024))], &args[..6]);
+    no_panic(&run);
+    run.code(2).stderr_has("at most 4096 bytes");
+    bd_stdin_bytes(&town, [&[b'p'; 4096][..], b"\n"].concat(), &args).success();
+}
+
+#[test]
+fn import_reads_only_regular_files_or_stdin() {
+    let town = Town::new();
+    let started = std::time::Instant::now();
+    let run = town.bd(["import", "/dev/zero"]);
+    no_panic(&run);
+    run.code(2).stderr_has("not a regular file").stderr_has("`-`");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    let run = town.bd(["import", "/tmp"]);
+    no_panic(&run);
+    run.code(2).stderr_has("not a regular file");
+    // Stdin is read up to the limit and no further.
+    let started = std::time::Instant::now();
+    let run = bd_stdin_bytes(&town, vec![b' '; 257 * 1024 * 1024], &["import", "-"]);
+    no_panic(&run);
+    run.code(2).stderr_has("more than 268435456 bytes");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "took {:?}", started.elapsed());
+    let id = town.create("exported");
+    let export = town.bd(["export", "-o", "-"]).success().stdout;
+    let other = Town::named("town-b");
+    let run = bd_stdin_bytes(&other, export.into_bytes(), &["import", "-"]).success();
+    assert!(run.stdout.contains("1 new"), "{}", run.stdout);
+    other.bd(["show", &id]).success();
+}
+
+#[test]
+fn endpoints_carrying_secrets_are_refused_and_the_secret_is_never_echoed() {
+    let town = Town::federated("town-a");
+    for (endpoint, shown) in [
+        ("https://fed:Sup3rS3cret@host/db", "https://fed:***@host/db"),
+        ("https://host/db?password=Sup3rS3cret", "https://host/db?password=***"),
+        ("https://host/db?token=Sup3rS3cret", "https://host/db?token=***"),
+        ("http://127.0.0.1:1/db?secret=Sup3rS3cret", "http://127.0.0.1:1/db?secret=***"),
+        ("fed:Sup3rS3cret@host:org/repo", "fed:***@host:org/repo"),
+    ] {
+        let run = town.bd(["federation", "add-peer", "hub", endpoint]);
+        no_panic(&run);
+        let run = run.code(2).stderr_has(shown);
+        assert!(!run.stderr.contains("Sup3rS3cret") && !run.stdout.contains("Sup3rS3cret"), "{}", run.stderr);
+        for key in ["federation.remote", "federation.peers.hub.endpoint"] {
+            let run = town.bd(["config", "set", key, endpoint]).code(2).stderr_has(shown);
+            assert!(!run.stderr.contains("Sup3rS3cret"), "{}", run.stderr);
+        }
+    }
+    assert!(!town.config_text().contains("Sup3rS3cret"), "{}", town.config_text());
+}
+
+#[test]
+fn errors_quote_huge_and_control_character_input_cut_and_escaped() {
+    let town = Town::new();
+    let huge = "x".repeat(100_000);
+    let escape = "a\u{1b}]0;pwned\u{7}b";
+    for args in [
+        vec!["show", huge.as_str()],
+        vec!["close", huge.as_str()],
+        vec!["list", "--status", huge.as_str()],
+        vec!["create", "t", "-p", huge.as_str()],
+        vec!["create", "t", "-t", huge.as_str()],
+        vec!["config", "get", huge.as_str()],
+        vec!["config", "set", huge.as_str(), "v"],
+        vec!["completions", huge.as_str()],
+        vec!["--color", huge.as_str(), "list"],
+        vec!["show", escape],
+        vec!["list", "--status", escape],
+        vec!["config", "get", escape],
+    ] {
+        let run = town.bd(&args);
+        let what = format!("{} {}", args[0], args[1]);
+        assert_ne!(run.code, 101, "{what}: panicked");
+        assert_ne!(run.code, 0, "{what}");
+        assert!(run.stderr.len() < 2000, "{what}: a {}-byte error: {:.300}", run.stderr.len(), run.stderr);
+        assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'), "{what}: {:?}", run.stderr);
+    }
+}
+
+#[test]
+fn a_stored_password_is_never_sent_to_another_endpoint() {
+    let town = Town::federated("town-a");
+    let hub = crate::support::Hub::serve("password");
+    let first = hub.endpoint();
+    // The same server under another name: an endpoint the password was not given for.
+    let second = first.replace("127.0.0.1", "localhost");
+    town.bd_stdin("password\n", ["federation", "add-peer", "partner", &first, "--user", "fed", "--password-stdin"])
+        .success();
+    town.bd(["federation", "fetch", "partner"]).success();
+    let credentials = town.dir().join(".beads/credentials");
+
+    // Removed by hand, then added again elsewhere without credentials.
+    town.bd(["config", "unset", "federation.peers.partner"]).success();
+    town.dolt(["remote", "remove", "partner"]).success();
+    town.bd(["federation", "add-peer", "partner", &second]).success();
+    let store = std::fs::read_to_string(&credentials).expect("store");
+    assert!(!store.contains("partner"), "the old password is still stored for partner:\n{store}");
+    town.bd(["federation", "fetch", "partner"]).code(1).stderr_has("refused the credentials");
+
+    // The dolt remote pointed elsewhere behind bd's back.
+    town.bd(["federation", "remove-peer", "partner"]).success();
+    town.bd_stdin("password\n", ["federation", "add-peer", "partner", &first, "--user", "fed", "--password-stdin"])
+        .success();
+    town.dolt(["remote", "remove", "partner"]).success();
+    town.dolt(["remote", "add", "partner", &second]).success();
+    town.bd(["federation", "fetch", "partner"]).code(1).stderr_has("refused the credentials");
+}

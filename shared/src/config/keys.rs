@@ -174,6 +174,25 @@ fn short(d: Duration) -> String {
     }
 }
 
+/// Refuses an endpoint that holds a password or token for a key that
+/// stores one (`federation.remote`, `federation.peers.<name>.endpoint`):
+/// config files are plain text, and the project file is committed. The
+/// error shows the endpoint with the secret masked.
+pub(super) fn refuse_endpoint_secret(key: &str, raw: &str) -> Result<(), ConfigError> {
+    let stores_endpoint = key == Key::FederationRemote.name()
+        || key.strip_prefix("federation.peers.").is_some_and(|rest| rest.ends_with(".endpoint"));
+    if stores_endpoint && crate::peer::carries_secret(raw) {
+        return Err(ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: crate::peer::redacted(raw),
+            valid: "an endpoint without a password or token (a peer's password is given with `bd federation \
+                    add-peer NAME ENDPOINT --user USER --password-stdin` and stored encrypted)"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// What a town name or an id prefix may be, wherever it is set (`bd init`,
 /// `bd config set`, a config file). The name is the town's federation
 /// identity and every id carries the prefix into the towns it reaches, so
@@ -235,7 +254,8 @@ macro_rules! config_enum {
                 match s {
                     $($text => Ok(Self::$variant),)+
                     _ => Err(format!(
-                        "invalid value '{s}': expected one of {}",
+                        "invalid value {}: expected one of {}",
+                        crate::error::quoted(s),
                         Self::NAMES.join(", ")
                     )),
                 }

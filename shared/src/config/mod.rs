@@ -579,6 +579,8 @@ pub fn update(path: &Path, changes: &[Change<'_>]) -> Result<bool, ConfigError> 
 /// at most [`MAX_VALUE_BYTES`]; known keys and peer keys are validated
 /// further; other keys are accepted as they are.
 pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
+    // Before any message can quote the value.
+    keys::refuse_endpoint_secret(key, raw)?;
     let text_rule = |problem: String| ConfigError::InvalidValue {
         key: key.to_owned(),
         value: raw.to_owned(),
