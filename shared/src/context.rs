@@ -97,16 +97,23 @@ impl Context {
         }
     }
 
-    /// Takes the town's write lock when there is a workspace (config writes
-    /// outside any workspace need none).
-    pub fn lock_workspace_if_any(&self) -> anyhow::Result<Option<crate::workspace::WriteLock>> {
-        match &self.beads_dir {
-            Some(dir) if dir.is_dir() => {
-                let wait = self.config.duration(config::Key::LockTimeout)?;
-                Ok(Some(Workspace::at(dir.clone()).lock_for_write(wait)?))
+    /// Takes the town's write lock for a config write of `key` when there is
+    /// a workspace (config writes outside any workspace need none). A bad
+    /// `lock.timeout` stops every write, except one that sets or removes it:
+    /// that one waits the default time, so the value can be repaired.
+    pub fn lock_workspace_if_any(&self, key: &str) -> anyhow::Result<Option<crate::workspace::WriteLock>> {
+        let Some(dir) = self.beads_dir.as_ref().filter(|d| d.is_dir()) else { return Ok(None) };
+        let lock_timeout = config::Key::LockTimeout;
+        let repairs = lock_timeout.name() == key || lock_timeout.name().starts_with(&format!("{key}."));
+        let wait = match self.config.duration(lock_timeout) {
+            Ok(wait) => wait,
+            Err(err) if repairs => {
+                self.printer.warn(&format!("{err}; waiting the default time for this change"));
+                lock_timeout.parse_duration(lock_timeout.default_value().unwrap_or_default())?
             }
-            _ => Ok(None),
-        }
+            Err(err) => return Err(err.into()),
+        };
+        Ok(Some(Workspace::at(dir.clone()).lock_for_write(wait)?))
     }
 
     /// The dolt binary selected by `BD_DOLT`, `dolt.path` or `PATH`.

@@ -2,8 +2,12 @@
 //! through the environment.
 //!
 //! The store is `.beads/credentials` (JSON, mode 0600): per peer the user
-//! name and the password sealed with ChaCha20-Poly1305 under a random local
-//! key in `.beads/credentials.key` (mode 0600). Both files are gitignored and
+//! name, the dolt URL the password was given for, and the password sealed
+//! with ChaCha20-Poly1305 under a random local key in `.beads/credentials.key`
+//! (mode 0600). The URL is sealed with it (as associated data), so a
+//! password is only ever handed to the endpoint it was stored for: a peer
+//! removed by hand and added again elsewhere under the same name does not
+//! inherit it. Both files are gitignored and
 //! never leave the machine, and either one readable or writable by anyone but
 //! its owner is refused, as is a damaged one, with the fix in the hint.
 //! [`Secret`] cannot be printed or serialised, so a password cannot reach
@@ -50,28 +54,74 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Keeps this process's memory, which may hold passwords, out of core files:
+/// the core size limit goes to 0 (inherited by the dolt children, which get
+/// a password in their environment), and on Linux the process is marked not
+/// dumpable, which also keeps other processes of the user from reading its
+/// memory through `/proc`. Best effort: a refusal leaves things as they were.
+pub fn forbid_core_dumps() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, setrlimit};
+        let _ = setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) });
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    }
+}
+
+/// The longest password accepted. dolt receives it in its environment,
+/// where a few hundred kilobytes already make every call fail with
+/// "Argument list too long"; real remotesapi passwords are far shorter.
+pub const MAX_PASSWORD_BYTES: usize = 4096;
+
 /// Where a password comes from, in order: `--password-stdin`, then
-/// `BD_PEER_PASSWORD`, then a prompt on the terminal.
+/// `BD_PEER_PASSWORD`, then a prompt on the terminal. Whatever the source,
+/// a password that could not be handed to dolt later (empty, longer than
+/// [`MAX_PASSWORD_BYTES`], holding a NUL, not UTF-8) is refused now, so a
+/// peer is never "added" with credentials that fail every call.
 pub fn read_password(from_stdin: bool, user: &str) -> anyhow::Result<Secret> {
     if from_stdin {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
+        // A password and its line ending; more is not a password.
+        let limit = MAX_PASSWORD_BYTES as u64 + 2;
+        let too_long = || {
+            UserError::usage(format!(
+                "--password-stdin read more than {MAX_PASSWORD_BYTES} bytes; a password is at most \
+                 {MAX_PASSWORD_BYTES} bytes (nothing was stored)"
+            ))
+            .with_hint("pipe only the password, e.g. `printf %s \"$PW\" | bd federation add-peer … --password-stdin`")
+        };
+        let bytes = crate::fsutil::read_limited(std::io::stdin().lock(), limit)?.ok_or_else(too_long)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| UserError::usage("--password-stdin read bytes that are not UTF-8 text; a password must be"))?;
         let password = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
-        if password.is_empty() {
-            return Err(UserError::usage("--password-stdin read an empty password").into());
-        }
-        return Ok(Secret(password.to_owned()));
+        return checked(password.to_owned(), "--password-stdin");
     }
     if let Some(password) = env::get(BD_PEER_PASSWORD) {
-        return Ok(Secret(password));
+        return checked(password, BD_PEER_PASSWORD);
     }
     if std::io::stdin().is_terminal() {
-        let password = rpassword::prompt_password(format!("Password for {user}: "))?;
-        return Ok(Secret(password));
+        let password = rpassword::prompt_password(format!("Password for {}: ", crate::error::quoted(user)))?;
+        return checked(password, "the prompt");
     }
-    Err(UserError::usage(format!("no password for user '{user}'"))
+    Err(UserError::usage(format!("no password for user {}", crate::error::quoted(user)))
         .with_hint("pipe it with --password-stdin or set BD_PEER_PASSWORD (never on the command line)")
         .into())
+}
+
+/// Refuses a password dolt could not be given, saying why but never what.
+fn checked(password: String, source: &str) -> anyhow::Result<Secret> {
+    let problem = if password.is_empty() {
+        "an empty password".to_owned()
+    } else if password.len() > MAX_PASSWORD_BYTES {
+        format!("a password of {} bytes; a password is at most {MAX_PASSWORD_BYTES} bytes", password.len())
+    } else if password.contains('\0') {
+        "a password holding a NUL byte, which cannot be passed to dolt".to_owned()
+    } else {
+        return Ok(Secret(password));
+    };
+    Err(UserError::usage(format!("{source} gave {problem} (nothing was stored)")).into())
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -83,8 +133,20 @@ struct StoreFile {
 #[derive(Debug, Serialize, Deserialize)]
 struct Sealed {
     user: String,
+    /// The dolt URL the password is for; absent in entries stored before
+    /// credentials were bound to one, which stay usable as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
     nonce: String,
     ciphertext: String,
+}
+
+/// What a sealed password is bound to: the peer and, when known, its URL.
+fn associated_data(peer: &str, url: Option<&str>) -> Vec<u8> {
+    match url {
+        Some(url) => format!("{peer}\n{url}").into_bytes(),
+        None => peer.as_bytes().to_vec(),
+    }
 }
 
 /// The encrypted credential store of one workspace.
@@ -166,8 +228,9 @@ impl Store {
         Ok(Some(ChaCha20Poly1305::new(Key::from_slice(&key))))
     }
 
-    /// Stores a peer's user and password, replacing any earlier ones.
-    pub fn save(&self, peer: &str, user: &str, password: &Secret) -> anyhow::Result<()> {
+    /// Stores a peer's user and password for its dolt URL `url`, replacing
+    /// any earlier ones.
+    pub fn save(&self, peer: &str, url: &str, user: &str, password: &Secret) -> anyhow::Result<()> {
         // A new key would make every stored password unreadable.
         if !self.key_path.exists() && self.read()?.peers.keys().any(|p| p != peer) {
             anyhow::bail!(
@@ -182,23 +245,37 @@ impl Store {
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
         let ciphertext = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: password.0.as_bytes(), aad: peer.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload { msg: password.0.as_bytes(), aad: &associated_data(peer, Some(url)) },
+            )
             .map_err(|_| anyhow::anyhow!("cannot encrypt the password"))?;
         let mut store = self.read()?;
         store.version = 1;
         store.peers.insert(
             peer.to_owned(),
-            Sealed { user: user.to_owned(), nonce: to_hex(&nonce), ciphertext: to_hex(&ciphertext) },
+            Sealed {
+                user: user.to_owned(),
+                url: Some(url.to_owned()),
+                nonce: to_hex(&nonce),
+                ciphertext: to_hex(&ciphertext),
+            },
         );
         self.write(&store)
     }
 
-    /// A peer's user and password, if stored.
-    pub fn load(&self, peer: &str) -> anyhow::Result<Option<(String, Secret)>> {
+    /// A peer's user and password, if stored for the dolt URL `url`. Ones
+    /// stored for another URL are stale (the peer was removed by hand and
+    /// added again elsewhere) and count as absent: they are never handed to
+    /// a URL they were not given for.
+    pub fn load(&self, peer: &str, url: &str) -> anyhow::Result<Option<(String, Secret)>> {
         let store = self.read()?;
         let Some(sealed) = store.peers.get(peer) else {
             return Ok(None);
         };
+        if sealed.url.as_deref().is_some_and(|stored| stored != url) {
+            return Ok(None);
+        }
         let cipher = self.cipher(false)?.ok_or_else(|| {
             UserError::failure(format!(
                 "the credential key {} is missing, so the password of peer '{peer}' in {} cannot be read",
@@ -219,7 +296,10 @@ impl Store {
             .ok_or_else(|| damaged("the nonce is not 24 hex digits"))?;
         let ciphertext = from_hex(&sealed.ciphertext).ok_or_else(|| damaged("the ciphertext is not hex"))?;
         let plain = cipher
-            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: peer.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(&nonce),
+                Payload { msg: &ciphertext, aad: &associated_data(peer, sealed.url.as_deref()) },
+            )
             .map_err(|_| {
                 damaged(&format!(
                     "the password does not decrypt with the key {} (the entry was altered or truncated, or the key \
@@ -320,14 +400,29 @@ pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    const URL: &str = "http://127.0.0.1:1/db";
+
+    #[test]
+    fn a_password_is_only_given_for_the_url_it_was_stored_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path());
+        store.save("hub", URL, "alice", &Secret::new("s3cret-pass".into())).expect("save");
+        assert!(store.load("hub", "http://127.0.0.1:2/db").expect("load").is_none());
+        // Rewriting the stored URL does not rebind the password: it no longer decrypts.
+        let text = std::fs::read_to_string(store.path()).expect("store");
+        crate::fsutil::write_private(store.path(), text.replace(URL, "http://evil.example/db").as_bytes())
+            .expect("edit");
+        assert!(store.load("hub", "http://evil.example/db").is_err());
+    }
+
     #[test]
     fn passwords_round_trip_and_are_not_stored_in_clear() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::new(dir.path());
-        store.save("hub", "alice", &Secret::new("s3cret-pass".into())).expect("save");
+        store.save("hub", URL, "alice", &Secret::new("s3cret-pass".into())).expect("save");
         let text = std::fs::read_to_string(store.path()).expect("store");
         assert!(!text.contains("s3cret-pass"), "{text}");
-        let (user, secret) = store.load("hub").expect("load").expect("present");
+        let (user, secret) = store.load("hub", URL).expect("load").expect("present");
         assert_eq!((user.as_str(), secret.expose()), ("alice", "s3cret-pass"));
         assert_eq!(format!("{secret:?}"), "Secret(***)");
         #[cfg(unix)]
@@ -338,19 +433,19 @@ mod tests {
             }
         }
         assert!(store.remove("hub").expect("remove"));
-        assert!(store.load("hub").expect("load").is_none());
+        assert!(store.load("hub", URL).expect("load").is_none());
     }
 
     fn saved(dir: &Path) -> Store {
         let store = Store::new(dir);
-        store.save("hub", "alice", &Secret::new("s3cret-pass".into())).expect("save");
+        store.save("hub", URL, "alice", &Secret::new("s3cret-pass".into())).expect("save");
         store
     }
 
     /// The message and the hint of a failed load, checked to name `file`.
     #[track_caller]
     fn refusal(store: &Store, file: &Path) -> (String, String) {
-        let err = store.load("hub").expect_err("a damaged or exposed store must not be used");
+        let err = store.load("hub", URL).expect_err("a damaged or exposed store must not be used");
         let message = format!("{err:#}");
         let hint = crate::error::hint(&err).expect("a hint with the fix").to_owned();
         assert_eq!(crate::error::exit_code(&err), crate::error::exit::FAILURE);
@@ -371,12 +466,12 @@ mod tests {
             let (message, hint) = refusal(&store, &file);
             assert!(message.contains(&format!("mode is {mode:04o}")) && message.contains("owner only"), "{message}");
             assert_eq!(hint, format!("run `chmod 600 {}`", file.display()));
-            let err = store.save("other", "bob", &Secret::new("pw".into())).expect_err("save must refuse too");
+            let err = store.save("other", URL, "bob", &Secret::new("pw".into())).expect_err("save must refuse too");
             assert!(format!("{err:#}").contains(&format!("{mode:04o}")), "{err:#}");
             assert!(store.remove("hub").is_err(), "remove must refuse too");
             assert_eq!([std::fs::read(store.path()).expect("store"), std::fs::read(&key).expect("key")], before);
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-            assert!(store.load("hub").expect("load").is_some());
+            assert!(store.load("hub", URL).expect("load").is_some());
         }
     }
 

@@ -7,6 +7,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::error::{UserError, quoted};
+
 /// `1` when the user asked for JSON output (`bd --json …`).
 pub const BD_JSON: &str = "BD_JSON";
 /// `1` when the user asked for quiet output (`-q`).
@@ -64,8 +66,48 @@ pub fn flag(name: &str) -> bool {
     get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
-/// Every `BD_*` variable currently set, for the config resolver.
+/// Every `BD_*` variable currently set, for the config resolver. Variables
+/// that are not UTF-8 are left out here; [`check`] refuses them up front.
 #[must_use]
 pub fn bd_vars() -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, v)| k.starts_with("BD_") && !v.is_empty()).collect()
+    // `std::env::vars()` panics on the first variable that is not UTF-8, and
+    // its message carries the value: a password, for BD_PEER_PASSWORD.
+    #[allow(clippy::disallowed_methods)]
+    // this module is the one place allowed to read the environment
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, v)| k.starts_with("BD_") && !v.is_empty())
+        .collect()
+}
+
+/// Variables whose value is a secret: an error about one never shows it.
+const SECRETS: [&str; 1] = [crate::credentials::BD_PEER_PASSWORD];
+
+/// Refuses a `BD_*` variable whose value is not UTF-8, naming it (never its
+/// value). bd reads its variables as text, so such a value could only be
+/// ignored — silently dropping a setting or a password — or misread.
+/// Variables that are not bd's are none of its business.
+pub fn check() -> Result<(), UserError> {
+    #[allow(clippy::disallowed_methods)]
+    // this module is the one place allowed to read the environment
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|n| n.starts_with("BD_")) else { continue };
+        if value.to_str().is_some() {
+            continue;
+        }
+        let shown = quoted(name);
+        return Err(if SECRETS.contains(&name) {
+            UserError::usage(format!(
+                "the environment variable {shown} is not valid UTF-8 text, and a password must be (its value is \
+                 not shown)"
+            ))
+            .with_hint(format!("set {name} again, or unset it and pipe the password with --password-stdin"))
+        } else {
+            UserError::usage(format!(
+                "the environment variable {shown} is not valid UTF-8 text; every BD_* variable must hold UTF-8 text"
+            ))
+            .with_hint(format!("set it to a valid value, or run `unset {name}`"))
+        });
+    }
+    Ok(())
 }

@@ -24,6 +24,17 @@ pub enum Links {
 /// The most links followed to reach a file, as the kernel's own limit.
 const MAX_LINKS: usize = 40;
 
+/// Reads `reader` to its end, but never more than `limit + 1` bytes: `None`
+/// when it holds more than `limit`. Input whose size bd does not choose
+/// (stdin, a file named on the command line) is read this way, so `/dev/zero`
+/// or a runaway pipe ends in an error instead of eating all memory.
+pub fn read_limited(reader: impl std::io::Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// Writes `bytes` to a temporary file beside the target, syncs it and
 /// renames it over the target; readers see the old or the new content,
 /// never a mix. The target keeps its mode and owner.

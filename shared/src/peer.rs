@@ -101,10 +101,19 @@ impl Endpoint {
     /// look-alike host is a different server), and no host or user starting
     /// with `-` (ssh would read it as an option).
     pub fn parse(raw: &str) -> Result<Self, UserError> {
+        // Every message shows the endpoint with its secrets masked.
+        let shown = error::quoted(&redacted(raw));
         let invalid = |why: &str| {
-            UserError::usage(format!("Invalid endpoint format {}: {why}", error::quoted(raw)))
+            UserError::usage(format!("Invalid endpoint format {shown}: {why}"))
                 .with_hint(format!("the scheme must be one of: {ACCEPTED}"))
         };
+        if carries_secret(raw) {
+            return Err(UserError::usage(format!(
+                "Invalid endpoint format {shown}: it carries a password or token, which would be stored in plain \
+                 text in the config file"
+            ))
+            .with_hint("give the user with --user and the password with --password-stdin or BD_PEER_PASSWORD"));
+        }
         if raw.len() > MAX_ENDPOINT {
             return Err(invalid(&format!("it is {} bytes long; endpoints are at most {MAX_ENDPOINT}", raw.len())));
         }
@@ -127,13 +136,6 @@ impl Endpoint {
         };
         let (kind, dolt_url) = if let Some((scheme, rest)) = raw.split_once("://") {
             let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-            if host.split_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':')) {
-                return Err(UserError::usage(format!(
-                    "Invalid endpoint format for a {} endpoint: it carries a password",
-                    error::quoted(&format!("{scheme}://"))
-                ))
-                .with_hint("give the user with --user and the password with --password-stdin or BD_PEER_PASSWORD"));
-            }
             check_host(host)?;
             let need = |ok: bool, what: &str| if ok { Ok(()) } else { Err(invalid(what)) };
             // A bucket becomes part of dolt's `aws://[table:bucket]` syntax.
@@ -219,6 +221,50 @@ impl Endpoint {
     }
 }
 
+/// Query parameters whose value is a secret, by what their name contains.
+const SECRET_PARAMS: [&str; 4] = ["password", "passwd", "token", "secret"];
+
+/// The user part before the host (`user:password@` with a scheme, or the
+/// `user@` of `user@host:path`), if any.
+fn userinfo(raw: &str) -> Option<&str> {
+    let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit_once('@').map(|(userinfo, _)| userinfo)
+}
+
+/// The `name=value` pairs of the query.
+fn query(raw: &str) -> impl Iterator<Item = (&str, &str)> {
+    let query = raw.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query.split('&').filter_map(|pair| pair.split_once('='))
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_PARAMS.iter().any(|s| name.contains(s))
+}
+
+/// Whether an endpoint holds a password (`user:password@host`) or a secret
+/// query parameter (`?password=…`, `?token=…`, `?secret=…`).
+#[must_use]
+pub fn carries_secret(raw: &str) -> bool {
+    userinfo(raw).is_some_and(|u| u.contains(':')) || query(raw).any(|(name, _)| is_secret_param(name))
+}
+
+/// The endpoint with every password and secret parameter replaced by `***`,
+/// for messages.
+#[must_use]
+pub fn redacted(raw: &str) -> String {
+    let mut out = raw.to_owned();
+    if let Some(password) = userinfo(raw).and_then(|u| u.split_once(':')).map(|(_, p)| p).filter(|p| !p.is_empty()) {
+        out = out.replacen(&format!(":{password}@"), ":***@", 1);
+    }
+    for (name, value) in query(raw).filter(|(name, value)| is_secret_param(name) && !value.is_empty()) {
+        out = out.replacen(&format!("{name}={value}"), &format!("{name}=***"), 1);
+    }
+    out
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
@@ -281,6 +327,25 @@ mod tests {
         let err = check_name(&"a".repeat(1_000_000)).expect_err("huge");
         assert!(err.to_string().len() < 400, "a huge name is cut in the message");
         assert!(err.to_string().contains("1000000 characters long"), "{err}");
+    }
+
+    #[test]
+    fn endpoints_with_secrets_are_refused_and_shown_masked() {
+        for (raw, shown) in [
+            ("https://fed:Sup3rS3cret@host/db", "https://fed:***@host/db"),
+            ("http://fed:Sup3rS3cret@127.0.0.1:1/db", "http://fed:***@127.0.0.1:1/db"),
+            ("https://host/db?password=Sup3rS3cret", "https://host/db?password=***"),
+            ("https://host/db?a=1&access_token=Sup3rS3cret#x", "https://host/db?a=1&access_token=***#x"),
+            ("https://host/db?Secret=Sup3rS3cret", "https://host/db?Secret=***"),
+            ("git:Sup3rS3cret@host:org/repo", "git:***@host:org/repo"),
+            ("ssh://me:Sup3rS3cret@host/path", "ssh://me:***@host/path"),
+        ] {
+            let err = Endpoint::parse(raw).expect_err(raw).to_string();
+            assert!(!err.contains("Sup3rS3cret"), "{raw}: {err}");
+            assert!(err.contains(shown) && err.contains("carries a password or token"), "{raw}: {err}");
+        }
+        Endpoint::parse("https://host/db?branch=main").expect("a harmless query");
+        assert_eq!(redacted("https://user@host/db"), "https://user@host/db");
     }
 
     #[test]

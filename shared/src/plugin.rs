@@ -135,6 +135,10 @@ fn parse<C: Command>(matches: &ArgMatches) -> Result<(C, Globals), clap::Error> 
 /// Runs a command as a process: the body of every bundled `main`.
 #[must_use]
 pub fn main<C: Command>() -> ExitCode {
+    // Before anything is read: a core file of a process that holds a peer
+    // password (from stdin, the environment or the credential store, which
+    // any federation command opens) would hold the password too.
+    crate::credentials::forbid_core_dumps();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == INFO_FLAG) {
         let info = PluginInfo {
@@ -150,20 +154,23 @@ pub fn main<C: Command>() -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             // --help and --version arrive here too; clap knows their exit code.
-            let _ = e.print();
+            print_clap_error(&e);
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(error::exit::USAGE));
         }
     };
     let (command, globals) = match parse::<C>(&matches) {
         Ok(parsed) => parsed,
         Err(e) => {
-            let _ = e.print();
+            print_clap_error(&e);
             return ExitCode::from(error::exit::USAGE);
         }
     };
     let globals = globals.with_env();
     let printer = globals.printer();
-    let result = Context::new(globals, printer.clone()).and_then(|ctx| command.run(&ctx));
+    let result = env::check()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Context::new(globals, printer.clone()))
+        .and_then(|ctx| command.run(&ctx));
     match result {
         Ok(output) => {
             printer.report(&output);
@@ -174,6 +181,34 @@ pub fn main<C: Command>() -> ExitCode {
             printer.error(&err, code);
             ExitCode::from(code)
         }
+    }
+}
+
+/// Prints a clap error with the input it quotes shown the way every bd
+/// error shows input ([`error::quoted`]): clap quotes a rejected value or
+/// argument whole, so a megabyte argument would fill the terminal and an
+/// escape sequence would reach it.
+fn print_clap_error(e: &clap::Error) {
+    use clap::error::ContextValue;
+    let rendered = e.render().to_string();
+    let mut text = rendered.clone();
+    for (_, value) in e.context() {
+        let values = match value {
+            ContextValue::String(v) => std::slice::from_ref(v),
+            ContextValue::Strings(v) => v.as_slice(),
+            _ => &[],
+        };
+        for v in values {
+            let shown = error::quoted(v);
+            if shown != format!("'{v}'") {
+                text = text.replace(&format!("'{v}'"), &shown);
+            }
+        }
+    }
+    if text == rendered {
+        let _ = e.print();
+    } else {
+        let _ = clap::Error::raw(e.kind(), text.strip_prefix("error: ").unwrap_or(&text)).print();
     }
 }
 

@@ -116,3 +116,129 @@ fn json_errors_are_json_on_stdout() {
     assert!(err["error"].as_str().expect("error").contains("no issue"), "{err}");
     assert_eq!(err["exit_code"], 1);
 }
+
+/// A plugin that records that it ran, and what it read on stdin, in `marker`.
+fn spy(dir: &Path, name: &str, marker: &Path) {
+    script(dir, name, &format!("echo ran > '{0}'; cat >> '{0}'", marker.display()));
+}
+
+#[test]
+fn a_path_plugin_cannot_take_over_a_bundled_commands_words() {
+    let town = Town::federated("town-a");
+    let mailbox = crate::support::Mailbox::new();
+    let marker = town.sandbox().path().join("hijacked");
+    let dir = town.sandbox().path().join("plugins");
+    std::fs::create_dir_all(&dir).expect("plugin dir");
+    spy(&dir, "bd-federation-add-peer-hub2", &marker);
+    spy(&dir, "bd-list-all", &marker);
+    // Last on PATH, after bd's own directory and the system's.
+    let mut dirs: Vec<std::path::PathBuf> = std::env::split_paths(&path_with(&[])).collect();
+    dirs.push(dir.clone());
+    let path = std::env::join_paths(dirs).expect("PATH");
+    let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
+    cmd.env("PATH", &path)
+        .args(["federation", "add-peer", "hub2", &mailbox.endpoint(), "--user", "fed", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"Sup3rS3cret\n").expect("stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert!(!marker.exists(), "the PATH plugin ran and read: {:?}", std::fs::read_to_string(&marker));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Added peer 'hub2'"));
+    // The bundled `bd-list` runs, and refuses the stray argument.
+    town.run_with_path(&path, &bin_dir().join("bd"), &["list", "all"]).code(2);
+    assert!(!marker.exists(), "bd list all ran the PATH plugin");
+
+    let out = town.run_with_path(&path, &bin_dir().join("bd"), &["plugins", "--json"]).success();
+    let json = out.json();
+    let plugins = json["plugins"].as_array().expect("plugins");
+    for (name, bundled) in [("bd-federation-add-peer-hub2", "bd-federation-add-peer"), ("bd-list-all", "bd-list")] {
+        let entry = plugins
+            .iter()
+            .find(|p| p["path"] == dir.join(name).display().to_string())
+            .unwrap_or_else(|| panic!("{name} is not listed: {json}"));
+        assert_eq!(entry["status"], "unreachable", "{entry}");
+        assert_eq!(entry["shadowed_by"], bin_dir().canonicalize().expect("bin").join(bundled).display().to_string());
+        assert!(
+            out.stderr.contains(&format!("{} never runs", dir.join(name).display())),
+            "no warning for {name}:\n{}",
+            out.stderr
+        );
+    }
+    let human = town.run_with_path(&path, &bin_dir().join("bd"), &["plugins"]).success();
+    assert!(!human.stdout.contains("list-all"), "an unreachable plugin is listed as active:\n{}", human.stdout);
+}
+
+#[test]
+fn a_plugin_in_bd_exec_path_may_extend_a_bundled_command() {
+    let town = Town::uninit("plugins");
+    let dir = town.sandbox().path().join("exec");
+    std::fs::create_dir_all(&dir).expect("dir");
+    script(&dir, "bd-list-all", "echo mine");
+    let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
+    cmd.env("BD_EXEC_PATH", &dir).args(["list", "all"]);
+    let out = cmd.output().expect("spawn");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "mine");
+}
+
+#[test]
+fn command_words_that_leave_the_search_path_are_refused() {
+    let town = Town::uninit("plugins");
+    let marker = town.sandbox().path().join("escaped");
+    let dir = town.sandbox().path().join("plugins");
+    std::fs::create_dir_all(dir.join("bd-x")).expect("plugin dir");
+    // `bd-x/../../evilbin` from the plugin directory is this file.
+    spy(town.sandbox().path(), "evilbin", &marker);
+    let bd = bin_dir().join("bd");
+    let path = path_with(&[&dir]);
+    for word in ["x/../../evilbin", "..", "a\\b", "a\u{1b}[2Jb", ""] {
+        let out = town.run_with_path(&path, &bd, &[word]).code(127);
+        assert!(out.stderr.contains("is not a bd command"), "{word:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("may not be empty or contain '/', '\\', '..' or control"),
+            "{word:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains('\u{1b}'), "a raw escape reached stderr");
+        assert!(!marker.exists(), "{word:?} ran a file outside every search directory");
+        town.run_with_path(&path, &bd, &["help", word]).code(127);
+        assert!(!marker.exists(), "bd help {word:?} ran a file outside every search directory");
+    }
+    // Words after the command name are its arguments, whatever they hold.
+    script(&dir, "bd-echo", r#"echo "$*""#);
+    let out = town.run_with_path(&path, &bd, &["echo", "file:///a/b", "../c"]).success();
+    assert_eq!(out.stdout.trim(), "file:///a/b ../c");
+}
+
+#[test]
+fn plugins_with_a_dot_in_their_name_are_listed_like_any_other() {
+    let town = Town::uninit("plugins");
+    let marker = town.sandbox().path().join("ran");
+    let first = town.sandbox().path().join("first");
+    let second = town.sandbox().path().join("second");
+    std::fs::create_dir_all(&first).expect("dir");
+    std::fs::create_dir_all(&second).expect("dir");
+    spy(&first, "bd-deploy.sh", &marker);
+    spy(&second, "bd-deploy.sh", &marker);
+    let path = path_with(&[&first, &second]);
+    let bd = bin_dir().join("bd");
+    town.run_with_path(&path, &bd, &["deploy.sh"]).success();
+    assert!(marker.exists(), "bd deploy.sh runs bd-deploy.sh");
+    let out = town.run_with_path(&path, &bd, &["plugins", "--json"]).success();
+    let json = out.json();
+    let listed: Vec<_> =
+        json["plugins"].as_array().expect("plugins").iter().filter(|p| p["command"] == "deploy.sh").collect();
+    assert_eq!(listed.len(), 2, "{json}");
+    assert_eq!(listed[0]["status"], "active");
+    assert_eq!(listed[0]["path"], first.join("bd-deploy.sh").display().to_string());
+    assert_eq!(listed[1]["status"], "shadowed");
+    assert!(
+        out.stderr.contains(&format!("{} is shadowed by", second.join("bd-deploy.sh").display())),
+        "{}",
+        out.stderr
+    );
+    let help = town.run_with_path(&path, &bd, &["help"]).success();
+    assert!(help.stdout.contains("deploy.sh"), "{}", help.stdout);
+}

@@ -19,6 +19,7 @@ mod frontdoor;
 mod hostile;
 mod inputs;
 mod layout;
+mod machine_input;
 mod merges;
 mod model;
 mod modes;

@@ -18,7 +18,7 @@ use crate::tracker::jsonl;
 /// events. Nothing newer here is overwritten.
 #[derive(Debug, Args)]
 pub struct Import {
-    /// The JSONL file.
+    /// The JSONL file (a regular file of at most 256 MiB), or - for stdin.
     pub file: Option<PathBuf>,
 }
 
@@ -52,13 +52,57 @@ impl Command for Import {
 
     fn run(self, ctx: &Context) -> anyhow::Result<ImportReport> {
         let town = ctx.town()?;
-        let path = self.file.map_or_else(|| jsonl::path(&town), |f| ctx.cwd().join(f));
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            UserError::failure(format!("cannot read {}: {e}", path.display()))
-                .with_hint("give the JSONL file to import")
-        })?;
+        let (text, path) = match self.file {
+            Some(file) if file == std::path::Path::new(STDIN) => (read(std::io::stdin().lock(), "stdin")?, file),
+            file => {
+                let path = file.map_or_else(|| jsonl::path(&town), |f| ctx.cwd().join(f));
+                (read_file(&path)?, path)
+            }
+        };
         let _lock = town.lock()?;
         let counts = jsonl::import(&town, &text, &path.display().to_string())?;
         Ok(ImportReport { path, counts })
     }
+}
+
+/// The file name that means stdin.
+const STDIN: &str = "-";
+
+/// The largest JSONL input read: far beyond any town (a million issues of
+/// a few hundred bytes each), small enough to hold in memory.
+pub const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a JSONL file: a regular file only (a device such as `/dev/zero`, a
+/// FIFO or a directory would block or never end), of at most
+/// [`MAX_IMPORT_BYTES`].
+fn read_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let shown = crate::error::quoted(&path.display().to_string());
+    let cannot = |e: std::io::Error| {
+        UserError::failure(format!("cannot read {shown}: {e}")).with_hint("give the JSONL file to import")
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let metadata = file.metadata().map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(UserError::usage(format!(
+            "cannot import {shown}: it is not a regular file (a device, a pipe or a directory)"
+        ))
+        .with_hint("give a JSONL file, or `-` to read from stdin")
+        .into());
+    }
+    read(file, &shown)
+}
+
+/// Reads JSONL text from `reader`, at most [`MAX_IMPORT_BYTES`] of it.
+fn read(reader: impl std::io::Read, shown: &str) -> anyhow::Result<String> {
+    let too_large = || {
+        UserError::usage(format!(
+            "cannot import {shown}: it holds more than {MAX_IMPORT_BYTES} bytes, the most bd imports at once"
+        ))
+        .with_hint("split the file, or check that it is the JSONL export you meant")
+    };
+    let bytes = crate::fsutil::read_limited(reader, MAX_IMPORT_BYTES)
+        .map_err(|e| UserError::failure(format!("cannot read {shown}: {e}")))?
+        .ok_or_else(too_large)?;
+    String::from_utf8(bytes)
+        .map_err(|e| UserError::usage(format!("cannot import {shown}: it is not UTF-8 text ({e})")).into())
 }

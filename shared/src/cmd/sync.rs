@@ -22,8 +22,8 @@ use crate::plugin::Command;
 /// federation.remote. belt-and-suspenders: both.
 #[derive(Debug, Args)]
 pub struct Sync {
-    /// Time limit for the remote, e.g. 30s (default: federation.timeout).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// Time limit for the remote, 1ms to 24h, e.g. 30s (default: federation.timeout).
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::Key::parse_timeout_flag)]
     pub timeout: Option<std::time::Duration>,
 }
 

@@ -209,7 +209,10 @@ fn unsupported(path: &Path, key: &str) -> ConfigError {
         file: path.to_owned(),
         line: 0,
         column: 0,
-        message: format!("cannot safely edit '{key}' in this file (flow-style mappings or anchors); edit it by hand"),
+        message: format!(
+            "cannot safely edit {} in this file (flow-style mappings or anchors); edit it by hand",
+            crate::error::quoted(key)
+        ),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::ConfigError;
 
@@ -103,6 +104,38 @@ impl Key {
         Key::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// The shortest and longest value of a duration key. A deadline is the
+    /// current time plus the value, so an unbounded one overflows (and a
+    /// bad value in a file would stop every write, the `config set` that
+    /// repairs it included); beyond the bound a value is a typo, not a wish.
+    /// A network call needs some time; a writer may decline to wait at all.
+    #[must_use]
+    pub fn duration_bounds(self) -> Option<(Duration, Duration)> {
+        match self {
+            Key::FederationTimeout => Some((Duration::from_millis(1), Duration::from_secs(24 * 3600))),
+            Key::LockTimeout => Some((Duration::ZERO, Duration::from_secs(3600))),
+            _ => None,
+        }
+    }
+
+    /// Parses the value of a duration key, within [`Key::duration_bounds`].
+    pub fn parse_duration(self, value: &str) -> Result<Duration, ConfigError> {
+        let (min, max) = self.duration_bounds().unwrap_or((Duration::ZERO, Duration::MAX));
+        let rule = format!("a duration from {} to {}, such as 30s, 2m or 1m30s", short(min), short(max));
+        match humantime::parse_duration(value) {
+            Ok(d) if (min..=max).contains(&d) => Ok(d),
+            _ => Err(ConfigError::InvalidValue { key: self.name().to_owned(), value: value.to_owned(), valid: rule }),
+        }
+    }
+
+    /// The `--timeout` flag's parser: `federation.timeout`'s rule.
+    pub fn parse_timeout_flag(value: &str) -> Result<Duration, String> {
+        Key::FederationTimeout.parse_duration(value).map_err(|e| match e {
+            ConfigError::InvalidValue { valid, .. } => format!("expected {valid}"),
+            other => other.to_string(),
+        })
+    }
+
     /// Checks that `value` is acceptable for this key.
     pub fn validate(self, value: &str) -> Result<(), ConfigError> {
         let invalid =
@@ -113,9 +146,7 @@ impl Key {
             Key::FederationStrategy => {
                 Strategy::from_str(value).map(drop).map_err(|_| invalid(one_of(&Strategy::NAMES)))
             }
-            Key::FederationTimeout | Key::LockTimeout => humantime::parse_duration(value)
-                .map(drop)
-                .map_err(|_| invalid("a duration such as 30s, 2m or 1m30s".to_owned())),
+            Key::FederationTimeout | Key::LockTimeout => self.parse_duration(value).map(drop),
             Key::ExportPath => {
                 let plain =
                     !value.is_empty() && !value.contains('/') && !value.contains('\\') && value != "." && value != "..";
@@ -130,6 +161,36 @@ impl Key {
             _ => Ok(()),
         }
     }
+}
+
+/// A bound as a person writes it (`1ms`, `0s`, `24h`); humantime would say
+/// `1day`, which it cannot parse back.
+fn short(d: Duration) -> String {
+    match (d.as_secs(), d.subsec_millis()) {
+        (0, 0) => "0s".to_owned(),
+        (0, ms) => format!("{ms}ms"),
+        (s, _) if s % 3600 == 0 => format!("{}h", s / 3600),
+        (s, _) => format!("{s}s"),
+    }
+}
+
+/// Refuses an endpoint that holds a password or token for a key that
+/// stores one (`federation.remote`, `federation.peers.<name>.endpoint`):
+/// config files are plain text, and the project file is committed. The
+/// error shows the endpoint with the secret masked.
+pub(super) fn refuse_endpoint_secret(key: &str, raw: &str) -> Result<(), ConfigError> {
+    let stores_endpoint = key == Key::FederationRemote.name()
+        || key.strip_prefix("federation.peers.").is_some_and(|rest| rest.ends_with(".endpoint"));
+    if stores_endpoint && crate::peer::carries_secret(raw) {
+        return Err(ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: crate::peer::redacted(raw),
+            valid: "an endpoint without a password or token (a peer's password is given with `bd federation \
+                    add-peer NAME ENDPOINT --user USER --password-stdin` and stored encrypted)"
+                .to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// What a town name or an id prefix may be, wherever it is set (`bd init`,
@@ -193,7 +254,8 @@ macro_rules! config_enum {
                 match s {
                     $($text => Ok(Self::$variant),)+
                     _ => Err(format!(
-                        "invalid value '{s}': expected one of {}",
+                        "invalid value {}: expected one of {}",
+                        crate::error::quoted(s),
                         Self::NAMES.join(", ")
                     )),
                 }

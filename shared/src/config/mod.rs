@@ -513,14 +513,15 @@ impl Resolved {
         self.parsed(Key::FederationSovereignty)
     }
 
-    /// A duration key (`federation.timeout`, `lock.timeout`).
+    /// A duration key (`federation.timeout`, `lock.timeout`), within its
+    /// bounds; the error names where a bad value was set.
     pub fn duration(&self, key: Key) -> Result<std::time::Duration, ConfigError> {
         let raw = self.string(key).or_else(|| key.default_value().map(str::to_owned)).unwrap_or_default();
-        key.validate(&raw)?;
-        humantime::parse_duration(&raw).map_err(|_| ConfigError::InvalidValue {
-            key: key.name().to_owned(),
-            value: raw,
-            valid: "a duration such as 30s".to_owned(),
+        key.parse_duration(&raw).map_err(|err| match (err, self.entries.get(key.name())) {
+            (ConfigError::InvalidValue { key, value, valid }, Some(entry)) => {
+                ConfigError::InvalidValue { key: format!("{key} (set by {})", entry.origin), value, valid }
+            }
+            (err, _) => err,
         })
     }
 
@@ -582,6 +583,8 @@ pub fn update(path: &Path, changes: &[Change<'_>]) -> Result<bool, ConfigError> 
 /// at most [`MAX_VALUE_BYTES`]; known keys and peer keys are validated
 /// further; other keys are accepted as they are.
 pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
+    // Before any message can quote the value.
+    keys::refuse_endpoint_secret(key, raw)?;
     let text_rule = |problem: String| ConfigError::InvalidValue {
         key: key.to_owned(),
         value: raw.to_owned(),

@@ -67,9 +67,17 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
         if let Some(tier) = new.sovereignty {
             changes.push((peer_key(&new.name, "sovereignty"), Some(Value::Scalar(tier.as_str().to_owned()))));
         }
-        if let Some((user, password)) = &new.credentials {
-            changes.push((peer_key(&new.name, "user"), Some(Value::Scalar(user.clone()))));
-            store.save(&new.name, user, password)?;
+        match &new.credentials {
+            Some((user, password)) => {
+                changes.push((peer_key(&new.name, "user"), Some(Value::Scalar(user.clone()))));
+                store.save(&new.name, new.endpoint.dolt_url(), user, password)?;
+            }
+            // The peer is new here, so a stored password under its name was
+            // left by one removed by hand (config entry and dolt remote gone):
+            // it was given for another endpoint and must not outlive it.
+            None => {
+                store.remove(&new.name)?;
+            }
         }
         let changes: Vec<config::Change<'_>> = changes.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         config::update(&town.workspace().project_config(), &changes)?;

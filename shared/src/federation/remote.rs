@@ -2,6 +2,7 @@
 //! failures, credentials only in the environment, and errors that name the
 //! peer, its endpoint and dolt's reason.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -48,7 +49,7 @@ pub fn select(town: &Town, config: &Resolved, name: Option<&str>, all: bool) -> 
     let entries: Vec<PeerEntry> = match (name, all) {
         (Some(_), true) => return Err(UserError::usage("give a peer name or --all, not both").into()),
         (Some(name), false) => vec![config.peer(name).ok_or_else(|| {
-            UserError::failure(format!("no peer named '{name}'"))
+            UserError::failure(format!("no peer named {}", crate::error::quoted(name)))
                 .with_hint("`bd federation list-peers` shows the peers; add one with `bd federation add-peer`")
         })?],
         (None, true) => {
@@ -63,6 +64,7 @@ pub fn select(town: &Town, config: &Resolved, name: Option<&str>, all: bool) -> 
         (None, false) => return Err(UserError::usage("name a peer, or pass --all for every peer").into()),
     };
     let store = Store::new(town.workspace().beads_dir());
+    let mut remotes = None;
     entries
         .into_iter()
         .map(|entry| {
@@ -74,10 +76,30 @@ pub fn select(town: &Town, config: &Resolved, name: Option<&str>, all: bool) -> 
             })?;
             let endpoint = Endpoint::parse(&raw)?;
             let tier = effective_tier(config, &entry)?;
-            let credentials = store.load(&entry.name)?;
+            let credentials = bound_credentials(town, &store, &entry.name, endpoint.dolt_url(), &mut remotes)?;
             Ok(Peer { name: entry.name, endpoint, tier, credentials })
         })
         .collect()
+}
+
+/// A peer's stored user and password, only when they were stored for the
+/// URL dolt will contact: the configured endpoint's, which must also be the
+/// URL of the dolt remote of that name (a remote changed with `dolt remote`
+/// behind bd's back would otherwise receive them). `remotes` caches the
+/// town's dolt remotes, read only when some peer has credentials.
+fn bound_credentials(
+    town: &Town,
+    store: &Store,
+    name: &str,
+    url: &str,
+    remotes: &mut Option<BTreeMap<String, String>>,
+) -> anyhow::Result<Option<(String, Secret)>> {
+    let Some(credentials) = store.load(name, url)? else { return Ok(None) };
+    if remotes.is_none() {
+        *remotes = Some(super::peers::dolt_remotes(town.repo())?);
+    }
+    let remote_url = remotes.as_ref().and_then(|r| r.get(name));
+    Ok((remote_url.map(String::as_str) == Some(url)).then_some(credentials))
 }
 
 /// The town's primary remote (`federation.remote`) as a peer named
@@ -99,7 +121,8 @@ pub fn primary(town: &Town, config: &Resolved) -> anyhow::Result<Peer> {
             town.repo().call(["remote", "add", "origin", endpoint.dolt_url()]).run()?;
         }
     }
-    let credentials = Store::new(town.workspace().beads_dir()).load("origin")?;
+    // The remote now has the configured URL, the one the password must be for.
+    let credentials = Store::new(town.workspace().beads_dir()).load("origin", endpoint.dolt_url())?;
     Ok(Peer { name: "origin".to_owned(), endpoint, tier: config.sovereignty()?, credentials })
 }
 

@@ -1,19 +1,48 @@
 //! Finding `bd-*` executables: search order, longest-match resolution and
 //! the list of every command installed.
+//!
+//! Bundled commands win: a command found in `BD_EXEC_PATH` or beside the
+//! running `bd` (the *first-party* directories, which only the user and bd's
+//! installer choose) can never be taken over by a file that a third party
+//! drops on `PATH`. So a third-party name that extends a first-party one at a
+//! word boundary (`bd-federation-add-peer-hub2` next to the bundled
+//! `bd-federation-add-peer`) is never run: `bd federation add-peer hub2 …`
+//! would otherwise hand that file whatever the user meant for the bundled
+//! command, a password included.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::env;
+use crate::error::{self, UserError};
 
 /// The prefix of every plugin executable.
 pub const PREFIX: &str = "bd-";
+
+/// What a command word may not contain, as errors and docs say it.
+pub const WORD_RULE: &str = "a command word may not be empty or contain '/', '\\', '..' or control characters";
+
+/// Whether `word` can be part of an executable name: a path separator or
+/// `..` would reach a file outside every search directory, and a control
+/// character cannot be typed or shown safely.
+#[must_use]
+pub fn is_command_word(word: &str) -> bool {
+    !word.is_empty() && !word.contains(['/', '\\']) && !word.contains("..") && !word.chars().any(char::is_control)
+}
+
+/// A directory on the search path.
+#[derive(Debug, Clone)]
+struct Dir {
+    path: PathBuf,
+    /// `BD_EXEC_PATH` or the running `bd`'s own directory.
+    first_party: bool,
+}
 
 /// Where plugins are searched, in order: `BD_EXEC_PATH`, the running `bd`'s
 /// own directory (bundled commands), then `PATH`.
 #[derive(Debug, Clone)]
 pub struct SearchPath {
-    dirs: Vec<PathBuf>,
+    dirs: Vec<Dir>,
     bundled: Option<PathBuf>,
 }
 
@@ -25,23 +54,24 @@ impl SearchPath {
             .ok()
             .and_then(|exe| exe.canonicalize().ok())
             .and_then(|exe| exe.parent().map(Path::to_path_buf));
-        let mut dirs = Vec::new();
-        if let Some(exec_path) = env::get_os(env::BD_EXEC_PATH) {
-            dirs.extend(std::env::split_paths(&exec_path));
-        }
-        dirs.extend(bundled.clone());
-        if let Some(path) = env::get_os(env::PATH) {
-            dirs.extend(std::env::split_paths(&path));
-        }
-        Self::new(dirs, bundled)
+        let exec_path = env::get_os(env::BD_EXEC_PATH).map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+        let path = env::get_os(env::PATH).map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+        Self::new(exec_path, bundled, path)
     }
 
-    /// A search path over `dirs`; `bundled` is the directory of bundled commands.
+    /// A search path over `exec_path`, then `bundled` (the directory of
+    /// bundled commands), then `path`.
     #[must_use]
-    pub fn new(dirs: Vec<PathBuf>, bundled: Option<PathBuf>) -> Self {
-        // A directory listed twice (PATH often includes bd's own) is searched once.
+    pub fn new(exec_path: Vec<PathBuf>, bundled: Option<PathBuf>, path: Vec<PathBuf>) -> Self {
+        let first_party = exec_path.into_iter().chain(bundled.clone()).map(|path| Dir { path, first_party: true });
+        let third_party = path.into_iter().map(|path| Dir { path, first_party: false });
+        // A directory listed twice (PATH often includes bd's own) is searched
+        // once, as the earliest listing says.
         let mut seen = std::collections::HashSet::new();
-        let dirs = dirs.into_iter().filter(|d| seen.insert(d.canonicalize().unwrap_or_else(|_| d.clone()))).collect();
+        let dirs = first_party
+            .chain(third_party)
+            .filter(|d| seen.insert(d.path.canonicalize().unwrap_or_else(|_| d.path.clone())))
+            .collect();
         Self { dirs, bundled }
     }
 
@@ -51,38 +81,63 @@ impl SearchPath {
         self.bundled.as_deref().is_some_and(|b| path.parent() == Some(b))
     }
 
-    /// The first executable called `name` on the search path.
-    #[must_use]
-    pub fn find(&self, name: &str) -> Option<PathBuf> {
-        self.dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p))
+    /// The first executable called `name` on the search path, and whether
+    /// it is in a first-party directory.
+    fn find(&self, name: &str) -> Option<(PathBuf, bool)> {
+        self.dirs.iter().map(|d| (d.path.join(name), d.first_party)).find(|(p, _)| is_executable(p))
+    }
+
+    /// The first-party command whose name `name` extends at a word
+    /// boundary (`bd-list` for `bd-list-all`), if any.
+    fn first_party_prefix(&self, name: &str) -> Option<PathBuf> {
+        name.match_indices('-')
+            .map(|(at, _)| &name[..at])
+            .filter(|prefix| prefix.len() > PREFIX.len())
+            .find_map(|prefix| self.find(prefix).filter(|(_, first)| *first).map(|(path, _)| path))
     }
 
     /// Resolves command words the git way: the longest `bd-w1-w2-…` that
-    /// exists wins. Returns the executable and how many words it consumed.
-    #[must_use]
-    pub fn resolve(&self, words: &[String]) -> Option<(PathBuf, usize)> {
-        (1..=words.len()).rev().find_map(|n| {
+    /// exists wins, except that a third-party name extending a first-party
+    /// command is skipped. Only the leading words that can be part of a file
+    /// name are tried; the rest are arguments. Returns the executable and how
+    /// many words it consumed; an error when the first word cannot name a
+    /// command at all.
+    pub fn resolve(&self, words: &[String]) -> Result<Option<(PathBuf, usize)>, UserError> {
+        let usable = words.iter().take_while(|w| is_command_word(w)).count();
+        if usable == 0 {
+            let typed = words.first().map_or("", String::as_str);
+            return Err(UserError::not_a_command(format!("{} is not a bd command: {WORD_RULE}", error::quoted(typed)))
+                .with_hint("run 'bd help' to see the commands installed"));
+        }
+        Ok((1..=usable).rev().find_map(|n| {
             let name = format!("{PREFIX}{}", words[..n].join("-"));
-            self.find(&name).map(|path| (path, n))
-        })
+            match self.find(&name)? {
+                (path, true) => Some((path, n)),
+                (path, false) => self.first_party_prefix(&name).is_none().then_some((path, n)),
+            }
+        }))
     }
 
     /// Every `bd-*` file on the search path, in search order, including
-    /// shadowed duplicates and non-executable files (for `bd plugins`).
+    /// shadowed and unreachable duplicates and non-executable files (for `bd
+    /// plugins`). Names with a `.` are included when executable (the front
+    /// door runs them); files it could never run (names it refuses as
+    /// command words, names that are not UTF-8) are left out.
     #[must_use]
     pub fn all_candidates(&self) -> Vec<Candidate> {
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+        let mut first_party: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut out = Vec::new();
         for dir in &self.dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else {
+            let Ok(entries) = std::fs::read_dir(&dir.path) else {
                 continue;
             };
             let mut names: Vec<(String, PathBuf)> = entries
                 .flatten()
                 .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    (name.starts_with(PREFIX) && name.len() > PREFIX.len() && !name.contains('.'))
-                        .then(|| (name, e.path()))
+                    let name = e.file_name().into_string().ok()?;
+                    let word = name.strip_prefix(PREFIX)?;
+                    is_command_word(word).then(|| (name.clone(), e.path()))
                 })
                 .collect();
             names.sort();
@@ -91,11 +146,27 @@ impl SearchPath {
                     continue;
                 }
                 let executable = is_executable(&path);
-                let shadowed_by = if executable { seen.get(&name).cloned() } else { None };
-                if executable && shadowed_by.is_none() {
-                    seen.insert(name.clone(), path.clone());
+                // A non-executable file with a `.` is a build by-product or a
+                // document (`bd-create.d`), not a plugin someone meant to run.
+                if !executable && name.contains('.') {
+                    continue;
                 }
-                out.push(Candidate { bundled: self.is_bundled(&path), name, path, executable, shadowed_by });
+                let status = if !executable {
+                    Status::NotExecutable
+                } else if let Some(winner) = seen.get(&name) {
+                    Status::Shadowed { by: winner.clone() }
+                } else if let Some(prefix) = (!dir.first_party).then(|| prefix_in(&first_party, &name)).flatten() {
+                    Status::Unreachable { by: prefix }
+                } else {
+                    Status::Active
+                };
+                if executable && !seen.contains_key(&name) {
+                    seen.insert(name.clone(), path.clone());
+                    if dir.first_party {
+                        first_party.insert(name.clone(), path.clone());
+                    }
+                }
+                out.push(Candidate { bundled: self.is_bundled(&path), name, path, status });
             }
         }
         out
@@ -104,8 +175,34 @@ impl SearchPath {
     /// The commands that would run: one per name, the first executable found.
     #[must_use]
     pub fn commands(&self) -> Vec<Candidate> {
-        self.all_candidates().into_iter().filter(|c| c.executable && c.shadowed_by.is_none()).collect()
+        self.all_candidates().into_iter().filter(|c| c.status == Status::Active).collect()
     }
+}
+
+/// The first-party command in `first_party` whose name `name` extends at a
+/// word boundary.
+fn prefix_in(first_party: &BTreeMap<String, PathBuf>, name: &str) -> Option<PathBuf> {
+    name.match_indices('-').find_map(|(at, _)| first_party.get(&name[..at]).cloned())
+}
+
+/// Whether a `bd-*` file found on the search path would run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// It runs for its name.
+    Active,
+    /// It cannot be run.
+    NotExecutable,
+    /// An earlier file of the same name runs instead.
+    Shadowed {
+        /// That file.
+        by: PathBuf,
+    },
+    /// A third-party file whose name extends a first-party command, which
+    /// runs instead for the same words.
+    Unreachable {
+        /// That command.
+        by: PathBuf,
+    },
 }
 
 /// A `bd-*` file found on the search path.
@@ -117,10 +214,8 @@ pub struct Candidate {
     pub path: PathBuf,
     /// Whether it is one of the commands shipped beside `bd`.
     pub bundled: bool,
-    /// Whether it can be run.
-    pub executable: bool,
-    /// The earlier file of the same name that wins over this one.
-    pub shadowed_by: Option<PathBuf>,
+    /// Whether, and why not, it would run.
+    pub status: Status,
 }
 
 impl Candidate {

@@ -82,7 +82,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
                 } else if let Some(v) = text.strip_prefix("-C").filter(|v| !v.is_empty()) {
                     out.chdir = Some(v.into());
                 } else if text.starts_with('-') {
-                    return Err(UserError::usage(format!("unknown option '{text}'")).with_hint(USAGE));
+                    return Err(UserError::usage(format!("unknown option {}", error::quoted(&text))).with_hint(USAGE));
                 } else {
                     out.rest.push(arg);
                     out.rest.extend(iter);
@@ -96,7 +96,10 @@ pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
 
 fn parse_color(value: &str) -> Result<ColorChoice, UserError> {
     ColorChoice::parse(value).ok_or_else(|| {
-        UserError::usage(format!("invalid value '{value}' for --color: expected one of auto, always, never"))
+        UserError::usage(format!(
+            "invalid value {} for --color: expected one of auto, always, never",
+            error::quoted(value)
+        ))
     })
 }
 
@@ -163,7 +166,7 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
         Some("completions") => {
             let name = words.get(1).map(String::as_str).unwrap_or_default();
             let shell = crate::docs::Shell::parse(name).ok_or_else(|| {
-                UserError::usage(format!("unknown shell '{name}': expected one of bash, zsh, fish"))
+                UserError::usage(format!("unknown shell {}: expected one of bash, zsh, fish", error::quoted(name)))
                     .with_hint("e.g. `bd completions bash > ~/.local/share/bash-completion/completions/bd`")
             })?;
             printer.raw(&crate::docs::completion_script(shell));
@@ -198,7 +201,7 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
 }
 
 fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, usize)> {
-    if let Some(found) = search.resolve(words) {
+    if let Some(found) = search.resolve(words)? {
         return Ok(found);
     }
     let typed = words.first().cloned().unwrap_or_default();
@@ -236,7 +239,7 @@ fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, us
             close.iter().map(|c| format!("'bd {c}'")).collect::<Vec<_>>().join(", ")
         )
     };
-    Err(UserError::not_a_command(format!("'{typed}' is not a bd command")).with_hint(hint).into())
+    Err(UserError::not_a_command(format!("{} is not a bd command", error::quoted(&typed))).with_hint(hint).into())
 }
 
 /// Runs the plugin with the global options as environment.

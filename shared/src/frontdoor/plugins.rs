@@ -1,12 +1,12 @@
 //! `bd plugins`: every `bd-*` executable found, kubectl-style warnings about
-//! shadowed, non-executable and bundled-replacing plugins.
+//! shadowed, unreachable, non-executable and bundled-replacing plugins.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::discover::SearchPath;
+use super::discover::{PREFIX, SearchPath, Status};
 use super::handshake;
 use crate::output::{Report, Style};
 
@@ -25,9 +25,10 @@ pub struct Plugin {
     pub version: Option<String>,
     /// The protocol version it speaks, if it answered.
     pub api: Option<u32>,
-    /// `active`, `shadowed` or `not_executable`.
+    /// `active`, `shadowed`, `unreachable` (a third-party name that extends
+    /// a bundled command) or `not_executable`.
     pub status: &'static str,
-    /// For a shadowed file, the one that runs instead.
+    /// For a shadowed or unreachable file, the one that runs instead.
     pub shadowed_by: Option<PathBuf>,
 }
 
@@ -47,29 +48,42 @@ pub struct Plugins {
 pub fn list(search: &SearchPath, verbose: bool) -> Plugins {
     let candidates = search.all_candidates();
     let active: Vec<PathBuf> =
-        candidates.iter().filter(|c| c.executable && c.shadowed_by.is_none()).map(|c| c.path.clone()).collect();
+        candidates.iter().filter(|c| c.status == Status::Active).map(|c| c.path.clone()).collect();
     let infos = handshake::query_all(&active);
     let mut warnings = Vec::new();
     let mut plugins = Vec::new();
     for c in &candidates {
         let info = active.iter().position(|p| *p == c.path).and_then(|i| infos[i].clone());
-        let status = if !c.executable {
-            warnings.push(format!("{} is not executable; it cannot run (chmod +x it or remove it)", c.path.display()));
-            "not_executable"
-        } else if let Some(winner) = &c.shadowed_by {
-            if c.bundled {
-                warnings.push(format!(
-                    "{} replaces the bundled command 'bd {}' ({} does not run)",
-                    winner.display(),
-                    c.words(),
-                    c.path.display()
-                ));
-            } else {
-                warnings.push(format!("{} is shadowed by {}", c.path.display(), winner.display()));
+        let (status, winner) = match &c.status {
+            Status::Active => ("active", None),
+            Status::NotExecutable => {
+                warnings
+                    .push(format!("{} is not executable; it cannot run (chmod +x it or remove it)", c.path.display()));
+                ("not_executable", None)
             }
-            "shadowed"
-        } else {
-            "active"
+            Status::Shadowed { by } => {
+                if c.bundled {
+                    warnings.push(format!(
+                        "{} replaces the bundled command 'bd {}' ({} does not run)",
+                        by.display(),
+                        c.words(),
+                        c.path.display()
+                    ));
+                } else {
+                    warnings.push(format!("{} is shadowed by {}", c.path.display(), by.display()));
+                }
+                ("shadowed", Some(by.clone()))
+            }
+            Status::Unreachable { by } => {
+                let words = c.name[PREFIX.len()..].replace('-', " ");
+                warnings.push(format!(
+                    "{} never runs: `bd {words}` runs {} instead, because a command found on PATH cannot take \
+                     over the words of a bundled command (or of one in BD_EXEC_PATH); rename or remove it",
+                    c.path.display(),
+                    by.display(),
+                ));
+                ("unreachable", Some(by.clone()))
+            }
         };
         plugins.push(Plugin {
             command: c.words(),
@@ -79,7 +93,7 @@ pub fn list(search: &SearchPath, verbose: bool) -> Plugins {
             version: info.as_ref().map(|i| i.version.clone()),
             api: info.as_ref().map(|i| i.api),
             status,
-            shadowed_by: c.shadowed_by.clone(),
+            shadowed_by: winner,
         });
     }
     Plugins { plugins, warnings, verbose }

@@ -31,7 +31,7 @@ macro_rules! word_enum {
                 match s {
                     $($text => Ok(Self::$variant),)+
                     _ => Err(UserError::usage(format!(
-                        "invalid {} '{s}': expected one of {}", $what, Self::NAMES.join(", ")
+                        "invalid {} {}: expected one of {}", $what, crate::error::quoted(s), Self::NAMES.join(", ")
                     ))),
                 }
             }
@@ -66,7 +66,10 @@ pub fn parse_priority(s: &str) -> Result<i64, UserError> {
     let digits = s.strip_prefix(['P', 'p']).unwrap_or(s);
     match digits.parse::<i64>() {
         Ok(p) if (0..=4).contains(&p) => Ok(p),
-        _ => Err(UserError::usage(format!("invalid priority '{s}': expected 0-4 (0 is most urgent)"))),
+        _ => Err(UserError::usage(format!(
+            "invalid priority {}: expected 0-4 (0 is most urgent)",
+            crate::error::quoted(s)
+        ))),
     }
 }
 

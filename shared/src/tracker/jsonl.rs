@@ -132,7 +132,11 @@ pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Re
             }
         };
         if let Some(first) = seen.insert(issue.id.clone(), n + 1) {
-            problems.push(format!("{origin}:{}: the id '{}' was already given on line {first}", n + 1, issue.id));
+            problems.push(format!(
+                "{origin}:{}: the id {} was already given on line {first}",
+                n + 1,
+                crate::error::quoted(&issue.id)
+            ));
             continue;
         }
         match existing.get(&issue.id) {
@@ -230,7 +234,10 @@ fn check_nested(table: &'static str, id: &str, value: Value) -> Result<Vec<Row>,
         let mut row = Row::new();
         for (field, value) in fields {
             if field == "issue_id" && value.as_str() != Some(id) {
-                return Err(at(format!("issue_id must be the issue's own id '{id}' or left out")));
+                return Err(at(format!(
+                    "issue_id must be the issue's own id {} or left out",
+                    crate::error::quoted(id)
+                )));
             }
             let Some(column) = columns.iter().find(|c| c.name == field) else {
                 let names: Vec<&str> = columns.iter().map(|c| c.name).filter(|&c| c != "issue_id").collect();

@@ -44,7 +44,7 @@ impl Command for Get {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Got> {
         let entry = ctx.config().entry(&self.key).ok_or_else(|| {
-            UserError::failure(format!("{} is not set", self.key))
+            UserError::failure(format!("{} is not set", crate::error::quoted(&self.key)))
                 .with_hint("see `bd config list` for the keys that are")
         })?;
         Ok(Got {

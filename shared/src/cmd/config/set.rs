@@ -53,7 +53,8 @@ pub(super) fn check_key(key: &str) -> Result<(), UserError> {
         Ok(())
     } else {
         Err(UserError::usage(format!(
-            "invalid key '{key}': keys are dot-separated words of letters, digits, '-' and '_' (e.g. sync.mode)"
+            "invalid key {}: keys are dot-separated words of letters, digits, '-' and '_' (e.g. sync.mode)",
+            crate::error::quoted(key)
         )))
     }
 }
@@ -70,10 +71,11 @@ impl Command for Set {
                 .with_hint(format!("nothing was written: run `bd config set {} VALUE` with a valid value", self.key))
         })?;
         let file = super::target(ctx, self.scope.scope())?;
-        let _lock = ctx.lock_workspace_if_any()?;
+        let _lock = ctx.lock_workspace_if_any(&self.key)?;
         config::update(&file, &[(&self.key, Some(value.clone()))])?;
         if crate::config::Key::from_name(&self.key).is_none() && !self.key.starts_with("federation.peers.") {
-            ctx.printer().warn(&format!("'{}' is not a key bd knows; it was stored as given", self.key));
+            ctx.printer()
+                .warn(&format!("{} is not a key bd knows; it was stored as given", crate::error::quoted(&self.key)));
         }
         Ok(Written { key: self.key, value, file })
     }

@@ -42,11 +42,15 @@ impl Command for Unset {
     fn run(self, ctx: &Context) -> anyhow::Result<Removed> {
         super::set::check_key(&self.key)?;
         let file = super::target(ctx, self.scope.scope())?;
-        let _lock = ctx.lock_workspace_if_any()?;
+        let _lock = ctx.lock_workspace_if_any(&self.key)?;
         if !config::update(&file, &[(&self.key, None)])? {
-            return Err(UserError::failure(format!("{} is not set in {}", self.key, file.display()))
-                .with_hint("`bd config list --show-origin` shows which file sets it")
-                .into());
+            return Err(UserError::failure(format!(
+                "{} is not set in {}",
+                crate::error::quoted(&self.key),
+                file.display()
+            ))
+            .with_hint("`bd config list --show-origin` shows which file sets it")
+            .into());
         }
         Ok(Removed { key: self.key, file })
     }

@@ -12,8 +12,8 @@ use crate::federation::exchange::Options;
 /// The network bound of a federation command.
 #[derive(Debug, Clone, Args)]
 pub(super) struct Network {
-    /// Time limit per peer, e.g. 30s or 2m (default: federation.timeout).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// Time limit per peer, 1ms to 24h, e.g. 30s or 2m (default: federation.timeout).
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::Key::parse_timeout_flag)]
     timeout: Option<Duration>,
 }
 
