@@ -10,6 +10,7 @@ mod audit;
 mod concurrency;
 mod config;
 mod core;
+mod disk;
 mod docs;
 mod doctor;
 mod faults;
