@@ -26,4 +26,5 @@ mod names;
 mod peers;
 mod plugins;
 mod secrets;
+mod setup;
 mod sovereignty;

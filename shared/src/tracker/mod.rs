@@ -382,6 +382,25 @@ pub fn pending_error(tables: &[String], dolt_dir: &std::path::Path) -> UserError
     ))
 }
 
+/// The tables of the schema a repository lacks (none for a whole town).
+pub fn missing_tables(repo: &Repo) -> Result<Vec<&'static str>, DoltError> {
+    let rows = repo.query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")?;
+    // The column's case differs between dolt versions: take the only one.
+    let present: Vec<&str> = rows.iter().filter_map(|r| r.values().next()?.as_str()).collect();
+    Ok(schema::TABLES.into_iter().filter(|t| !present.contains(t)).collect())
+}
+
+/// The missing tables of a repository that an interrupted `bd init` of an
+/// earlier release left: tables missing, and no commit but dolt's first,
+/// so it holds no data and can be made again. `None` otherwise.
+#[must_use]
+pub fn half_made(repo: &Repo) -> Option<Vec<&'static str>> {
+    let missing = missing_tables(repo).ok()?;
+    let commits = repo.query("SELECT COUNT(*) AS n FROM dolt_log").ok()?;
+    let n = commits.first()?.get("n").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))?;
+    (!missing.is_empty() && n <= 1).then_some(missing)
+}
+
 /// The default town name: the project directory's name.
 #[must_use]
 pub fn default_town_name(workspace: &Workspace) -> String {
