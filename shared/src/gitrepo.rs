@@ -48,3 +48,22 @@ pub fn commit_file(beads_dir: &Path, file: &Path, message: &str, author: &Author
     index.write()?;
     Ok(Some(id.to_string()))
 }
+
+/// Those of `files` (paths inside the git work tree around `beads_dir`)
+/// that git tracks, each with the work tree it is tracked in; empty when
+/// there is no git repository.
+#[must_use]
+pub fn tracked(beads_dir: &Path, files: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+    let Ok(repo) = git2::Repository::discover(beads_dir) else { return Vec::new() };
+    let Some(workdir) = repo.workdir().and_then(|w| w.canonicalize().ok()) else { return Vec::new() };
+    let Ok(index) = repo.index() else { return Vec::new() };
+    let Ok(beads) = beads_dir.canonicalize() else { return Vec::new() };
+    files
+        .iter()
+        .filter_map(|file| {
+            // The file may be gone from disk and still be in the index.
+            let relative = beads.join(file.file_name()?).strip_prefix(&workdir).ok()?.to_owned();
+            index.get_path(&relative, 0).map(|_| (workdir.clone(), relative))
+        })
+        .collect()
+}
