@@ -136,7 +136,7 @@ impl Context {
 
     /// The town: workspace, Dolt repository and identity.
     pub fn town(&self) -> anyhow::Result<Town> {
-        Town::open(self.workspace()?, &self.dolt()?, &self.config)
+        Ok(Town::open(self.workspace()?, &self.dolt()?, &self.config)?.with_printer(self.printer.clone()))
     }
 }
 

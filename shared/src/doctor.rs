@@ -1,6 +1,7 @@
 //! `bd doctor`'s checks: the things that go wrong in a federated town, each
 //! with how to fix it.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -9,6 +10,7 @@ use crate::config::{Key, Resolved, SyncMode, Tier};
 use crate::context::Context;
 use crate::federation::{audit, peers};
 use crate::peer::Endpoint;
+use crate::workspace::Workspace;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +67,12 @@ pub fn run(ctx: &Context) -> Vec<Check> {
     if dolt.is_none() {
         return out;
     }
+    let read_only = writable_check(town.workspace());
+    let remotes_unreadable_fix = read_only.as_ref().and_then(|c| c.fix.clone());
+    out.extend(read_only);
+    out.extend(link_checks(town.workspace()));
+    out.extend(tracked_checks(town.workspace()));
+    out.extend(schema_check(&town));
     let mode = config.sync_mode().unwrap_or(SyncMode::GitPortable);
     if matches!(mode, SyncMode::GitPortable | SyncMode::Realtime | SyncMode::BeltAndSuspenders)
         && git2::Repository::discover(town.workspace().beads_dir()).is_err()
@@ -85,10 +93,12 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some("run `bd config set sync.mode dolt-native`".into()),
         ));
     }
-    out.extend(peer_checks(config, &town, &peers));
+    out.extend(peer_checks(config, &town, &peers, remotes_unreadable_fix));
     if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
         let message = err.chain().next().map(ToString::to_string).unwrap_or_default();
         out.push(check("credentials", Level::Fail, message, crate::error::hint(&err).map(str::to_owned)));
+    } else {
+        out.extend(key_checks(town.workspace(), &peers));
     }
     let conflicts = town
         .repo()
@@ -121,10 +131,28 @@ pub fn run(ctx: &Context) -> Vec<Check> {
 
 /// Each peer: endpoint, dolt remote, tier patterns, staleness; and dolt
 /// remotes that no peer explains.
-fn peer_checks(config: &Resolved, town: &crate::tracker::Town, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+fn peer_checks(
+    config: &Resolved,
+    town: &crate::tracker::Town,
+    peers: &[crate::config::PeerEntry],
+    read_only_fix: Option<String>,
+) -> Vec<Check> {
     let mut out = Vec::new();
     let patterns = config.list(Key::FederationAllowedRemotePatterns);
-    let remotes = peers::dolt_remotes(town.repo()).unwrap_or_default();
+    // Remotes that cannot be read are not missing: say why, and judge none.
+    let remotes = match peers::dolt_remotes(town.repo()) {
+        Ok(remotes) => Some(remotes),
+        Err(err) if !peers.is_empty() => {
+            out.push(check(
+                "peer",
+                Level::Fail,
+                format!("cannot read the dolt remotes of {} peer(s): {err}", peers.len()),
+                read_only_fix,
+            ));
+            None
+        }
+        Err(_) => None,
+    };
     let log = audit::Log::new(town.workspace());
     for peer in peers {
         let tier = peers::effective_tier(config, peer).unwrap_or(Tier::T1);
@@ -137,19 +165,22 @@ fn peer_checks(config: &Resolved, town: &crate::tracker::Town, peers: &[crate::c
             ));
             continue;
         };
-        match remotes.get(&peer.name) {
-            Some(url) if url == endpoint.dolt_url() => {}
-            Some(url) => out.push(check(
+        match remotes.as_ref().map(|r| r.get(&peer.name)) {
+            None => {}
+            Some(Some(url)) if url == endpoint.dolt_url() => {}
+            Some(Some(url)) => out.push(check(
                 "peer",
                 Level::Fail,
                 format!("peer '{}': config says {} but the dolt remote is {url}", peer.name, endpoint.dolt_url()),
-                Some(format!("`bd federation remove-peer {0}` then add it again", peer.name)),
+                Some(format!("`{}` (its stored password, if any, is asked for again)", readd(peer, endpoint.as_str()))),
             )),
-            None => out.push(check(
+            // add-peer with the configured endpoint adds just the remote,
+            // keeping the config and the stored password.
+            Some(None) => out.push(check(
                 "peer",
                 Level::Fail,
                 format!("peer '{}' is configured but has no dolt remote", peer.name),
-                Some(format!("`bd federation remove-peer {0}` then add it again", peer.name)),
+                Some(format!("`bd federation add-peer {} {}`", peer.name, endpoint.as_str())),
             )),
         }
         if tier >= Tier::T2
@@ -176,7 +207,7 @@ fn peer_checks(config: &Resolved, town: &crate::tracker::Town, peers: &[crate::c
             ));
         }
     }
-    for name in remotes.keys() {
+    for name in remotes.iter().flat_map(|r| r.keys()) {
         if name != "origin" && !peers.iter().any(|p| &p.name == name) {
             out.push(check(
                 "peer",
@@ -187,6 +218,201 @@ fn peer_checks(config: &Resolved, town: &crate::tracker::Town, peers: &[crate::c
         }
     }
     out
+}
+
+/// The commands that give a peer a new remote and password: remove it, add
+/// it again with the same endpoint, user and tier.
+fn readd(peer: &crate::config::PeerEntry, endpoint: &str) -> String {
+    let user = peer.user.as_ref().map(|u| format!(" --user {u}")).unwrap_or_default();
+    let tier = peer.sovereignty.as_ref().map(|t| format!(" --sovereignty {t}")).unwrap_or_default();
+    format!("bd federation remove-peer {0} && bd federation add-peer {0} {endpoint}{user}{tier}", peer.name)
+}
+
+/// Whether bd and dolt can write where they must: dolt writes in its
+/// repository even to read, so a read-only `.beads` fails every command,
+/// and must not pass for peers without remotes. The fix follows the cause.
+fn writable_check(workspace: &Workspace) -> Option<Check> {
+    let dolt = workspace.dolt_dir();
+    let dirs = [workspace.beads_dir().to_owned(), dolt.clone(), dolt.join(".dolt"), dolt.join(".dolt/noms")];
+    let probe = |dir: &Path| -> std::io::Result<()> {
+        let path = dir.join(format!(".doctor.tmp.{}", std::process::id()));
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        std::fs::remove_file(&path)
+    };
+    // Files dolt appends to must open for writing too (opening changes nothing).
+    let files = std::fs::read_dir(dolt.join(".dolt/noms")).into_iter().flatten().flatten().map(|e| e.path());
+    let (place, err) =
+        dirs.iter().filter(|d| d.is_dir()).find_map(|d| probe(d).err().map(|e| (d.clone(), e))).or_else(|| {
+            files
+                .filter(|f| f.is_file())
+                .find_map(|f| std::fs::OpenOptions::new().write(true).open(&f).err().map(|e| (f, e)))
+        })?;
+    let beads = workspace.beads_dir().display();
+    let fix = match err.raw_os_error() {
+        // EPERM on a write is the immutable attribute, which even root obeys.
+        Some(1) => format!("`chattr -R -i {beads}`"),
+        Some(13) => format!("`chmod -R u+w {beads}`"),
+        Some(30) => format!("the file system holding {beads} is mounted read-only: remount it read-write"),
+        _ => format!("make {beads} writable for this user"),
+    };
+    Some(check(
+        "files",
+        Level::Fail,
+        format!(
+            "{} is read-only ({err}): bd cannot write there, and dolt cannot even read the database",
+            place.display()
+        ),
+        Some(fix),
+    ))
+}
+
+/// The files bd writes under `.beads/`; it never writes them through a
+/// link, which a clone could point anywhere.
+const WRITTEN: [&str; 9] = [
+    "bd.lock",
+    "federation-log.jsonl",
+    "dolt",
+    "config.yaml",
+    "config.local.yaml",
+    "credentials",
+    "credentials.key",
+    "pseudonym.key",
+    ".gitignore",
+];
+
+fn link_checks(workspace: &Workspace) -> Vec<Check> {
+    WRITTEN
+        .iter()
+        .map(|name| workspace.beads_dir().join(name))
+        .filter(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()))
+        .map(|path| {
+            let to = std::fs::read_link(&path).map(|t| t.display().to_string()).unwrap_or_default();
+            // bd makes the lock again; the rest is kept as a copy if the
+            // link's target is trusted.
+            let fix = match std::fs::canonicalize(&path) {
+                Ok(target) if !path.ends_with("bd.lock") => format!(
+                    "`rm {0} && cp -a {1} {0}` if you trust {1}, else `rm {0}`",
+                    path.display(),
+                    target.display()
+                ),
+                _ => format!("`rm {}`", path.display()),
+            };
+            check(
+                "files",
+                Level::Fail,
+                format!("{} is a symbolic link to {to}; bd does not write through links under .beads/", path.display()),
+                Some(fix),
+            )
+        })
+        .collect()
+}
+
+/// Secrets git must not carry: a commit would take them off this machine.
+fn tracked_checks(workspace: &Workspace) -> Vec<Check> {
+    let secrets: Vec<PathBuf> = ["credentials", "credentials.key", "pseudonym.key", "config.local.yaml"]
+        .iter()
+        .map(|name| workspace.beads_dir().join(name))
+        .collect();
+    crate::gitrepo::tracked(workspace.beads_dir(), &secrets)
+        .into_iter()
+        .map(|(workdir, relative)| {
+            check(
+                "secrets",
+                Level::Fail,
+                format!(
+                    "{} is tracked by git, so a commit or push can carry it off this machine",
+                    workdir.join(&relative).display()
+                ),
+                Some(format!(
+                    "`git -C {} rm -q --cached {}` (and if it was ever pushed, change what it protects)",
+                    workdir.display(),
+                    relative.display()
+                )),
+            )
+        })
+        .collect()
+}
+
+/// A database without bd's tables: an interrupted `bd init` of an older
+/// release, or tables removed by hand.
+fn schema_check(town: &crate::tracker::Town) -> Option<Check> {
+    let missing = crate::tracker::missing_tables(town.repo()).ok().filter(|m| !m.is_empty())?;
+    let dolt_dir = town.workspace().dolt_dir();
+    let fix = if crate::tracker::half_made(town.repo()).is_some() {
+        format!(
+            "it holds no data: `rm -rf {} && bd --beads-dir {} init`",
+            dolt_dir.display(),
+            town.workspace().beads_dir().display()
+        )
+    } else {
+        format!("its history holds data: restore {} from a backup, or clone it again from a peer", dolt_dir.display())
+    };
+    Some(check(
+        "town",
+        Level::Fail,
+        format!(
+            "the town is half-made: its database lacks the table(s) {}, so every command fails",
+            missing.join(", ")
+        ),
+        Some(fix),
+    ))
+}
+
+/// Stored passwords that cannot be read: the key is missing, or it is not
+/// the one they were sealed with. Each is decrypted and dropped; nothing of
+/// it is shown.
+fn key_checks(workspace: &Workspace, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+    let store = crate::credentials::Store::new(workspace.beads_dir());
+    let lost: Vec<(&crate::config::PeerEntry, anyhow::Error)> =
+        peers
+            .iter()
+            .filter_map(|p| {
+                let url = crate::peer::Endpoint::parse(p.endpoint.as_deref()?).ok()?;
+                store.load(&p.name, url.dolt_url()).err().map(|e| (p, e))
+            })
+            .collect();
+    if lost.is_empty() {
+        return Vec::new();
+    }
+    let readd_all = |lost: &[(&crate::config::PeerEntry, anyhow::Error)]| -> Vec<String> {
+        lost.iter().map(|(p, _)| readd(p, p.endpoint.as_deref().unwrap_or("ENDPOINT"))).collect()
+    };
+    // The store's own name for its key (credentials.rs keeps it beside the store).
+    let key = workspace.beads_dir().join("credentials.key");
+    if !key.exists() {
+        let names: Vec<&str> = lost.iter().map(|(p, _)| p.name.as_str()).collect();
+        // A new key cannot be made while the store holds passwords sealed
+        // with the old one, so starting over removes the store first.
+        return vec![check(
+            "credentials",
+            Level::Fail,
+            format!(
+                "the credential key {} is missing, so the stored password(s) of peer(s) {} in {} cannot be read",
+                key.display(),
+                names.join(", "),
+                store.path().display()
+            ),
+            Some(format!(
+                "restore {} from a backup; otherwise start over, giving each peer its password again: `rm {} && {}`",
+                key.display(),
+                store.path().display(),
+                readd_all(&lost).join(" && ")
+            )),
+        )];
+    }
+    lost.iter()
+        .map(|(peer, err)| {
+            check(
+                "credentials",
+                Level::Fail,
+                err.to_string(),
+                Some(format!(
+                    "`{}` (gives it its password again; restoring the key from a backup keeps them all)",
+                    readd(peer, peer.endpoint.as_deref().unwrap_or("ENDPOINT"))
+                )),
+            )
+        })
+        .collect()
 }
 
 fn stub(entry: &crate::config::PeerEntry, endpoint: Endpoint, tier: Tier) -> crate::federation::remote::Peer {

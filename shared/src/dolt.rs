@@ -84,6 +84,36 @@ pub enum DoltError {
         /// What dolt printed on stdout before failing (results of earlier statements).
         stdout: String,
     },
+    /// The disk holding the repository is full ("no space left on device").
+    /// dolt may have committed before it failed (it often fails only while
+    /// closing), so a writer must look before calling the change lost.
+    DiskFull {
+        /// The dolt subcommand.
+        command: String,
+        /// The directory dolt ran in (the repository).
+        dir: PathBuf,
+        /// The file dolt could not write, when it said.
+        file: Option<String>,
+        /// What dolt printed on stdout before failing.
+        stdout: String,
+    },
+    /// dolt cannot open the repository at all; it writes there even to read,
+    /// so a read-only directory fails every command, reads included.
+    CannotOpen {
+        /// The directory dolt ran in (the repository).
+        dir: PathBuf,
+        /// dolt's reason ("operation not permitted", "permission denied", …).
+        reason: String,
+    },
+    /// dolt crashed with a Go panic or fatal error; the dump is not shown.
+    Crashed {
+        /// The dolt subcommand.
+        command: String,
+        /// The line of the dump that says what went wrong.
+        reason: String,
+        /// What dolt printed on stdout before crashing.
+        stdout: String,
+    },
     /// dolt was killed by a signal before it finished (by the user, the
     /// system or an out-of-memory killer). Each dolt commit is atomic, so
     /// nothing is half-written, but earlier steps of a script may be done.
@@ -111,6 +141,18 @@ impl DoltError {
             _ => None,
         }
     }
+
+    /// What dolt printed on stdout before it failed (the results of the
+    /// statements of a script that did run).
+    #[must_use]
+    pub fn stdout(&self) -> Option<&str> {
+        match self {
+            DoltError::Failed { stdout, .. }
+            | DoltError::DiskFull { stdout, .. }
+            | DoltError::Crashed { stdout, .. } => Some(stdout),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for DoltError {
@@ -131,6 +173,33 @@ impl fmt::Display for DoltError {
                 write!(f, "dolt {command} did not finish within {}s and was stopped", after.as_secs())
             }
             DoltError::Failed { command, stderr, .. } => write!(f, "dolt {command} failed: {stderr}"),
+            DoltError::DiskFull { command, dir, file, .. } => {
+                let file = file.as_deref().map(|f| format!(" (writing {f})")).unwrap_or_default();
+                write!(
+                    f,
+                    "dolt {command} stopped because the disk holding {} is full: no space left on device{file}; \
+                     free some space on that file system (`df -h {}` shows how much is left)",
+                    dir.display(),
+                    dir.display()
+                )
+            }
+            DoltError::CannotOpen { dir, reason } => {
+                write!(f, "dolt cannot open the database in {}: {reason}", dir.display())?;
+                if is_permission_problem(reason) {
+                    write!(
+                        f,
+                        "; dolt writes there even to read, so the directory must be writable for this user \
+                         (`chmod -R u+w {0}`, or `chattr -R -i {0}` when it is marked immutable)",
+                        dir.display()
+                    )?;
+                }
+                Ok(())
+            }
+            DoltError::Crashed { command, reason, .. } => write!(
+                f,
+                "dolt {command} crashed: {reason}; this is a fault in dolt or its surroundings, not in your input; \
+                 check the database with `dolt fsck` in the repository and run the command again"
+            ),
             DoltError::Killed { command, signal } => write!(
                 f,
                 "dolt {command} was killed by signal {signal} before it finished; each dolt commit is atomic, so \
@@ -315,6 +384,9 @@ impl Call<'_> {
         }
         let message = if stderr.is_empty() { stdout.trim().to_owned() } else { stderr };
         let stdout = if message == stdout.trim() { String::new() } else { stdout };
+        if let Some(err) = classify(&message, &self.command_line(), &self.dir, &stdout) {
+            return Err(err);
+        }
         let message = match &self.stdin {
             Some(script) => without_statements(&message, &String::from_utf8_lossy(script)),
             None => message,
@@ -324,6 +396,54 @@ impl Call<'_> {
         }
         Err(DoltError::Failed { command: self.command_line(), stderr: message, stdout })
     }
+}
+
+/// The failures whose raw text helps nobody: a full disk, a repository dolt
+/// cannot open, a Go panic dump. `None` for any other message.
+fn classify(message: &str, command: &str, dir: &Path, stdout: &str) -> Option<DoltError> {
+    const ENOSPC: &str = "no space left on device";
+    const UNLOADED: &str = "failed to load database with error: ";
+    if message.contains(ENOSPC) {
+        // "write /path/to/file: no space left on device"
+        let file = message.lines().find_map(|line| {
+            let before = &line[..line.find(ENOSPC)?];
+            let written = before.rsplit_once("write ")?.1.trim_end_matches([':', ' ']);
+            (written.starts_with('/') && !written.contains(' ')).then(|| written.to_owned())
+        });
+        return Some(DoltError::DiskFull {
+            command: command.to_owned(),
+            dir: dir.to_owned(),
+            file,
+            stdout: stdout.to_owned(),
+        });
+    }
+    if let Some(at) = message.find(UNLOADED) {
+        let reason = message[at + UNLOADED.len()..].lines().next().unwrap_or_default();
+        let reason = reason.trim_end_matches('"').trim().to_owned();
+        return Some(DoltError::CannotOpen { dir: dir.to_owned(), reason });
+    }
+    let crashed = message.starts_with("panic: ")
+        || message.contains("\ngoroutine ")
+        || message.lines().any(|l| l.trim_start().starts_with("fatal error: "));
+    if crashed {
+        // dolt's own fatal errors put the stack in the panic value and the
+        // reason on a "fatal error:" line; Go runtime panics say it on the
+        // "panic:" line.
+        let lines = || message.lines().map(str::trim);
+        let reason = lines()
+            .find_map(|l| l.strip_prefix("fatal error: "))
+            .or_else(|| lines().find_map(|l| l.strip_prefix("panic: ")).filter(|r| !r.starts_with("goroutine ")))
+            .unwrap_or("a Go panic");
+        let reason: String = reason.chars().take(MAX_MESSAGE_LINE).collect();
+        return Some(DoltError::Crashed { command: command.to_owned(), reason, stdout: stdout.to_owned() });
+    }
+    None
+}
+
+/// Whether dolt's reason for not opening a repository is the file system
+/// refusing a write (modes, an immutable attribute, a read-only mount).
+fn is_permission_problem(reason: &str) -> bool {
+    ["operation not permitted", "permission denied", "read-only file system"].iter().any(|r| reason.contains(r))
 }
 
 /// The longest line of dolt's message an error keeps.
@@ -505,6 +625,44 @@ mod tests {
         assert!(tidy.contains("characters cut) …") && tidy.ends_with("is too large for column 'title'"), "{tidy}");
         assert!(tidy.len() < 400, "{tidy}");
         assert_eq!(without_statements("table not found: t", &script), "table not found: t");
+    }
+
+    /// What dolt 1.86.4 printed when it ran out of disk while closing,
+    /// after it had committed (captured on a full tmpfs).
+    const FULL_DISK_PANIC: &str = "panic: goroutine 1 [running]:\n\truntime/debug.Stack()\n\t\truntime/debug/stack.go:26 \
+        +0x5e\n\tgithub.com/dolthub/dolt/go/store/nbs.(*NomsBlockStore).Close(0x1340b409a480)\n\t\n\tfatal error: write \
+        /t/.beads/dolt/.dolt/noms/nbs_manifest_439801634: no space left on device: fatal error closing table \
+        persister\n\ngoroutine 81 [running]:\ngithub.com/dolthub/dolt/go/libraries/utils/errors.Fatalf.func1()";
+
+    #[test]
+    fn a_full_disk_a_panic_and_an_unopenable_repository_are_named_not_dumped() {
+        let dir = Path::new("/t/.beads/dolt");
+        let err = classify(FULL_DISK_PANIC, "sql -r json", dir, "{\"rows\": []}").expect("classified");
+        let text = err.to_string();
+        assert!(matches!(err, DoltError::DiskFull { .. }), "{err:?}");
+        assert!(text.contains("the disk holding /t/.beads/dolt is full"), "{text}");
+        assert!(text.contains("(writing /t/.beads/dolt/.dolt/noms/nbs_manifest_439801634)"), "{text}");
+        assert!(!text.contains("goroutine") && text.contains("df -h /t/.beads/dolt"), "{text}");
+        assert_eq!(err.stdout(), Some("{\"rows\": []}"));
+
+        let panic = "panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1 [running]:\nmain.main()";
+        let err = classify(panic, "sql", dir, "").expect("classified");
+        assert!(matches!(err, DoltError::Crashed { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with("dolt sql crashed: runtime error: index out of range [3] with length 3;"), "{text}");
+        assert!(!text.contains("goroutine"), "{text}");
+
+        let unopenable = "time=\"…\" level=warning msg=\"failed to load database with error: operation not \
+                          permitted\"\noperation not permitted";
+        let err = classify(unopenable, "sql -r json", dir, "").expect("classified");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("dolt cannot open the database in /t/.beads/dolt: operation not permitted;"),
+            "{text}"
+        );
+        assert!(text.contains("chattr -R -i /t/.beads/dolt") && !text.contains("level=warning"), "{text}");
+
+        assert!(classify("table not found: issues", "sql", dir, "").is_none());
     }
 
     #[test]

@@ -54,8 +54,7 @@ pub fn commit_file(beads_dir: &Path, file: &Path, message: &str, author: &Author
 /// Files outside any git work tree are not tracked.
 #[must_use]
 pub fn is_tracked(file: &Path) -> bool {
-    let Some((repo, relative)) = open_around(file) else { return false };
-    repo.index().ok().is_some_and(|index| index.get_path(&relative, 0).is_some())
+    file.parent().is_some_and(|dir| !tracked(dir, &[file.to_owned()]).is_empty())
 }
 
 /// Git's view of who last changed `file`: the newest commit on `HEAD` that
@@ -107,4 +106,23 @@ fn open_around(file: &Path) -> Option<(git2::Repository, std::path::PathBuf)> {
     let absolute = dir.canonicalize().ok()?.join(file.file_name()?);
     let relative = absolute.strip_prefix(&workdir).ok()?.to_owned();
     Some((repo, relative))
+}
+
+/// Those of `files` (paths inside the git work tree around `beads_dir`)
+/// that git tracks, each with the work tree it is tracked in; empty when
+/// there is no git repository.
+#[must_use]
+pub fn tracked(beads_dir: &Path, files: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+    let Ok(repo) = git2::Repository::discover(beads_dir) else { return Vec::new() };
+    let Some(workdir) = repo.workdir().and_then(|w| w.canonicalize().ok()) else { return Vec::new() };
+    let Ok(index) = repo.index() else { return Vec::new() };
+    let Ok(beads) = beads_dir.canonicalize() else { return Vec::new() };
+    files
+        .iter()
+        .filter_map(|file| {
+            // The file may be gone from disk and still be in the index.
+            let relative = beads.join(file.file_name()?).strip_prefix(&workdir).ok()?.to_owned();
+            index.get_path(&relative, 0).map(|_| (workdir.clone(), relative))
+        })
+        .collect()
 }

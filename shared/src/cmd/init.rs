@@ -13,7 +13,7 @@ use crate::fsutil;
 use crate::output::{Report, Style};
 use crate::plugin::Command;
 use crate::tracker::{self, Town, schema, sql};
-use crate::workspace::{BEADS_DIR_NAME, Workspace};
+use crate::workspace::{self, BEADS_DIR_NAME, Workspace};
 
 /// Create a town here: a .beads directory holding a Dolt database.
 ///
@@ -81,10 +81,9 @@ impl Command for Init {
         };
         let workspace = Workspace::at(beads_dir.clone());
         crate::context::refuse_links(&beads_dir)?;
+        remove_leftovers(&workspace);
         if workspace.has_dolt() {
-            return Err(UserError::failure(format!("{} is already a bd town", beads_dir.display()))
-                .with_hint("use it as it is, or remove its .beads directory to start over")
-                .into());
+            return Err(already_a_town(&workspace, &ctx.dolt()?));
         }
         // A project cloned from git already names its town; keep that
         // identity. A town found above this directory is another town: its
@@ -106,17 +105,7 @@ impl Command for Init {
         let prefix = self.prefix.or(prefix_from_config).unwrap_or_else(|| tracker::default_prefix(&town));
         check_identifier("prefix", "--prefix PREFIX", &prefix)?;
         let dolt = ctx.dolt()?;
-
-        let created_beads = !beads_dir.exists();
-        let result = create(&workspace, &dolt, &town, &prefix);
-        if result.is_err() {
-            // Leave nothing half-made behind.
-            let _ = std::fs::remove_dir_all(workspace.dolt_dir());
-            if created_beads {
-                let _ = std::fs::remove_dir_all(&beads_dir);
-            }
-        }
-        result?;
+        build(&workspace, &dolt, &town, &prefix)?;
         let town = Town::new(workspace, dolt.repo(beads_dir.join("dolt")), town, prefix);
         Ok(Initialized {
             status: "initialized",
@@ -128,18 +117,124 @@ impl Command for Init {
     }
 }
 
-fn create(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow::Result<()> {
+/// Builds the town out of sight and moves it into place last, so a kill at
+/// any point leaves no town or a whole one, never a database without its
+/// schema. The rename is the commit point, on one file system:
+///
+/// - no `.beads/` yet: the whole directory (database, `.gitignore`,
+///   `config.yaml`) is built as `.beads.init-<pid>` beside it and renamed
+///   to `.beads`;
+/// - `.beads/` exists (a cloned project with its committed `config.yaml`):
+///   the database is built as `.beads/.dolt.tmp.<pid>` (a name the
+///   `.gitignore` covers), the missing generated files are written
+///   atomically, and the database is renamed to `.beads/dolt` last. A kill
+///   before that leaves at most the generated files, which hold what this
+///   init was asked for, and no town.
+///
+/// Leftovers of a killed init are removed by the next one.
+fn build(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow::Result<()> {
+    let beads_dir = workspace.beads_dir();
+    let fresh = !beads_dir.exists();
+    let (staging, target) = if fresh {
+        (staging_beads(beads_dir, std::process::id()), beads_dir.to_owned())
+    } else {
+        (staging_dolt(workspace, std::process::id()), workspace.dolt_dir())
+    };
+    let dolt_dir = if fresh { staging.join("dolt") } else { staging.clone() };
+    let files = if fresh { Workspace::at(staging.clone()) } else { workspace.clone() };
+    let result = (|| -> anyhow::Result<()> {
+        std::fs::create_dir_all(&dolt_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dolt_dir.display()))?;
+        make_database(&dolt_dir, dolt)?;
+        write_if_absent(&files.beads_dir().join(".gitignore"), GITIGNORE)?;
+        write_if_absent(
+            &files.project_config(),
+            &format!(
+                "# bd project configuration; see `bd config list --show-origin`.\ntown:\n  name: {town}\n  prefix: {prefix}\n"
+            ),
+        )?;
+        // An empty directory in the way (from a run of an older bd) is
+        // replaced by the rename; a non-empty one makes it fail.
+        std::fs::rename(&staging, &target).map_err(|e| {
+            if target.join(".dolt").is_dir() || (fresh && target.exists()) {
+                anyhow::Error::new(
+                    UserError::failure(format!("{} was made by another bd init meanwhile", target.display()))
+                        .with_hint("use that town as it is"),
+                )
+            } else {
+                anyhow::anyhow!("cannot move the new town into place as {}: {e}", target.display())
+            }
+        })
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// Where a fresh `.beads/` is built: beside it, on the same file system.
+fn staging_beads(beads_dir: &Path, pid: u32) -> PathBuf {
+    beads_dir.with_file_name(format!("{}{pid}", staging_beads_prefix(beads_dir)))
+}
+
+/// `.beads.init-`: the name of a fresh town's staging directory, before the pid.
+fn staging_beads_prefix(beads_dir: &Path) -> String {
+    let name = beads_dir.file_name().map_or_else(|| BEADS_DIR_NAME.into(), |n| n.to_string_lossy().into_owned());
+    format!("{name}{INIT_MARK}")
+}
+
+/// Where the database of an existing `.beads/` is built.
+fn staging_dolt(workspace: &Workspace, pid: u32) -> PathBuf {
+    workspace.beads_dir().join(format!("{DOLT_MARK}{pid}"))
+}
+
+/// What follows the `.beads` name in a fresh town's staging directory.
+const INIT_MARK: &str = ".init-";
+/// The start of an existing `.beads/`'s staging database.
+const DOLT_MARK: &str = ".dolt.tmp.";
+
+/// Removes what inits that were killed left behind: staging directories
+/// whose process is gone (a running init keeps its own).
+fn remove_leftovers(workspace: &Workspace) {
+    let beads_dir = workspace.beads_dir();
+    let fresh = staging_beads_prefix(beads_dir);
+    let places: [(Option<&Path>, &str); 2] = [(beads_dir.parent(), fresh.as_str()), (Some(beads_dir), DOLT_MARK)];
+    for (dir, mark) in places {
+        let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix(mark)
+                && workspace::process_gone(pid)
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// The refusal for a workspace that has a database: a whole town, or one
+/// an interrupted init of an older bd left without its schema.
+fn already_a_town(workspace: &Workspace, dolt: &Dolt) -> anyhow::Error {
     let dolt_dir = workspace.dolt_dir();
-    std::fs::create_dir_all(&dolt_dir)?;
-    write_if_absent(&workspace.beads_dir().join(".gitignore"), GITIGNORE)?;
-    write_if_absent(
-        &workspace.project_config(),
-        &format!(
-            "# bd project configuration; see `bd config list --show-origin`.\ntown:\n  name: {town}\n  prefix: {prefix}\n"
-        ),
-    )?;
+    if let Some(missing) = tracker::half_made(&dolt.repo(dolt_dir.clone())) {
+        return UserError::failure(format!(
+            "{} is a half-made town: its database lacks the table(s) {} (a `bd init` was interrupted) and holds no \
+             data",
+            workspace.beads_dir().display(),
+            missing.join(", ")
+        ))
+        .with_hint(format!("remove the database and make the town again: `rm -rf {} && bd init`", dolt_dir.display()))
+        .into();
+    }
+    UserError::failure(format!("{} is already a bd town", workspace.beads_dir().display()))
+        .with_hint("use it as it is, or remove its .beads directory to start over")
+        .into()
+}
+
+/// dolt's repository with the genesis commits every town shares.
+fn make_database(dolt_dir: &Path, dolt: &Dolt) -> anyhow::Result<()> {
     dolt.call(
-        &dolt_dir,
+        dolt_dir,
         [
             "init",
             "--name",
@@ -162,7 +257,7 @@ fn create(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyho
         sql::lit(&format!("{} <{}>", schema::GENESIS_AUTHOR_NAME, schema::GENESIS_AUTHOR_EMAIL)),
         sql::lit(schema::GENESIS_DATE),
     );
-    dolt.call(&dolt_dir, ["sql"])
+    dolt.call(dolt_dir, ["sql"])
         .stdin(script)
         .env("DOLT_COMMITTER_DATE", schema::GENESIS_DATE)
         .env("DOLT_AUTHOR_DATE", schema::GENESIS_DATE)

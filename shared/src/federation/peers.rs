@@ -43,23 +43,51 @@ fn already_exists(name: &str, what: &str) -> UserError {
         .with_hint("use a different name, or check existing peers with `bd config list | grep federation.peers`")
 }
 
+/// Whether a configured endpoint reaches the same dolt remote as `new`.
+fn same_endpoint(configured: Option<&str>, new: &Endpoint) -> bool {
+    configured.and_then(|e| Endpoint::parse(e).ok()).is_some_and(|e| e.dolt_url() == new.dolt_url())
+}
+
 fn peer_key(name: &str, field: &str) -> String {
     format!("federation.peers.{name}.{field}")
 }
 
 /// Registers a peer: dolt remote, credentials, then config; undoing the
-/// earlier steps when a later one fails.
+/// earlier steps when a later one fails. Run again with the same name and
+/// endpoint, it finishes a peer that is partly there (a kill after the
+/// remote was added, or a remote removed by hand) and keeps what exists.
 pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> {
     peer::check_name(&new.name)?;
     let _lock = town.lock()?;
-    if let Some(existing) = config.peer(&new.name) {
-        return Err(already_exists(&new.name, existing.endpoint.as_deref().unwrap_or("configured")).into());
-    }
     let repo = town.repo();
-    if let Some(url) = dolt_remotes(repo)?.get(&new.name) {
-        return Err(already_exists(&new.name, &format!("a dolt remote with URL {url}")).into());
+    let remote = dolt_remotes(repo)?.remove(&new.name);
+    // Adding the same peer again completes what an interrupted add (or a
+    // removed remote) left: the steps already done are kept, not refused.
+    match (config.peer(&new.name), &remote) {
+        (Some(existing), None) if same_endpoint(existing.endpoint.as_deref(), &new.endpoint) => {}
+        (Some(existing), _) => {
+            return Err(already_exists(&new.name, existing.endpoint.as_deref().unwrap_or("configured")).into());
+        }
+        (None, Some(url)) if url != new.endpoint.dolt_url() => {
+            return Err(UserError::failure(format!(
+                "peer already exists: '{0}' is a dolt remote with URL {url}, but not a configured peer (an \
+                 interrupted add-peer, or a remote added by hand), and {1} maps to {2}",
+                new.name,
+                new.endpoint.as_str(),
+                new.endpoint.dolt_url()
+            ))
+            .with_hint(format!(
+                "remove it with `bd federation remove-peer {0}`, then add the peer again; or use a different name",
+                new.name
+            ))
+            .into());
+        }
+        (None, _) => {}
     }
-    repo.call(["remote", "add", new.name.as_str(), new.endpoint.dolt_url()]).run()?;
+    let add_remote = remote.is_none();
+    if add_remote {
+        repo.call(["remote", "add", new.name.as_str(), new.endpoint.dolt_url()]).run()?;
+    }
     let store = Store::new(town.workspace().beads_dir());
     let result = (|| -> anyhow::Result<()> {
         let mut changes: Vec<(String, Option<Value>)> =
@@ -84,8 +112,13 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
         Ok(())
     })();
     if let Err(err) = result {
-        let _ = store.remove(&new.name);
-        let _ = repo.call(["remote", "remove", new.name.as_str()]).run();
+        // Undo only this run's steps: what an earlier run left stays as found.
+        if new.credentials.is_some() {
+            let _ = store.remove(&new.name);
+        }
+        if add_remote {
+            let _ = repo.call(["remote", "remove", new.name.as_str()]).run();
+        }
         return Err(err.context(format!("peer '{}' was not added; nothing was changed", new.name)));
     }
     Ok(())

@@ -25,6 +25,7 @@ use crate::config::{Key, Resolved, SyncMode};
 use crate::dolt::{Dolt, DoltError, Repo, Row};
 use crate::env;
 use crate::error::{self, UserError};
+use crate::output::Printer;
 use crate::workspace::{Workspace, WriteLock};
 
 /// A person recorded as the author of writes.
@@ -65,6 +66,7 @@ pub struct Town {
     lock_wait: Duration,
     mode: SyncMode,
     export_file: String,
+    printer: Option<Printer>,
 }
 
 impl Town {
@@ -94,7 +96,25 @@ impl Town {
         let lock_wait = config.duration(Key::LockTimeout)?;
         let mode = config.sync_mode()?;
         let export_file = export_file(config)?;
-        Ok(Self { repo: dolt.repo(workspace.dolt_dir()), workspace, name, prefix, actor, lock_wait, mode, export_file })
+        Ok(Self {
+            repo: dolt.repo(workspace.dolt_dir()),
+            workspace,
+            name,
+            prefix,
+            actor,
+            lock_wait,
+            mode,
+            export_file,
+            printer: None,
+        })
+    }
+
+    /// Gives the town the printer its warnings go to (a write that dolt
+    /// committed before it failed says so).
+    #[must_use]
+    pub fn with_printer(mut self, printer: Printer) -> Self {
+        self.printer = Some(printer);
+        self
     }
 
     /// Assembles a town that `init` just created.
@@ -110,6 +130,7 @@ impl Town {
             lock_wait: Duration::from_secs(10),
             mode: SyncMode::GitPortable,
             export_file: "issues.jsonl".to_owned(),
+            printer: None,
         }
     }
 
@@ -204,9 +225,64 @@ impl Town {
         );
         let out = match self.repo.call(["sql", "-r", "json"]).stdin(script).run() {
             Ok(out) => out,
-            Err(err) => return Err(self.pending_changes(&err).map_or_else(|| err.into(), Into::into)),
+            Err(err) => {
+                if let Some(refusal) = self.pending_changes(&err) {
+                    return Err(refusal.into());
+                }
+                return self.committed_despite(err, message);
+            }
         };
         Ok(crate::dolt::parse_rows(&out.stdout).unwrap_or_default())
+    }
+
+    /// After a write script failed: whether its commit happened anyway.
+    /// dolt can fail after committing (on a full disk it commits, then
+    /// crashes while closing the store), and a user told "failed" would run
+    /// the command again and make a duplicate. The evidence, in order: the
+    /// row `DOLT_COMMIT` printed, checked against the branch while dolt can
+    /// still read it; else a head that moved past the guard's `bd_head` to a
+    /// commit with our message. When the guard printed nothing, the script
+    /// stopped before its commit. Committed: success with a warning.
+    fn committed_despite(&self, err: DoltError, message: &str) -> anyhow::Result<Vec<Row>> {
+        let rows = err.stdout().and_then(|s| crate::dolt::parse_rows(s).ok()).unwrap_or_default();
+        let field = |name: &str| rows.iter().rev().find_map(|r| r.get(name)?.as_str().map(str::to_owned));
+        let (printed, before) = (field("hash"), field("bd_head"));
+        let head = self
+            .repo
+            .query("SELECT commit_hash AS h, message AS m FROM dolt_log WHERE commit_hash = HASHOF('HEAD')")
+            .ok()
+            .and_then(|r| r.into_iter().next());
+        let committed = match (&head, &printed) {
+            (Some(row), _) => {
+                let hash = row.get("h").and_then(Value::as_str);
+                let moved = before.is_some() && hash != before.as_deref();
+                let ours = row.get("m").and_then(Value::as_str) == Some(message);
+                (printed.is_some() && hash == printed.as_deref()) || (printed.is_none() && moved && ours)
+            }
+            // dolt cannot read now; it printed the commit only once it was written.
+            (None, Some(_)) => true,
+            (None, None) if before.is_none() => false,
+            (None, None) => {
+                return Err(anyhow::Error::new(err).context(format!(
+                    "the write may or may not have been committed: dolt failed during it and cannot read the \
+                     database now to tell; once the cause below is fixed, look with `bd list` or `bd show` (or \
+                     `dolt log` in {}) before running the command again",
+                    self.repo.dir().display()
+                )));
+            }
+        };
+        if !committed {
+            return Err(err.into());
+        }
+        if let Some(printer) = &self.printer {
+            let hash = printed.or_else(|| head.and_then(|r| r.get("h")?.as_str().map(str::to_owned)));
+            printer.warn(&format!(
+                "the change was committed ({}) and is saved, so do not run the command again; dolt failed \
+                 afterwards: {err}",
+                hash.as_deref().unwrap_or("commit")
+            ));
+        }
+        Ok(rows)
     }
 
     /// The refusal for a write the pending-changes guard stopped, naming
@@ -280,8 +356,11 @@ impl Town {
 /// and otherwise fails, with [`PENDING_MARKER`] and the changed tables in
 /// dolt's message (dolt has no conditional `SIGNAL` outside procedures, so
 /// an invalid JSON text built from the table names raises the error).
+///
+/// It also reports the head the write starts from (`bd_head`), so a write
+/// that fails can tell whether its commit happened.
 const PENDING_GUARD: &str = "SELECT IF(COUNT(*) = 0, 'clean', JSON_EXTRACT(CONCAT('bd-pending-changes:', \
-     GROUP_CONCAT(table_name ORDER BY table_name)), '$')) AS bd_guard FROM dolt_status";
+     GROUP_CONCAT(table_name ORDER BY table_name)), '$')) AS bd_guard, HASHOF('HEAD') AS bd_head FROM dolt_status";
 
 /// What [`PENDING_GUARD`]'s failure carries before the table names.
 const PENDING_MARKER: &str = "bd-pending-changes:";
@@ -313,6 +392,25 @@ fn export_file(config: &Resolved) -> anyhow::Result<String> {
             .with_hint("fix it with `bd config set export.path issues.jsonl`, or `bd config unset export.path`")
     })?;
     Ok(value)
+}
+
+/// The tables of the schema a repository lacks (none for a whole town).
+pub fn missing_tables(repo: &Repo) -> Result<Vec<&'static str>, DoltError> {
+    let rows = repo.query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")?;
+    // The column's case differs between dolt versions: take the only one.
+    let present: Vec<&str> = rows.iter().filter_map(|r| r.values().next()?.as_str()).collect();
+    Ok(schema::TABLES.into_iter().filter(|t| !present.contains(t)).collect())
+}
+
+/// The missing tables of a repository that an interrupted `bd init` of an
+/// earlier release left: tables missing, and no commit but dolt's first,
+/// so it holds no data and can be made again. `None` otherwise.
+#[must_use]
+pub fn half_made(repo: &Repo) -> Option<Vec<&'static str>> {
+    let missing = missing_tables(repo).ok()?;
+    let commits = repo.query("SELECT COUNT(*) AS n FROM dolt_log").ok()?;
+    let n = commits.first()?.get("n").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))?;
+    (!missing.is_empty() && n <= 1).then_some(missing)
 }
 
 /// The default town name: the project directory's name.

@@ -17,6 +17,16 @@ pub fn spawn_bd(town: &Town, args: &[&str]) -> Child {
     cmd.spawn().expect("spawn bd")
 }
 
+/// Like [`spawn_bd`], with extra environment variables.
+pub fn spawn_bd_env(town: &Town, vars: &[(&str, &str)], args: &[&str]) -> Child {
+    let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
+    cmd.args(args).process_group(0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn bd")
+}
+
 /// Waits for a background bd and returns what it did.
 pub fn finish(child: Child) -> Run {
     let out = child.wait_with_output().expect("wait for bd");
@@ -87,6 +97,11 @@ pub fn dolt_child(parent: u32, limit: Duration) -> Option<u32> {
 /// Sends SIGKILL to `pid` (it may have exited already).
 pub fn kill9(pid: u32) {
     let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).stderr(Stdio::null()).status();
+}
+
+/// Sends SIGKILL to every process of group `pgid` (bd and the dolt it runs).
+pub fn kill9_group(pgid: u32) {
+    let _ = std::process::Command::new("kill").args(["-9", "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
 }
 
 /// Asserts `dolt fsck` finds the repository in `dir` intact.
