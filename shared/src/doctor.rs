@@ -60,9 +60,23 @@ pub fn run(ctx: &Context) -> Vec<Check> {
         }
     };
     out.extend(config_checks(config));
-    let Ok(town) = ctx.town() else {
-        out.push(check("town", Level::Fail, "no usable town here", Some("run `bd init`".into())));
-        return out;
+    let town = match ctx.town() {
+        Ok(town) => town,
+        Err(err) => {
+            // What makes the town unusable is the finding; links and tracked
+            // secrets are worth reporting even then.
+            if let Some(dir) = ctx.beads_dir().filter(|d| d.is_dir()) {
+                let workspace = Workspace::at(dir.to_owned());
+                out.extend(link_checks(&workspace));
+                out.extend(tracked_checks(&workspace));
+            }
+            if out.iter().all(|c| c.level == Level::Ok) || ctx.beads_dir().is_none() {
+                let message = err.chain().next().map_or_else(|| "no usable town here".to_owned(), ToString::to_string);
+                let fix = crate::error::hint(&err).map_or_else(|| "run `bd init`".to_owned(), str::to_owned);
+                out.push(check("town", Level::Fail, message, Some(fix)));
+            }
+            return out;
+        }
     };
     if dolt.is_none() {
         return out;
@@ -94,6 +108,26 @@ pub fn run(ctx: &Context) -> Vec<Check> {
         ));
     }
     out.extend(peer_checks(config, &town, &peers, remotes_unreadable_fix));
+    let unconfirmed = crate::config::trust::unconfirmed(config, town.workspace().beads_dir());
+    if !unconfirmed.is_empty() {
+        let changes: Vec<&str> = unconfirmed.iter().map(|w| w.change.as_str()).collect();
+        out.push(check(
+            "trust",
+            Level::Fail,
+            format!(
+                "{} has changes to where data goes that this machine has not confirmed ({}), so the exchanges they \
+                 affect stop: {}",
+                town.workspace().project_config().display(),
+                crate::gitrepo::last_change(&town.workspace().project_config())
+                    .unwrap_or_else(|| "not in a git repository".to_owned()),
+                changes.join("; ")
+            ),
+            Some(
+                "review them with `bd federation trust --dry-run`; if you accept them, run `bd federation trust`"
+                    .into(),
+            ),
+        ));
+    }
     if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
         let message = err.chain().next().map(ToString::to_string).unwrap_or_default();
         out.push(check("credentials", Level::Fail, message, crate::error::hint(&err).map(str::to_owned)));
@@ -363,14 +397,13 @@ fn schema_check(town: &crate::tracker::Town) -> Option<Check> {
 /// it is shown.
 fn key_checks(workspace: &Workspace, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
     let store = crate::credentials::Store::new(workspace.beads_dir());
-    let lost: Vec<(&crate::config::PeerEntry, anyhow::Error)> =
-        peers
-            .iter()
-            .filter_map(|p| {
-                let url = crate::peer::Endpoint::parse(p.endpoint.as_deref()?).ok()?;
-                store.load(&p.name, url.dolt_url()).err().map(|e| (p, e))
-            })
-            .collect();
+    let lost: Vec<(&crate::config::PeerEntry, anyhow::Error)> = peers
+        .iter()
+        .filter_map(|p| {
+            let url = crate::peer::Endpoint::parse(p.endpoint.as_deref()?).ok()?;
+            store.load(&p.name, url.dolt_url()).err().map(|e| (p, e))
+        })
+        .collect();
     if lost.is_empty() {
         return Vec::new();
     }

@@ -171,6 +171,11 @@ fn a_committed_destination_waits_for_confirmation_on_this_machine() {
     let status = town.bd(["--json", "federation", "status"]).code(1).json();
     assert_eq!(status["peers"][0]["reachable"], false, "{status}");
     assert!(!evil.endpoint().is_empty() && std::fs::read_dir(evil_dir(&evil)).expect("dir").count() == 0, "data left");
+    let doctor = town.bd(["--json", "doctor"]).code(1).json();
+    let trust = doctor["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "trust").cloned();
+    let trust = trust.unwrap_or_else(|| panic!("doctor does not report the unconfirmed changes: {doctor}"));
+    assert!(trust["message"].as_str().is_some_and(|m| m.contains("new peer 'helper'")), "{trust}");
+    assert!(trust["fix"].as_str().is_some_and(|f| f.contains("bd federation trust")), "{trust}");
     // A dry run lists the changes and confirms nothing.
     let listed = town.bd(["--json", "federation", "trust", "--dry-run"]).success().json();
     assert_eq!(listed["changes"].as_array().map(Vec::len), Some(2), "{listed}");

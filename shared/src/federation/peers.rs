@@ -100,12 +100,14 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
                 changes.push((peer_key(&new.name, "user"), Some(Value::Scalar(user.clone()))));
                 store.save(&new.name, new.endpoint.dolt_url(), user, password)?;
             }
-            // The peer is new here, so a stored password under its name was
-            // left by one removed by hand (config entry and dolt remote gone):
-            // it was given for another endpoint and must not outlive it.
-            None => {
+            // A peer new here whose name still has a stored password: it was
+            // left by one removed by hand (config entry and dolt remote gone),
+            // given for another endpoint, and must not outlive it. A peer
+            // being finished keeps its password (it is bound to this URL).
+            None if config.peer(&new.name).is_none() => {
                 store.remove(&new.name)?;
             }
+            None => {}
         }
         let changes: Vec<config::Change<'_>> = changes.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         config::update(&town.workspace().project_config(), &changes)?;
