@@ -108,26 +108,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
         ));
     }
     out.extend(peer_checks(config, &town, &peers, remotes_unreadable_fix));
-    let unconfirmed = crate::config::trust::unconfirmed(config, town.workspace().beads_dir());
-    if !unconfirmed.is_empty() {
-        let changes: Vec<&str> = unconfirmed.iter().map(|w| w.change.as_str()).collect();
-        out.push(check(
-            "trust",
-            Level::Fail,
-            format!(
-                "{} has changes to where data goes that this machine has not confirmed ({}), so the exchanges they \
-                 affect stop: {}",
-                town.workspace().project_config().display(),
-                crate::gitrepo::last_change(&town.workspace().project_config())
-                    .unwrap_or_else(|| "not in a git repository".to_owned()),
-                changes.join("; ")
-            ),
-            Some(
-                "review them with `bd federation trust --dry-run`; if you accept them, run `bd federation trust`"
-                    .into(),
-            ),
-        ));
-    }
+    out.extend(trust_check(config, town.workspace()));
     if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
         let message = err.chain().next().map(ToString::to_string).unwrap_or_default();
         out.push(check("credentials", Level::Fail, message, crate::error::hint(&err).map(str::to_owned)));
@@ -161,6 +142,29 @@ pub fn run(ctx: &Context) -> Vec<Check> {
         out.push(check("town", Level::Ok, format!("town {} is healthy", town.name()), None));
     }
     out
+}
+
+/// Changes to where data goes that came with the project and wait for
+/// `bd federation trust`.
+fn trust_check(config: &Resolved, workspace: &Workspace) -> Option<Check> {
+    let unconfirmed = crate::config::trust::unconfirmed(config, workspace.beads_dir());
+    if unconfirmed.is_empty() {
+        return None;
+    }
+    let changes: Vec<&str> = unconfirmed.iter().map(|w| w.change.as_str()).collect();
+    let file = workspace.project_config();
+    Some(check(
+        "trust",
+        Level::Fail,
+        format!(
+            "{} has changes to where data goes that this machine has not confirmed ({}), so the exchanges they \
+             affect stop: {}",
+            file.display(),
+            crate::gitrepo::last_change(&file).unwrap_or_else(|| "not in a git repository".to_owned()),
+            changes.join("; ")
+        ),
+        Some("review them with `bd federation trust --dry-run`; if you accept them, run `bd federation trust`".into()),
+    ))
 }
 
 /// Each peer: endpoint, dolt remote, tier patterns, staleness; and dolt
