@@ -20,6 +20,7 @@ mod frontdoor;
 mod hostile;
 mod inputs;
 mod layout;
+mod lineage;
 mod machine_input;
 mod merges;
 mod model;

@@ -12,7 +12,7 @@ use crate::error::{self, UserError};
 use crate::fsutil;
 use crate::output::{Report, Style};
 use crate::plugin::Command;
-use crate::tracker::{self, Town, schema, sql};
+use crate::tracker::{self, Town};
 use crate::workspace::{self, BEADS_DIR_NAME, Workspace};
 
 /// Create a town here: a .beads directory holding a Dolt database.
@@ -143,8 +143,9 @@ fn build(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow
     let dolt_dir = if fresh { staging.join("dolt") } else { staging.clone() };
     let files = if fresh { Workspace::at(staging.clone()) } else { workspace.clone() };
     let result = (|| -> anyhow::Result<()> {
-        std::fs::create_dir_all(&dolt_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dolt_dir.display()))?;
-        make_database(&dolt_dir, dolt)?;
+        let parent = dolt_dir.parent().unwrap_or(beads_dir);
+        std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+        tracker::genesis::lay_down(dolt, &dolt_dir)?;
         write_if_absent(&files.beads_dir().join(".gitignore"), GITIGNORE)?;
         write_if_absent(
             &files.project_config(),
@@ -229,40 +230,6 @@ fn already_a_town(workspace: &Workspace, dolt: &Dolt) -> anyhow::Error {
     UserError::failure(format!("{} is already a bd town", workspace.beads_dir().display()))
         .with_hint("use it as it is, or remove its .beads directory to start over")
         .into()
-}
-
-/// dolt's repository with the genesis commits every town shares.
-fn make_database(dolt_dir: &Path, dolt: &Dolt) -> anyhow::Result<()> {
-    dolt.call(
-        dolt_dir,
-        [
-            "init",
-            "--name",
-            schema::GENESIS_AUTHOR_NAME,
-            "--email",
-            schema::GENESIS_AUTHOR_EMAIL,
-            "--date",
-            schema::GENESIS_DATE,
-            "-b",
-            schema::BRANCH,
-        ],
-    )
-    .env("DOLT_COMMITTER_DATE", schema::GENESIS_DATE)
-    .env("DOLT_AUTHOR_DATE", schema::GENESIS_DATE)
-    .run()?;
-    let script = format!(
-        "{}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {}, '--date', {});\n",
-        schema::SCHEMA,
-        sql::lit(schema::SCHEMA_MESSAGE),
-        sql::lit(&format!("{} <{}>", schema::GENESIS_AUTHOR_NAME, schema::GENESIS_AUTHOR_EMAIL)),
-        sql::lit(schema::GENESIS_DATE),
-    );
-    dolt.call(dolt_dir, ["sql"])
-        .stdin(script)
-        .env("DOLT_COMMITTER_DATE", schema::GENESIS_DATE)
-        .env("DOLT_AUTHOR_DATE", schema::GENESIS_DATE)
-        .run()?;
-    Ok(())
 }
 
 fn write_if_absent(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 //! Dolt commit whose author is the acting person, or changes nothing.
 
 mod edit;
+pub mod genesis;
 mod id;
 mod issue;
 pub mod jsonl;

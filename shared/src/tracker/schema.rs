@@ -1,17 +1,11 @@
-//! The database schema and the shared genesis every town starts from.
+//! The database schema every town holds.
 //!
-//! Federation merges histories, and Dolt cannot merge histories without a
-//! common ancestor. So `bd init` builds the first two commits (dolt's
-//! initial commit and the schema commit) with a fixed author and date: every
-//! town, made anywhere, starts from the same two commit hashes and can push
-//! to and pull from any other town.
+//! The schema is not made by each town: it is part of the genesis that
+//! `bd init` lays down ([`super::genesis`]), so every town, whatever dolt
+//! made it, starts from the same commits. [`SCHEMA`] is that genesis's
+//! schema as text (a test checks that they agree), for the checks that read
+//! the schema (input limits, the trust boundary).
 
-/// Author of the genesis commits.
-pub const GENESIS_AUTHOR_NAME: &str = "bd";
-/// Email of the genesis commits.
-pub const GENESIS_AUTHOR_EMAIL: &str = "bd@genesis.invalid";
-/// Date of the genesis commits (fixed so their hashes are identical everywhere).
-pub const GENESIS_DATE: &str = "2026-01-01T00:00:00Z";
 /// The branch every town works on.
 pub const BRANCH: &str = "main";
 /// Message of the schema commit.

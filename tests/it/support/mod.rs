@@ -37,6 +37,22 @@ pub fn dolt() -> PathBuf {
     })
 }
 
+/// The other dolt build the suite federates with (`BD_DOLT_OTHER`, which the
+/// README's test command builds); panics with the fix when there is none.
+pub fn other_dolt() -> PathBuf {
+    let path = std::env::var_os("BD_DOLT_OTHER").filter(|p| !p.is_empty()).map_or_else(
+        || {
+            panic!(
+                "BD_DOLT_OTHER is not set: these tests federate towns made by two dolt builds. Run `scripts/test` \
+                 (the README's test command), which builds both."
+            )
+        },
+        PathBuf::from,
+    );
+    assert!(path.is_file(), "BD_DOLT_OTHER={} does not exist; run scripts/test (see README)", path.display());
+    path
+}
+
 /// The directory holding the built `bd` and `bd-*` executables.
 pub fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_bd")).parent().expect("bin dir").to_owned()
@@ -45,16 +61,27 @@ pub fn bin_dir() -> PathBuf {
 /// A sealed environment: its own home, config, dolt root and identity.
 pub struct Sandbox {
     root: tempfile::TempDir,
+    dolt: PathBuf,
 }
 
 impl Sandbox {
-    /// A fresh sandbox.
+    /// A fresh sandbox whose bd runs the pinned dolt.
     pub fn new() -> Self {
+        Self::with_dolt(dolt())
+    }
+
+    /// A fresh sandbox whose bd (and `Town::dolt`) runs `dolt`.
+    pub fn with_dolt(dolt: PathBuf) -> Self {
         let root = tempfile::Builder::new().prefix("bd-test-").tempdir().expect("tempdir");
         for dir in ["home", "config", "dolt-root", "cache"] {
             std::fs::create_dir_all(root.path().join(dir)).expect("sandbox dir");
         }
-        Self { root }
+        Self { root, dolt }
+    }
+
+    /// The dolt this sandbox runs.
+    pub fn dolt(&self) -> &Path {
+        &self.dolt
     }
 
     /// The sandbox root.
@@ -73,7 +100,7 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", root.join("config"))
             .env("XDG_CACHE_HOME", root.join("cache"))
             .env("DOLT_ROOT_PATH", root.join("dolt-root"))
-            .env("BD_DOLT", dolt())
+            .env("BD_DOLT", &self.dolt)
             .env("USER", "tester")
             .env("LANG", "C");
         cmd
@@ -102,6 +129,17 @@ impl Town {
     /// A town ready for federation (`sync.mode: dolt-native`).
     pub fn federated(name: &str) -> Self {
         let town = Self::named(name);
+        town.bd(["config", "set", "sync.mode", "dolt-native"]).success();
+        town
+    }
+
+    /// A town ready for federation whose bd runs the dolt build `dolt`.
+    pub fn federated_with(name: &str, dolt: PathBuf) -> Self {
+        let sandbox = Sandbox::with_dolt(dolt);
+        let dir = sandbox.path().join(name);
+        std::fs::create_dir_all(&dir).expect("town dir");
+        let town = Self { sandbox, dir };
+        town.bd(["init"]).success();
         town.bd(["config", "set", "sync.mode", "dolt-native"]).success();
         town
     }
@@ -217,7 +255,7 @@ impl Town {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.run(dolt(), &self.dolt_dir(), args)
+        self.run(self.sandbox.dolt(), &self.dolt_dir(), args)
     }
 
     /// Rows of a SQL query run by the real dolt.
