@@ -19,6 +19,7 @@ mod files;
 mod frontdoor;
 mod hostile;
 mod inputs;
+mod join;
 mod layout;
 mod lineage;
 mod machine_input;

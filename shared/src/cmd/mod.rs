@@ -70,6 +70,7 @@ pub const BUNDLED: &[Bundled] = bundled![
     federation::pull::Pull,
     federation::fetch::Fetch,
     federation::sync::Sync,
+    federation::join::Join,
     federation::status::Status,
     federation::log::Log,
     federation::trust::Trust,

@@ -185,17 +185,64 @@ impl Plan {
     }
 }
 
+/// Which rows a plan resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rows {
+    /// The rows a merge of `theirs` into `ours` conflicts in (against their
+    /// common ancestor).
+    MergeConflicts,
+    /// The rows two unrelated histories both hold, with different values
+    /// (there is no ancestor: every differing field is both sides' change).
+    HeldByBoth,
+}
+
+impl Rows {
+    /// The query of `table`'s rows, each marked with `bd_table`.
+    fn query(self, o: &str, t: &str, table: &str) -> String {
+        match self {
+            Rows::MergeConflicts => {
+                format!("SELECT '{table}' AS bd_table, c.* FROM dolt_preview_merge_conflicts({o}, {t}, '{table}') c")
+            }
+            Rows::HeldByBoth => format!(
+                "SELECT '{table}' AS bd_table, d.* FROM dolt_diff({o}, {t}, '{table}') d WHERE d.diff_type = 'modified'"
+            ),
+        }
+    }
+
+    /// The ids of the issues among those rows.
+    fn issue_ids(self, o: &str, t: &str) -> String {
+        match self {
+            Rows::MergeConflicts => {
+                format!("SELECT COALESCE(c.our_id, c.their_id) FROM dolt_preview_merge_conflicts({o}, {t}, 'issues') c")
+            }
+            Rows::HeldByBoth => {
+                format!("SELECT d.to_id FROM dolt_diff({o}, {t}, 'issues') d WHERE d.diff_type = 'modified'")
+            }
+        }
+    }
+
+    /// The column prefixes of the base, our and their versions.
+    fn prefixes(self) -> [Option<&'static str>; 3] {
+        match self {
+            Rows::MergeConflicts => [Some("base"), Some("our"), Some("their")],
+            Rows::HeldByBoth => [None, Some("from"), Some("to")],
+        }
+    }
+}
+
 /// Reads the rows a merge of `theirs` into `ours` would conflict in, in one
 /// dolt process, and resolves each by `strategy` (`manual` resolves only
 /// what is no real conflict and lists the rest in [`Plan::conflicts`]).
 pub(super) fn plan(repo: &Repo, ours: &str, theirs: &str, strategy: Strategy) -> anyhow::Result<Plan> {
+    plan_rows(repo, ours, theirs, strategy, Rows::MergeConflicts)
+}
+
+/// Like [`plan`], for the given rows.
+pub(super) fn plan_rows(repo: &Repo, ours: &str, theirs: &str, strategy: Strategy, rows: Rows) -> anyhow::Result<Plan> {
     let (o, t) = (sql::lit(ours), sql::lit(theirs));
     let mut script = String::new();
     for table in schema::TABLES {
-        let _ = writeln!(
-            script,
-            "SELECT '{table}' AS bd_table, c.* FROM dolt_preview_merge_conflicts({o}, {t}, '{table}') c;"
-        );
+        let _ = writeln!(script, "{};", rows.query(&o, &t, table));
     }
     let names: Vec<String> = schema::TABLES.iter().map(|t| format!("'{t}'")).collect();
     let _ = writeln!(
@@ -210,19 +257,19 @@ pub(super) fn plan(repo: &Repo, ours: &str, theirs: &str, strategy: Strategy) ->
             let _ = writeln!(
                 script,
                 "SELECT '{side}' AS bd_side, e.issue_id, e.comment AS field, MAX(e.created_at) AS at \
-                 FROM events AS OF {rev} e WHERE e.event_type IN ('updated', 'closed') AND e.issue_id IN \
-                 (SELECT COALESCE(c.our_id, c.their_id) FROM dolt_preview_merge_conflicts({o}, {t}, 'issues') c) \
-                 GROUP BY e.issue_id, e.comment;"
+                 FROM events AS OF {rev} e WHERE e.event_type IN ('updated', 'closed') AND e.issue_id IN ({}) \
+                 GROUP BY e.issue_id, e.comment;",
+                rows.issue_ids(&o, &t)
             );
         }
     }
     let out = repo.call(["sql", "-r", "json"]).stdin(script).run()?;
-    let rows = crate::dolt::parse_rows(&out.stdout)?;
-    Ok(plan_from_rows(&rows, strategy))
+    let read = crate::dolt::parse_rows(&out.stdout)?;
+    Ok(plan_from_rows(&read, strategy, rows))
 }
 
 /// The pure half of [`plan`]: resolves the rows it read.
-fn plan_from_rows(rows: &[Row], strategy: Strategy) -> Plan {
+fn plan_from_rows(rows: &[Row], strategy: Strategy, kind: Rows) -> Plan {
     let mut layouts: BTreeMap<&str, Layout> = BTreeMap::new();
     let mut times: BTreeMap<(&str, &str, &str), &str> = BTreeMap::new();
     for row in rows {
@@ -246,7 +293,7 @@ fn plan_from_rows(rows: &[Row], strategy: Strategy) -> Plan {
         if !plan.tables.iter().any(|t| t == table) {
             plan.tables.push(table.to_owned());
         }
-        let versions = versions_of(row, layout);
+        let versions = versions_of(row, layout, kind.prefixes());
         let id = key_text(&versions, layout);
         // When a side last changed a field: its event for that field if the
         // event is newer than the merge base, else the side's `updated_at`.
@@ -288,9 +335,11 @@ fn plan_from_rows(rows: &[Row], strategy: Strategy) -> Plan {
     plan
 }
 
-/// The three versions of a row from one `dolt_preview_merge_conflicts` row.
-fn versions_of(row: &Row, layout: &Layout) -> Versions {
-    let side = |prefix: &str| -> Option<Fields> {
+/// The three versions of a row from one row of dolt's (with the columns of
+/// each version under its prefix).
+fn versions_of(row: &Row, layout: &Layout, [base, ours, theirs]: [Option<&str>; 3]) -> Versions {
+    let side = |prefix: Option<&str>| -> Option<Fields> {
+        let prefix = prefix?;
         let present = layout.key.iter().all(|k| row.get(&format!("{prefix}_{k}")).is_some_and(|v| !v.is_null()));
         let removed = row.get(&format!("{prefix}_diff_type")).and_then(Value::as_str) == Some("removed");
         (present && !removed).then(|| {
@@ -301,7 +350,7 @@ fn versions_of(row: &Row, layout: &Layout) -> Versions {
                 .collect()
         })
     };
-    Versions { base: side("base"), ours: side("our"), theirs: side("their") }
+    Versions { base: side(base), ours: side(ours), theirs: side(theirs) }
 }
 
 /// The row's key as people read it (`north-3k9x2a`, or `north-3k9x2a auth`).
@@ -427,12 +476,12 @@ mod tests {
                 json!({"bd_side": side, "issue_id": "n-1", "field": "title", "at": at}).as_object().expect("o").clone(),
             );
         }
-        let plan = plan_from_rows(&rows, Strategy::Newest);
+        let plan = plan_from_rows(&rows, Strategy::Newest, Rows::MergeConflicts);
         assert_eq!(plan.tables, ["issues"]);
         assert_eq!(plan.conflicts.len(), 1);
         assert!(plan.statements.contains("'B'") && plan.statements.contains("'2026-01-05'"), "{}", plan.statements);
         // Without events, the side's updated_at decides.
-        let plan = plan_from_rows(&rows[..rows.len() - 2], Strategy::Newest);
+        let plan = plan_from_rows(&rows[..rows.len() - 2], Strategy::Newest, Rows::MergeConflicts);
         assert!(plan.statements.contains("'A'"), "{}", plan.statements);
     }
 }

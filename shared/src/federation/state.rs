@@ -45,6 +45,9 @@ pub(super) struct Standing {
     pub pushed: Option<String>,
     /// Tables whose pending changes the script committed first.
     pub pending_committed: Vec<String>,
+    /// Whether the peer's main shares no commit with ours (only [`Then::Survey`]
+    /// reports it here; every other step fails with [`unrelated_error`]).
+    pub unrelated: bool,
 }
 
 /// A merge the fetch script did without conflicts.
@@ -108,6 +111,7 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             merged: None,
             pushed: None,
             pending_committed: Vec::new(),
+            unrelated: false,
         }),
         // The usual reason is that the peer has no main yet; anything else is reported as it is.
         Err(err @ DoltError::Failed { .. }) if !has_remote_ref(repo, tracking)? => {
@@ -134,6 +138,7 @@ fn empty_peer(ahead: u64, genesis: String) -> Standing {
         merged: None,
         pushed: None,
         pending_committed: Vec::new(),
+        unrelated: false,
     }
 }
 
@@ -185,7 +190,30 @@ pub(super) fn fetch_and_stand(
         Err(err) => (crate::dolt::parse_rows(&err.stdout).unwrap_or_default(), Some(err)),
     };
     let row = rows.iter().find(|r| r.contains_key("bd_standing"));
+    // None of the peer's commits is ours: there is nothing to merge with,
+    // only a join (a merge would fail on "no common ancestor").
+    // (A T3/T4 peer's history is never merged, so it never needs one.)
+    let unrelated = peer.tier < crate::config::Tier::T3
+        && row.is_some()
+        && number(row, "peer_commits") > 0
+        && number(row, "behind") == number(row, "peer_commits");
+    if unrelated && then != Then::Survey {
+        return Err(unrelated_error(peer).into());
+    }
     let pending_committed = tables_of(rows.iter().find(|r| r.contains_key("bd_pending")).and_then(|r| r.get("tables")));
+    let no_ancestor = failure.as_ref().is_some_and(|e| e.reason.contains("no common ancestor"));
+    if no_ancestor && peer.tier < crate::config::Tier::T3 {
+        // A step that needs a merge base (a three-way diff, a merge) met none.
+        if then != Then::Survey {
+            return Err(unrelated_error(peer).into());
+        }
+        return Ok(Standing {
+            unrelated: true,
+            peer_has_data: true,
+            pending_committed,
+            ..empty_peer(0, tracking.clone())
+        });
+    }
     if let Some(err) = failure {
         let behind = number(row, "behind");
         match (row, then) {
@@ -194,11 +222,15 @@ pub(super) fn fetch_and_stand(
             (None, _) => {
                 let base = rows.iter().find(|r| r.contains_key("bd_base"));
                 return match base.and_then(|r| r.get("genesis")).and_then(Value::as_str) {
-                    // The genesis holds two of main's commits; everything else is ahead.
-                    Some(genesis) if !has_remote_ref(repo, &tracking)? => Ok(Standing {
-                        pending_committed,
-                        ..empty_peer(number(base, "commits").saturating_sub(2), genesis.to_owned())
-                    }),
+                    // The genesis holds two of main's commits (a history made by
+                    // another tool, its root one); everything else is ahead.
+                    Some(genesis) if !has_remote_ref(repo, &tracking)? => {
+                        let shared = if number(base, "on_genesis") > 0 { 2 } else { 1 };
+                        Ok(Standing {
+                            pending_committed,
+                            ..empty_peer(number(base, "commits").saturating_sub(shared), genesis.to_owned())
+                        })
+                    }
                     _ => Err(err.into()),
                 };
             }
@@ -235,6 +267,7 @@ pub(super) fn fetch_and_stand(
         merged,
         pushed,
         pending_committed,
+        unrelated,
         base: tracking.clone(),
         peer_has_data: true,
         peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
@@ -279,11 +312,12 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
     let _ = writeln!(
         script,
         "CALL DOLT_FETCH({});\n\
-         SELECT 1 AS bd_base, (SELECT COUNT(*) FROM dolt_log) AS commits, \
-         (SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1) AS genesis;\n\
+         SELECT 1 AS bd_base, (SELECT COUNT(*) FROM dolt_log) AS commits, {} AS genesis, \
+         (SELECT COUNT(*) FROM dolt_log WHERE message = {}) AS on_genesis;\n\
          SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
-         (SELECT COUNT(*) FROM dolt_log({})) AS behind{details};",
+         (SELECT COUNT(*) FROM dolt_log({})) AS behind, (SELECT COUNT(*) FROM dolt_log({t})) AS peer_commits{details};",
         peer.sql_remote_args(),
+        genesis_query(),
         sql::lit(schema::SCHEMA_MESSAGE),
         range(format!("{tracking}..main")),
         range(format!("main..{tracking}")),
@@ -332,6 +366,19 @@ pub(super) fn merge_message(peer: &Peer) -> String {
     format!("bd federation: merge {} from {}", peer.tracking_ref(), peer.name)
 }
 
+/// The refusal of an exchange with a peer whose history shares no commit
+/// with this town's.
+pub(super) fn unrelated_error(peer: &Peer) -> super::remote::PeerError {
+    peer.error(
+        "has an unrelated history (made by another tool or an old build)",
+        format!(
+            "its main shares no commit with this town's, so there is nothing to merge with; \
+             run `bd federation join {}` to make them one history (it loses nothing; --dry-run shows it first)",
+            peer.name
+        ),
+    )
+}
+
 /// The refusal of a push to a peer that has commits this town lacks.
 pub(super) fn behind_error(peer: &Peer, behind: u64) -> super::remote::PeerError {
     peer.error(
@@ -358,17 +405,24 @@ pub(super) fn has_remote_ref(repo: &Repo, tracking: &str) -> anyhow::Result<bool
     ) > 0)
 }
 
-/// The schema commit every town shares: the base when a peer has no data.
+/// The first commit every town shares: the base when a peer has no data.
 pub(super) fn genesis(repo: &Repo) -> anyhow::Result<String> {
-    let rows = repo.query(&format!(
-        "SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1",
-        sql::lit(schema::SCHEMA_MESSAGE)
-    ))?;
+    let rows = repo.query(&format!("SELECT {} AS commit_hash", genesis_query()))?;
     rows.first()
         .and_then(|r| r.get("commit_hash"))
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("this town has no bd genesis commit; was it made with `bd init`?"))
+        .ok_or_else(|| anyhow::anyhow!("this town's history has no commits"))
+}
+
+/// The schema commit of the genesis; for a history another tool made, its
+/// root commit.
+fn genesis_query() -> String {
+    format!(
+        "COALESCE((SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1), \
+         (SELECT commit_hash FROM dolt_log ORDER BY commit_order LIMIT 1))",
+        sql::lit(schema::SCHEMA_MESSAGE)
+    )
 }
 
 /// Commits in `ours` that `theirs` lacks, and commits in `theirs` that `ours` lacks.

@@ -36,7 +36,10 @@ pub struct PeerStatus {
     pub conflicts: usize,
     /// The last successful push, pull or sync.
     pub last_sync: Option<String>,
-    /// Why the peer could not be reached.
+    /// Whether the peer's history shares no commit with ours (it needs
+    /// `bd federation join`).
+    pub unrelated: bool,
+    /// Why the peer could not be reached, or what stands in the way.
     pub error: Option<String>,
 }
 
@@ -91,7 +94,10 @@ pub fn status(
             Ok(standing) => Some(standing.clone()),
             Err(_) => state::standing(repo, &tracking).ok().filter(|s| s.peer_has_data),
         };
+        let unrelated = fetched.as_ref().is_ok_and(|s| s.unrelated);
         let (ahead, behind, conflicts) = match standing {
+            // Ahead and behind of two unrelated histories say nothing.
+            Some(_) if unrelated => (None, None, 0),
             // A T3/T4 peer's history is never merged: it stands against what
             // this town last shared there.
             Some(standing) if peer.tier >= Tier::T3 => {
@@ -135,7 +141,12 @@ pub fn status(
             fetched_at: if fetched.is_ok() { Some(now) } else { last_fetch },
             conflicts,
             last_sync: log.last_sync(&peer.name)?,
-            error: fetched.err().map(|e| format!("{e:#}")),
+            unrelated,
+            error: match fetched {
+                Err(e) => Some(format!("{e:#}")),
+                Ok(_) if unrelated => Some(state::unrelated_error(peer).to_string()),
+                Ok(_) => None,
+            },
         });
     }
     Ok(TownStatus { town: town.name().to_owned(), pending_changes, unresolved_conflicts: unresolved, peers: out })
@@ -151,6 +162,7 @@ impl Report for TownStatus {
         for p in &self.peers {
             let reach = if p.reachable { style.green("reachable") } else { style.red("unreachable") };
             let counts = match (p.ahead, p.behind) {
+                _ if p.unrelated => style.red(&format!("unrelated history: run `bd federation join {}`", p.peer)),
                 (Some(a), Some(b)) => format!("{a} ahead, {b} behind"),
                 _ => "never fetched".to_owned(),
             };
@@ -175,6 +187,9 @@ impl Report for TownStatus {
     }
 
     fn exit_code(&self) -> u8 {
-        crate::error::exit::for_peers(self.peers.iter().filter(|p| !p.reachable).count(), self.peers.len())
+        crate::error::exit::for_peers(
+            self.peers.iter().filter(|p| !p.reachable || p.unrelated).count(),
+            self.peers.len(),
+        )
     }
 }

@@ -29,16 +29,23 @@ const FILES: [(&str, &[u8]); 4] = [
 /// clone of the genesis, with no remote left behind.
 pub fn lay_down(dolt: &Dolt, dolt_dir: &Path) -> anyhow::Result<()> {
     let parent = dolt_dir.parent().ok_or_else(|| anyhow::anyhow!("{} has no parent", dolt_dir.display()))?;
-    let source = parent.join(format!(".bd-genesis-{}-{}", std::process::id(), super::random_base36(8)));
-    let result = (|| -> anyhow::Result<()> {
+    with_remote(parent, |url| {
+        dolt.call(parent, ["clone", url, &dolt_dir.to_string_lossy()]).run()?;
+        dolt.call(dolt_dir, ["remote", "remove", "origin"]).run()?;
+        Ok(())
+    })
+}
+
+/// Runs `f` with the `file://` URL of the genesis as a Dolt remote, laid
+/// out for the time of the call in a directory under `dir`.
+pub fn with_remote<T>(dir: &Path, f: impl FnOnce(&str) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let source = dir.join(format!(".bd-genesis-{}-{}", std::process::id(), super::random_base36(8)));
+    let result = (|| {
         std::fs::create_dir(&source)?;
         for (name, bytes) in FILES {
             std::fs::write(source.join(name), bytes)?;
         }
-        let url = format!("file://{}", source.display());
-        dolt.call(parent, ["clone", url.as_str(), &dolt_dir.to_string_lossy()]).run()?;
-        dolt.call(dolt_dir, ["remote", "remove", "origin"]).run()?;
-        Ok(())
+        f(&format!("file://{}", source.display()))
     })();
     let _ = std::fs::remove_dir_all(&source);
     result

@@ -195,6 +195,31 @@ impl Town {
         }
     }
 
+    /// A town whose history is unrelated to every bd town's: its database
+    /// was made by plain `dolt init` and the schema (as another tool or an
+    /// old build would), not from bd's genesis.
+    pub fn unrelated(name: &str) -> Self {
+        use std::io::Write as _;
+        let town = Self::uninit(name);
+        let dolt_dir = town.dolt_dir();
+        std::fs::create_dir_all(&dolt_dir).expect("dolt dir");
+        town.run(town.sandbox.dolt(), &dolt_dir, ["init", "--name", "other", "--email", "other@tool.invalid"])
+            .success();
+        let mut cmd = town.sandbox.command(town.sandbox.dolt(), &dolt_dir);
+        cmd.args(["sql"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("spawn dolt sql");
+        let script =
+            format!("{}\nCALL DOLT_COMMIT('-A', '-m', 'schema by another tool');", bd_shared::tracker::schema::SCHEMA);
+        child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("write schema");
+        assert!(child.wait().expect("wait").success(), "the schema did not run");
+        std::fs::write(
+            town.dir.join(".beads/config.yaml"),
+            format!("town:\n  name: {name}\n  prefix: {name}\nsync:\n  mode: dolt-native\n"),
+        )
+        .expect("config");
+        town
+    }
+
     /// A project directory without `bd init`.
     pub fn uninit(name: &str) -> Self {
         let sandbox = Sandbox::new();

@@ -3,6 +3,7 @@
 pub mod add_peer;
 mod args;
 pub mod fetch;
+pub mod join;
 pub mod list_peers;
 pub mod log;
 pub mod pull;

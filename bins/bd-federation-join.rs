@@ -1,0 +1,3 @@
+//! `bd federation join`.
+
+bd_shared::main!(bd_shared::cmd::federation::join::Join);

@@ -1,0 +1,55 @@
+//! `bd federation join`: make this town's history and an unrelated peer's one.
+
+use std::time::Instant;
+
+use clap::Args;
+
+use super::args::{Network, strategy_arg};
+use crate::config::Strategy;
+use crate::context::Context;
+use crate::federation::{self, join::Joined, remote};
+use crate::plugin::Command;
+
+/// Join a peer whose history is unrelated to this town's, losing nothing.
+///
+/// A town made by another tool or an old build shares no commit with this
+/// one, so nothing can be merged. join lays both sides' issues (with their
+/// labels, comments, events and dependencies) onto one lineage as a row-level
+/// union: rows only one side holds are kept; rows both hold are merged field
+/// by field, and a field they hold differently is decided by --strategy
+/// (manual stops and lists them, changing nothing). The union stands on the
+/// standard lineage every new town has; the side that is not on it moves,
+/// and its previous main is kept on a bd/before-join/... branch. Both sides
+/// end on the union. --dry-run shows what each side would gain and which
+/// side moves.
+#[derive(Debug, Args)]
+pub struct Join {
+    /// The peer.
+    pub peer: String,
+    /// How to decide fields both sides hold differently: ours, theirs, newest or manual (default: federation.strategy).
+    #[arg(long, value_name = "STRATEGY", value_parser = strategy_arg)]
+    pub strategy: Option<Strategy>,
+    /// Show what would happen without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    network: Network,
+}
+
+impl Command for Join {
+    const NAME: &'static str = "federation join";
+    const SUMMARY: &'static str = "Join a peer whose history is unrelated, losing nothing";
+    type Output = Joined;
+
+    fn run(self, ctx: &Context) -> anyhow::Result<Joined> {
+        let town = federation::open(ctx)?;
+        let options = self.network.options(ctx, self.dry_run, self.strategy)?;
+        let peer = remote::select(&town, ctx.config(), Some(&self.peer), false)?.into_iter().next();
+        let peer = peer.ok_or_else(|| anyhow::anyhow!("no peer named '{}'", self.peer))?;
+        let unconfirmed = crate::config::trust::unconfirmed(ctx.config(), town.workspace().beads_dir());
+        if let Some(refusal) = federation::unconfirmed_refusal(&unconfirmed, &peer.name, town.workspace()) {
+            return Err(refusal.into());
+        }
+        federation::join::join(&town, &peer, options.strategy, options.dry_run, Instant::now() + options.timeout)
+    }
+}
