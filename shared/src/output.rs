@@ -165,10 +165,10 @@ impl Printer {
                 .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode output: {e}\"}}"));
             write_stdout(&format!("{line}\n"));
         } else if !self.quiet {
-            write_stdout(&report.human(self.stdout_style));
+            write_stdout(&neutralise(&report.human(self.stdout_style), self.stdout_style));
         }
         for error in report.errors() {
-            write_stderr(&format!("{} {error}\n", self.stderr_style.red("error:")));
+            write_stderr(&neutralise(&format!("{} {error}\n", self.stderr_style.red("error:")), self.stderr_style));
         }
     }
 
@@ -180,21 +180,24 @@ impl Printer {
     /// A warning on stderr, unless quiet.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            write_stderr(&format!("{} {message}\n", self.stderr_style.yellow("warning:")));
+            write_stderr(&neutralise(
+                &format!("{} {message}\n", self.stderr_style.yellow("warning:")),
+                self.stderr_style,
+            ));
         }
     }
 
     /// A detail on stderr shown only with `--verbose`.
     pub fn debug(&self, message: &str) {
         if self.verbose && !self.quiet {
-            write_stderr(&format!("{}\n", self.stderr_style.dim(message)));
+            write_stderr(&neutralise(&format!("{}\n", self.stderr_style.dim(message)), self.stderr_style));
         }
     }
 
     /// Progress on stderr: only on a terminal, never with `--json` or `--quiet`.
     pub fn progress(&self, message: &str) {
         if self.stderr_tty && !self.json && !self.quiet {
-            write_stderr(&format!("{}\n", self.stderr_style.dim(message)));
+            write_stderr(&neutralise(&format!("{}\n", self.stderr_style.dim(message)), self.stderr_style));
         }
     }
 
@@ -210,7 +213,7 @@ impl Printer {
         if let Some(hint) = hint {
             let _ = writeln!(text, "{} {hint}", self.stderr_style.bold("hint:"));
         }
-        write_stderr(&text);
+        write_stderr(&neutralise(&text, self.stderr_style));
         if self.json {
             let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
             let value = serde_json::json!({
@@ -223,6 +226,37 @@ impl Printer {
     }
 }
 
+/// Text for a person's screen with every control character shown as a
+/// visible escape (`\u{1b}`), so nothing that came from the database or a
+/// peer — a title, a comment, a remote's message — can move the cursor,
+/// clear the screen or retitle the terminal. Line breaks and tabs stay. The
+/// colour sequences bd itself writes pass when colour is on (so a text can
+/// at worst change a colour); every other escape is shown.
+fn neutralise(text: &str, style: Style) -> String {
+    const OURS: [&str; 6] = ["\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[0m"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b'
+            && style.color
+            && let Some(seq) = OURS.iter().find(|seq| rest.starts_with(**seq))
+        {
+            out.push_str(seq);
+            rest = &rest[seq.len()..];
+            continue;
+        }
+        let hidden = (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        if hidden {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 // A closed pipe (`bd list | head`) is not an error worth reporting.
 fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
@@ -232,4 +266,21 @@ fn write_stdout(text: &str) {
 fn write_stderr(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        let hostile = "title\x1b]0;owned\x07\x1b[2J\r\u{202e}end\n\tnext";
+        let plain = neutralise(hostile, Style::plain());
+        assert_eq!(plain, "title\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}\\u{202e}end\n\tnext");
+        // bd's own colours pass on a colour terminal; a peer's clear-screen does not.
+        let color = Style { color: true };
+        let styled = format!("{}{}", color.bold("x"), "\x1b[2J");
+        assert_eq!(neutralise(&styled, color), "\x1b[1mx\x1b[0m\\u{1b}[2J");
+        assert_eq!(neutralise(&styled, Style::plain()), "\\u{1b}[1mx\\u{1b}[0m\\u{1b}[2J");
+    }
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod atomic;
 mod audit;
+mod boundary;
 mod concurrency;
 mod config;
 mod core;

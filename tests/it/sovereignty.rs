@@ -91,7 +91,7 @@ fn t2_pushes_only_to_allowed_endpoints() {
 fn t3_and_t4_peers_never_see_a_person_anywhere() {
     let town = people_town();
     let (t3, t4) = (Mailbox::new(), Mailbox::new());
-    town.bd(["config", "set", "federation.allowed-remote-patterns", "file://*"]).success();
+    town.bd(["config", "set", "federation.allowed-remote-patterns", "file://**"]).success();
     town.bd(["federation", "add-peer", "pseudo", &t3.endpoint(), "--sovereignty", "T3"]).success();
     town.bd(["federation", "add-peer", "anon", &t4.endpoint(), "--sovereignty", "T4"]).success();
     town.bd(["federation", "push", "pseudo"]).success().stdout_has("pushed");
@@ -123,7 +123,7 @@ fn pulling_from_a_t3_peer_brings_only_other_towns_issues() {
     let a = people_town();
     let b = Town::federated("town-b");
     let hub = Mailbox::new();
-    a.bd(["config", "set", "federation.allowed-remote-patterns", "file://*"]).success();
+    a.bd(["config", "set", "federation.allowed-remote-patterns", "file://**"]).success();
     a.bd(["federation", "add-peer", "hub", &hub.endpoint(), "--sovereignty", "T3"]).success();
     b.bd(["federation", "add-peer", "hub", &hub.endpoint()]).success();
     a.bd(["federation", "push", "hub"]).success();

@@ -327,6 +327,14 @@ impl Session<'_> {
             result.status = Status::Pulled;
             return Ok(());
         }
+        // What the peer sends is checked before anything reads it further
+        // (a dry run shows the refusal the real run would meet).
+        if let Err(err) = repo.execute(&super::guard::checks(&tracking)) {
+            if err.stderr().is_some_and(super::guard::refused) {
+                return Err(super::guard::refusal(repo, self.peer)?.into());
+            }
+            return Err(err.into());
+        }
         let plan = match &standing.conflicted {
             Some(tables) if tables.is_empty() => merge::Plan::default(),
             _ => merge::plan(repo, "main", &tracking, self.options.strategy)?,

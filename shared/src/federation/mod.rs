@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod backup;
 pub mod exchange;
+mod guard;
 pub mod join;
 mod merge;
 mod outgoing;

@@ -24,6 +24,9 @@ pub struct NewPeer {
     pub sovereignty: Option<Tier>,
     /// The remotesapi user and password, if any.
     pub credentials: Option<(String, Secret)>,
+    /// Replace a peer of that name: its dolt remote and configured endpoint
+    /// become this endpoint (the repair when the two disagree).
+    pub force: bool,
 }
 
 /// The dolt remotes of a repository, by name.
@@ -60,10 +63,19 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
     peer::check_name(&new.name)?;
     let _lock = town.lock()?;
     let repo = town.repo();
-    let remote = dolt_remotes(repo)?.remove(&new.name);
+    let mut remote = dolt_remotes(repo)?.remove(&new.name);
+    // --force points an existing name at this endpoint: a dolt remote
+    // elsewhere goes (and comes back if a later step fails).
+    let replaced = match remote.take_if(|url| new.force && url != new.endpoint.dolt_url()) {
+        Some(old) => {
+            repo.call(["remote", "remove", new.name.as_str()]).run()?;
+            Some(old)
+        }
+        None => None,
+    };
     // Adding the same peer again completes what an interrupted add (or a
     // removed remote) left: the steps already done are kept, not refused.
-    match (config.peer(&new.name), &remote) {
+    match (config.peer(&new.name).filter(|_| !new.force), &remote) {
         (Some(existing), None) if same_endpoint(existing.endpoint.as_deref(), &new.endpoint) => {}
         (Some(existing), _) => {
             return Err(already_exists(&new.name, existing.endpoint.as_deref().unwrap_or("configured")).into());
@@ -120,6 +132,9 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
         }
         if add_remote {
             let _ = repo.call(["remote", "remove", new.name.as_str()]).run();
+        }
+        if let Some(old) = &replaced {
+            let _ = repo.call(["remote", "add", new.name.as_str(), old.as_str()]).run();
         }
         return Err(err.context(format!("peer '{}' was not added; nothing was changed", new.name)));
     }

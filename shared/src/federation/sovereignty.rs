@@ -31,13 +31,53 @@ pub fn check_push(peer: &Peer, patterns: &[String]) -> Result<(), UserError> {
         peer.tier, peer.name
     ))
     .with_hint(format!(
-        "if this peer is allowed, add a pattern: `bd config set federation.allowed-remote-patterns '{endpoint}'` (globs: * and ?)"
+        "if this peer is allowed, add a pattern: `bd config set federation.allowed-remote-patterns '{endpoint}'` (`*` matches within one part of the host or path, `**` across `/`)"
     )))
 }
 
-/// Shell-style glob: `*` any run of characters, `?` one character.
+/// Whether `url` matches `pattern` the way paths match: the scheme is
+/// compared exactly; after it, `*` and `?` match within one part (one label
+/// of the host, one segment of the path) and never across `.` in the host
+/// or `/`; a part that is just `**` matches any number of parts. So
+/// `https://*.corp.example.com/*` matches `https://git.corp.example.com/db`
+/// but not `https://evil.example/x.corp.example.com/db`.
 #[must_use]
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, url: &str) -> bool {
+    let split = |s: &str| -> (Option<String>, String) {
+        match s.split_once("://") {
+            Some((scheme, rest)) => (Some(scheme.to_ascii_lowercase()), rest.to_owned()),
+            None => (None, s.to_owned()),
+        }
+    };
+    let ((p_scheme, p_rest), (u_scheme, u_rest)) = (split(pattern), split(url));
+    if p_scheme != u_scheme {
+        return false;
+    }
+    let (p_parts, u_parts): (Vec<&str>, Vec<&str>) = (p_rest.split('/').collect(), u_rest.split('/').collect());
+    parts_match(&p_parts, &u_parts, true)
+}
+
+/// Matches path parts; the first part is the host when `host` holds.
+fn parts_match(pattern: &[&str], text: &[&str], host: bool) -> bool {
+    match (pattern.first(), text.first()) {
+        (None, None) => true,
+        (Some(&"**"), _) => (0..=text.len()).any(|skip| parts_match(&pattern[1..], &text[skip..], host && skip == 0)),
+        (Some(p), Some(t)) => {
+            let one = if host {
+                // A host is compared label by label.
+                let (pl, tl): (Vec<&str>, Vec<&str>) = (p.split('.').collect(), t.split('.').collect());
+                pl.len() == tl.len() && pl.iter().zip(&tl).all(|(p, t)| part_match(p, t))
+            } else {
+                part_match(p, t)
+            };
+            one && parts_match(&pattern[1..], &text[1..], false)
+        }
+        _ => false,
+    }
+}
+
+/// Shell-style match within one part: `*` any run of characters, `?` one.
+fn part_match(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -195,12 +235,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs_match_like_a_shell() {
+    fn globs_match_like_paths() {
         assert!(glob("dolthub://myorg/*", "dolthub://myorg/staging"));
         assert!(glob("file:///srv/*/beads", "file:///srv/eu/beads"));
         assert!(!glob("dolthub://myorg/*", "dolthub://other/x"));
         assert!(glob("*", "anything"));
         assert!(glob("a?c", "abc") && !glob("a?c", "ac"));
+        // `*` stays within one part of the host or the path.
+        assert!(glob("https://*.corp.example.com/*", "https://git.corp.example.com/db"));
+        assert!(!glob("https://*.corp.example.com/*", "https://evil.example/x.corp.example.com/db"));
+        assert!(!glob("https://*.corp.example.com/*", "https://a.b.corp.example.com/db"));
+        assert!(!glob("file:///srv/*", "file:///srv/eu/beads"));
+        assert!(glob("file:///srv/**", "file:///srv/eu/beads") && glob("file://**", "file:///tmp/x"));
+        // The scheme is compared exactly.
+        assert!(!glob("https://host/*", "http://host/db"));
     }
 
     #[test]

@@ -201,6 +201,12 @@ pub(super) fn fetch_and_stand(
         return Err(unrelated_error(peer).into());
     }
     let pending_committed = tables_of(rows.iter().find(|r| r.contains_key("bd_pending")).and_then(|r| r.get("tables")));
+    if let Some(mismatch) = failure.as_ref().and_then(|e| remote_mismatch(peer, &e.reason)) {
+        return Err(mismatch.into());
+    }
+    if failure.as_ref().is_some_and(|e| super::guard::refused(&e.reason)) {
+        return Err(super::guard::refusal(repo, peer)?.into());
+    }
     let no_ancestor = failure.as_ref().is_some_and(|e| e.reason.contains("no common ancestor"));
     if no_ancestor && peer.tier < crate::config::Tier::T3 {
         // A step that needs a merge base (a three-way diff, a merge) met none.
@@ -309,6 +315,8 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
         Then::Survey => format!(", ({}) AS conflicted", conflicts_query(&t)),
         Then::Stand => outgoing() + &incoming() + &format!(", ({}) AS conflicted", conflicts_query(&t)),
     };
+    // Before any contact: the dolt remote must be the URL the checks ran on.
+    let _ = writeln!(script, "{};", remote_guard(peer));
     let _ = writeln!(
         script,
         "CALL DOLT_FETCH({});\n\
@@ -324,6 +332,8 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
     );
     if let Then::Merge { author } | Then::MergeAndPush { author } = then {
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
+        // What the peer sends is checked before anything of it lands.
+        script.push_str(&super::guard::checks(&tracking));
         let _ = writeln!(
             script,
             "SET autocommit = 0;\nSET @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {t});\n\
@@ -364,6 +374,42 @@ fn tables_of(value: Option<&Value>) -> Vec<String> {
 /// The message of the commit that merges a peer's main.
 pub(super) fn merge_message(peer: &Peer) -> String {
     format!("bd federation: merge {} from {}", peer.tracking_ref(), peer.name)
+}
+
+/// A query that fails, with [`REMOTE_MISMATCH`] and the remote's URL in
+/// dolt's message, unless the dolt remote of `peer` is the URL its
+/// configured endpoint maps to: the tier and pattern checks ran on that URL,
+/// so data must not go anywhere else (a remote changed behind bd's back, or
+/// an endpoint changed in config and not in dolt).
+pub(super) fn remote_guard(peer: &Peer) -> String {
+    let (name, url) = (sql::lit(&peer.name), sql::lit(peer.endpoint.dolt_url()));
+    format!(
+        "SELECT IF((SELECT COUNT(*) FROM dolt_remotes WHERE name = {name} AND url = {url}) = 1, 'ok', \
+         JSON_EXTRACT(CONCAT('{REMOTE_MISMATCH}', COALESCE((SELECT url FROM dolt_remotes WHERE name = {name}), \
+         '(no dolt remote)'), '\"'), '$')) AS bd_remote"
+    )
+}
+
+/// What [`remote_guard`]'s failure carries before the remote's URL.
+const REMOTE_MISMATCH: &str = "bd-remote-mismatch:";
+
+/// The refusal when [`remote_guard`] failed, or `None` for other failures.
+pub(super) fn remote_mismatch(peer: &Peer, reason: &str) -> Option<super::remote::PeerError> {
+    let (_, rest) = reason.split_once(REMOTE_MISMATCH)?;
+    let actual: String = rest.chars().take_while(|&c| c != '"').collect();
+    Some(peer.error(
+        "is not where its configuration says",
+        format!(
+            "the configured endpoint {} maps to {}, but dolt's remote '{}' points at {}; nothing was sent or \
+             fetched. Repair it: `bd federation add-peer {} {} --force`",
+            peer.endpoint.as_str(),
+            peer.endpoint.dolt_url(),
+            peer.name,
+            crate::error::quoted(&actual),
+            peer.name,
+            peer.endpoint.as_str()
+        ),
+    ))
 }
 
 /// The refusal of an exchange with a peer whose history shares no commit

@@ -32,8 +32,25 @@ pub fn lay_down(dolt: &Dolt, dolt_dir: &Path) -> anyhow::Result<()> {
     with_remote(parent, |url| {
         dolt.call(parent, ["clone", url, &dolt_dir.to_string_lossy()]).run()?;
         dolt.call(dolt_dir, ["remote", "remove", "origin"]).run()?;
-        Ok(())
+        give_identity(dolt_dir)
     })
+}
+
+/// The repository's own dolt identity (what `dolt init --name` set before
+/// the genesis was data), so dolt commands run by hand in a town work on a
+/// machine with no global dolt identity; bd itself names the author of
+/// every commit it makes.
+fn give_identity(dolt_dir: &Path) -> anyhow::Result<()> {
+    let path = dolt_dir.join(".dolt").join("config.json");
+    let mut config: serde_json::Map<String, serde_json::Value> = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(e) => return Err(e.into()),
+    };
+    config.entry("user.name").or_insert_with(|| "bd".into());
+    config.entry("user.email").or_insert_with(|| "bd@genesis.invalid".into());
+    std::fs::write(&path, serde_json::to_vec(&config)?)?;
+    Ok(())
 }
 
 /// Runs `f` with the `file://` URL of the genesis as a Dolt remote, laid

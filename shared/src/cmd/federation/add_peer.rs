@@ -34,6 +34,10 @@ pub struct AddPeer {
     /// Read the password from stdin (requires --user).
     #[arg(long, requires = "user")]
     pub password_stdin: bool,
+    /// Replace a peer of this name: its dolt remote and configured endpoint
+    /// become ENDPOINT (the repair when they disagree).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The guide's JSON: `{"name","endpoint","status"}`.
@@ -79,7 +83,7 @@ impl Command for AddPeer {
         peers::add(
             &town,
             ctx.config(),
-            &peers::NewPeer { name: self.name.clone(), endpoint, sovereignty, credentials },
+            &peers::NewPeer { name: self.name.clone(), endpoint, sovereignty, credentials, force: self.force },
         )?;
         Ok(Added { name: self.name, endpoint: self.endpoint, status: "added", dolt_url })
     }
