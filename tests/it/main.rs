@@ -31,3 +31,4 @@ mod plugins;
 mod secrets;
 mod setup;
 mod sovereignty;
+mod versions;

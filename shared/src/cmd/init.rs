@@ -146,6 +146,8 @@ fn build(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow
         let parent = dolt_dir.parent().unwrap_or(beads_dir);
         std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
         tracker::genesis::lay_down(dolt, &dolt_dir)?;
+        let staged = Town::new(files.clone(), dolt.repo(dolt_dir.clone()), town.to_owned(), prefix.to_owned());
+        tracker::migrate::apply(&staged)?;
         write_if_absent(&files.beads_dir().join(".gitignore"), GITIGNORE)?;
         write_if_absent(
             &files.project_config(),
