@@ -18,6 +18,7 @@ mod federation;
 mod files;
 mod frontdoor;
 mod hostile;
+mod init_from;
 mod inputs;
 mod layout;
 mod lineage;
