@@ -51,7 +51,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
     let mut out = Vec::new();
     let dolt = match ctx.dolt() {
         Ok(d) => {
-            out.push(check("dolt", Level::Ok, format!("dolt {} at {}", d.version(), d.path().display()), None));
+            out.push(dolt_check(&d));
             Some(d)
         }
         Err(e) => {
@@ -107,6 +107,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some("run `bd config set sync.mode dolt-native`".into()),
         ));
     }
+    out.extend(schema_version_checks(&town, &peers));
     out.extend(peer_checks(config, &town, &peers, remotes_unreadable_fix));
     out.extend(trust_check(config, town.workspace()));
     if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
@@ -140,6 +141,76 @@ pub fn run(ctx: &Context) -> Vec<Check> {
     }
     if out.iter().all(|c| c.level == Level::Ok) {
         out.push(check("town", Level::Ok, format!("town {} is healthy", town.name()), None));
+    }
+    out
+}
+
+/// The dolt in use: any from the minimum works, but only the pinned build
+/// is the one bd is tested against.
+fn dolt_check(dolt: &crate::dolt::Dolt) -> Check {
+    let pinned = crate::dolt::PINNED_VERSION;
+    let found = format!("dolt {} at {}", dolt.version(), dolt.path().display());
+    if dolt.version() == pinned {
+        return check("dolt", Level::Ok, found, None);
+    }
+    check(
+        "dolt",
+        Level::Warn,
+        format!(
+            "{found} is not the pinned dolt {pinned} that bd is tested against (it works from {})",
+            crate::dolt::MIN_VERSION
+        ),
+        Some(format!(
+            "build the pinned one with `scripts/ensure-dolt` from the bd repository (it prints the path of dolt {pinned}) and set BD_DOLT to that path"
+        )),
+    )
+}
+
+/// Schema skew: this town, and each peer as last fetched, against the
+/// versions this bd knows (see `tracker::migrate`).
+fn schema_version_checks(town: &crate::tracker::Town, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+    use crate::tracker::migrate;
+    let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+    let Ok((own, theirs)) = migrate::versions(town.repo(), &names) else { return Vec::new() };
+    let known = migrate::known();
+    let mut out = Vec::new();
+    if own > known {
+        out.push(check(
+            "schema",
+            Level::Fail,
+            format!("this town uses schema v{own}; this bd knows up to v{known}: upgrade bd"),
+            Some(
+                "install a bd that knows this schema (the one that migrated the town); until then nothing is exchanged"
+                    .into(),
+            ),
+        ));
+    } else if own < known {
+        out.push(check(
+            "schema",
+            Level::Warn,
+            format!("this town uses schema v{own}; this bd knows v{known}"),
+            Some("the next `bd federation sync` (or any exchange) migrates it first".into()),
+        ));
+    }
+    for (name, version) in names.iter().zip(theirs) {
+        match version {
+            Some(v) if v > known => out.push(check(
+                "schema",
+                Level::Fail,
+                format!("peer '{name}' uses schema v{v} (as last fetched); this bd knows up to v{known}: upgrade bd"),
+                Some(format!("upgrade bd to one that knows v{v}; until then pulls and syncs with '{name}' are refused")),
+            )),
+            Some(v) if v < own => out.push(check(
+                "schema",
+                Level::Warn,
+                format!("peer '{name}' uses schema v{v} (as last fetched), this town v{own}"),
+                Some(format!(
+                    "nothing is lost: its data is merged as it is, and a push brings its main to v{own}; the towns using \
+                     '{name}' then need a bd that knows v{own}"
+                )),
+            )),
+            _ => {}
+        }
     }
     out
 }

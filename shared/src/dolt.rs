@@ -19,6 +19,11 @@ use crate::env;
 /// The oldest dolt release bd is tested with.
 pub const MIN_VERSION: Version = Version(1, 86, 0);
 
+/// The dolt release bd is built and tested against: the one
+/// `scripts/ensure-dolt` builds (its `PINNED_VERSION`, which a test holds
+/// this to). Other builds from [`MIN_VERSION`] on work; `bd doctor` names them.
+pub const PINNED_VERSION: Version = Version(1, 88, 1);
+
 /// The variable that names the dolt binary to use.
 pub const BD_DOLT: &str = "BD_DOLT";
 
@@ -610,6 +615,13 @@ mod tests {
         assert_eq!(Version::find_in("dolt version 1.86.4\n"), Some(Version(1, 86, 4)));
         assert_eq!(Version::find_in("nothing here"), None);
         assert!(Version(1, 85, 9) < MIN_VERSION);
+    }
+
+    #[test]
+    fn the_pinned_version_is_the_one_ensure_dolt_builds() {
+        let script = include_str!("../../scripts/ensure-dolt");
+        let pinned = script.lines().find_map(|l| l.strip_prefix("PINNED_VERSION=")).expect("PINNED_VERSION= line");
+        assert_eq!(pinned.trim(), PINNED_VERSION.to_string(), "scripts/ensure-dolt pins another dolt than dolt.rs");
     }
 
     #[test]

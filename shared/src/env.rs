@@ -37,6 +37,10 @@ pub const HOME: &str = "HOME";
 pub const USER: &str = "USER";
 /// Executable search path.
 pub const PATH: &str = "PATH";
+/// Test only: `1` adds a schema migration to v2 that no release has, so the
+/// suite can show that towns migrating on their own still merge. Never set
+/// it on a real town: no released bd knows that schema.
+pub const BD_TEST_SCHEMA_V2: &str = "BD_TEST_SCHEMA_V2";
 
 /// Reads a variable, treating an empty value as unset.
 #[must_use]

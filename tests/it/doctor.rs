@@ -265,3 +265,78 @@ fn tracked_secrets_and_links_under_beads_are_reported_with_fixes_that_work() {
     let (code, report) = checks(&town);
     assert_eq!(code, 0, "the printed fixes did not clear the findings: {report}");
 }
+
+/// The check named `name` whose message holds `text`.
+fn find<'a>(report: &'a serde_json::Value, name: &str, text: &str) -> Option<&'a serde_json::Value> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == name && c["message"].as_str().is_some_and(|m| m.contains(text)))
+}
+
+#[test]
+fn a_dolt_other_than_the_pinned_one_is_a_warning_naming_both_and_the_fix() {
+    let pinned = bd_shared::dolt::PINNED_VERSION.to_string();
+    let town = Town::federated_with("town", crate::support::other_dolt());
+    let (code, report) = checks(&town);
+    assert_eq!(code, 0, "a warning is no failure: {report}");
+    let found = find(&report, "dolt", "is not the pinned dolt").unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(found["level"], "warn", "{report}");
+    let message = found["message"].as_str().expect("message");
+    assert!(message.contains("dolt 1.86.4 at ") && message.contains(&format!("pinned dolt {pinned}")), "{message}");
+    assert!(
+        found["fix"].as_str().is_some_and(|f| f.contains("scripts/ensure-dolt") && f.contains("BD_DOLT")),
+        "{found}"
+    );
+
+    let town = Town::federated_with("town", crate::support::dolt());
+    let (_, report) = checks(&town);
+    let found = find(&report, "dolt", &format!("dolt {pinned} at ")).unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(found["level"], "ok", "{report}");
+}
+
+#[test]
+fn schema_skew_with_a_peer_is_reported_from_the_last_fetch_with_the_fix() {
+    const V2: &[(&str, &str)] = &[("BD_TEST_SCHEMA_V2", "1")];
+    let north = Town::federated("north");
+    let south = Town::federated("south");
+    let _mailbox = crate::support::link(&north, "south", &south, "north");
+    north.create("On v2");
+    north.bd_env(V2, ["federation", "push", "south"]).success();
+    let (_, report) = checks(&south);
+    assert!(find(&report, "schema", "").is_none(), "nothing fetched yet, nothing known: {report}");
+    south.bd(["federation", "fetch", "north"]).success();
+    let (code, report) = checks(&south);
+    assert_eq!(code, 1, "{report}");
+    let found =
+        find(&report, "schema", "peer 'north' uses schema v2 (as last fetched); this bd knows up to v1: upgrade bd")
+            .unwrap_or_else(|| panic!("{report}"));
+    assert!(found["fix"].as_str().is_some_and(|f| f.contains("upgrade bd")), "{found}");
+
+    // A bd that knows v2 sees a town to migrate instead, then nothing.
+    let out = south.bd_env(V2, ["--json", "doctor"]);
+    let report = out.json();
+    assert!(find(&report, "schema", "this town uses schema v1; this bd knows v2").is_some(), "{report}");
+    assert!(find(&report, "schema", "peer 'north'").is_none(), "{report}");
+    south.bd_env(V2, ["federation", "pull", "north"]).success();
+    let report = south.bd_env(V2, ["--json", "doctor"]).json();
+    assert!(find(&report, "schema", "").is_none(), "{report}");
+
+    // A peer left on v1 is a warning; this town on v2 is a failure for a bd that knows v1.
+    let west = Town::federated("west");
+    let _west_box = crate::support::link(&south, "west", &west, "south");
+    west.create("On v1");
+    west.bd(["federation", "push", "south"]).success();
+    south.bd_env(V2, ["federation", "fetch", "west"]).success();
+    let report = south.bd_env(V2, ["--json", "doctor"]).json();
+    let found = find(&report, "schema", "peer 'west' uses schema v1 (as last fetched), this town v2")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(found["level"], "warn", "{found}");
+    let (code, report) = checks(&south);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        find(&report, "schema", "this town uses schema v2; this bd knows up to v1: upgrade bd").is_some(),
+        "{report}"
+    );
+}

@@ -10,7 +10,8 @@ use crate::doctor::{self, Check, Level};
 use crate::output::{Report, Style};
 use crate::plugin::Command;
 
-/// Check dolt, configuration, tiers and modes, peers and their remotes,
+/// Check dolt (and whether it is the pinned build), configuration, tiers and
+/// modes, peers and their remotes, schema versions of the town and its peers,
 /// unresolved conflicts, changes made outside bd and stale peers; say how to
 /// fix each problem.
 #[derive(Debug, Args)]

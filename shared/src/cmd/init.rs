@@ -1,16 +1,20 @@
 //! `bd init`: create a town.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::{self, Files, Key};
+use crate::config::{self, Files, Key, SyncMode};
 use crate::context::Context;
+use crate::credentials;
 use crate::dolt::Dolt;
 use crate::error::{self, UserError};
+use crate::federation::clone;
 use crate::fsutil;
 use crate::output::{Report, Style};
+use crate::peer::Endpoint;
 use crate::plugin::Command;
 use crate::tracker::{self, Town};
 use crate::workspace::{self, BEADS_DIR_NAME, Workspace};
@@ -18,7 +22,9 @@ use crate::workspace::{self, BEADS_DIR_NAME, Workspace};
 /// Create a town here: a .beads directory holding a Dolt database.
 ///
 /// Every town starts from the same genesis commits, so any two towns can
-/// later federate with each other.
+/// later federate with each other. With --from, the town starts as a copy of
+/// a peer's main instead, and that peer is registered as with
+/// `bd federation add-peer`.
 #[derive(Debug, Args)]
 pub struct Init {
     /// Prefix of this town's issue ids (default: the town name, lower-cased).
@@ -27,6 +33,21 @@ pub struct Init {
     /// This town's federation identity (default: the project directory's name).
     #[arg(long, value_name = "NAME")]
     pub town: Option<String>,
+    /// Start from this peer's main (any add-peer endpoint format): clone it,
+    /// register it as a peer and set sync.mode dolt-native. The town keeps
+    /// its own name and prefix.
+    #[arg(long, value_name = "ENDPOINT")]
+    pub from: Option<String>,
+    /// The --from peer's name (default: the endpoint's last path part
+    /// without .git, e.g. hub for file:///srv/hub).
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub peer: Option<String>,
+    /// User for the --from peer's remotesapi server.
+    #[arg(long, value_name = "USER", requires = "from")]
+    pub user: Option<String>,
+    /// Read the --from peer's password from stdin (requires --user).
+    #[arg(long, requires = "user")]
+    pub password_stdin: bool,
 }
 
 /// What `bd init` created.
@@ -42,17 +63,27 @@ pub struct Initialized {
     pub source_system: String,
     /// The `.beads` directory.
     pub beads_dir: PathBuf,
+    /// With `--from`: the endpoint the town started from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// With `--from`: the name it is a peer under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 impl Report for Initialized {
     fn human(&self, style: Style) -> String {
-        format!(
+        let mut out = format!(
             "{} town '{}' in {} (issue ids: {}-…)\n",
             style.green("Initialized"),
             self.town,
             self.beads_dir.display(),
             self.prefix
-        )
+        );
+        if let (Some(from), Some(peer)) = (&self.from, &self.peer) {
+            let _ = writeln!(out, "from peer '{peer}' at {from}; sync.mode is dolt-native");
+        }
+        out
     }
 }
 
@@ -75,6 +106,19 @@ impl Command for Init {
     type Output = Initialized;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Initialized> {
+        // A bad endpoint or peer name is refused before anything is touched.
+        let from = match &self.from {
+            Some(raw) => {
+                let endpoint = Endpoint::parse(raw)?;
+                let name = match &self.peer {
+                    Some(name) => name.clone(),
+                    None => clone::default_name(&endpoint)?,
+                };
+                crate::peer::check_name(&name)?;
+                Some((name, endpoint))
+            }
+            None => None,
+        };
         let beads_dir = match &ctx.globals().beads_dir {
             Some(dir) => ctx.cwd().join(dir),
             None => ctx.cwd().join(BEADS_DIR_NAME),
@@ -105,7 +149,20 @@ impl Command for Init {
         let prefix = self.prefix.or(prefix_from_config).unwrap_or_else(|| tracker::default_prefix(&town));
         check_identifier("prefix", "--prefix PREFIX", &prefix)?;
         let dolt = ctx.dolt()?;
-        build(&workspace, &dolt, &town, &prefix)?;
+        let source = match from {
+            Some((name, endpoint)) => Some(clone::Source {
+                name,
+                endpoint,
+                credentials: match &self.user {
+                    Some(user) => Some((user.clone(), credentials::read_password(self.password_stdin, user)?)),
+                    None => None,
+                },
+                timeout: config.duration(Key::FederationTimeout).map_err(|e| UserError::failure(e.to_string()))?,
+            }),
+            None => None,
+        };
+        let (from, peer) = source.as_ref().map(|s| (s.endpoint.as_str().to_owned(), s.name.clone())).unzip();
+        build(&workspace, &dolt, &town, &prefix, source)?;
         let town = Town::new(workspace, dolt.repo(beads_dir.join("dolt")), town, prefix);
         Ok(Initialized {
             status: "initialized",
@@ -113,6 +170,8 @@ impl Command for Init {
             town: town.name().to_owned(),
             prefix: town.prefix().to_owned(),
             beads_dir,
+            from,
+            peer,
         })
     }
 }
@@ -131,8 +190,18 @@ impl Command for Init {
 ///   before that leaves at most the generated files, which hold what this
 ///   init was asked for, and no town.
 ///
+/// With `--from`, the database is a clone of the peer's main and the peer
+/// is registered before the rename too (in the staging directory, or in an
+/// existing `.beads/` whose files are put back as they were on failure).
+///
 /// Leftovers of a killed init are removed by the next one.
-fn build(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow::Result<()> {
+fn build(
+    workspace: &Workspace,
+    dolt: &Dolt,
+    town: &str,
+    prefix: &str,
+    source: Option<clone::Source>,
+) -> anyhow::Result<()> {
     let beads_dir = workspace.beads_dir();
     let fresh = !beads_dir.exists();
     let (staging, target) = if fresh {
@@ -142,17 +211,31 @@ fn build(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow
     };
     let dolt_dir = if fresh { staging.join("dolt") } else { staging.clone() };
     let files = if fresh { Workspace::at(staging.clone()) } else { workspace.clone() };
+    let federated = source.is_some();
+    let kept = (federated && !fresh).then(|| Kept::take(beads_dir));
     let result = (|| -> anyhow::Result<()> {
         let parent = dolt_dir.parent().unwrap_or(beads_dir);
         std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-        tracker::genesis::lay_down(dolt, &dolt_dir)?;
+        match &source {
+            Some(source) => clone::clone_into(dolt, source, &dolt_dir)?,
+            None => tracker::genesis::lay_down(dolt, &dolt_dir)?,
+        }
+        let staged = Town::new(files.clone(), dolt.repo(dolt_dir.clone()), town.to_owned(), prefix.to_owned());
+        tracker::migrate::apply(&staged)?;
         write_if_absent(&files.beads_dir().join(".gitignore"), GITIGNORE)?;
+        let mode = if federated { format!("sync:\n  mode: {}\n", SyncMode::DoltNative) } else { String::new() };
         write_if_absent(
             &files.project_config(),
             &format!(
-                "# bd project configuration; see `bd config list --show-origin`.\ntown:\n  name: {town}\n  prefix: {prefix}\n"
+                "# bd project configuration; see `bd config list --show-origin`.\ntown:\n  name: {town}\n  prefix: {prefix}\n{mode}"
             ),
         )?;
+        if let Some(source) = source {
+            let mode = Some(config::Value::Scalar(SyncMode::DoltNative.to_string()));
+            config::update(&files.project_config(), &[(Key::SyncMode.name(), mode)])?;
+            let resolved = config::resolve(Files::for_workspace(Some(files.beads_dir())), &[])?;
+            clone::register(&staged, &resolved, source)?;
+        }
         // An empty directory in the way (from a run of an older bd) is
         // replaced by the rename; a non-empty one makes it fail.
         std::fs::rename(&staging, &target).map_err(|e| {
@@ -168,8 +251,51 @@ fn build(workspace: &Workspace, dolt: &Dolt, town: &str, prefix: &str) -> anyhow
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
+        if let Some(kept) = kept {
+            kept.restore();
+        }
+        return result;
     }
-    result
+    if federated && fresh {
+        // The peer was written in the staging directory, where this
+        // machine's confirmation of it could not be recorded: the whole
+        // project file is this init's own, so confirm it now.
+        let resolved = config::resolve(Files::for_workspace(Some(beads_dir)), &[])?;
+        config::trust::confirm(&resolved, beads_dir).map_err(|err| {
+            anyhow::Error::new(
+                UserError::failure(format!("the town was made, but its peer could not be confirmed: {err:#}"))
+                    .with_hint("run `bd federation trust`"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The files of an existing `.beads/` that `--from` writes, as they were
+/// before, so a failed init leaves them as it found them.
+struct Kept(Vec<(PathBuf, Option<Vec<u8>>)>);
+
+impl Kept {
+    fn take(beads_dir: &Path) -> Self {
+        let files = ["config.yaml", "credentials", "credentials.key"];
+        Self(
+            files
+                .iter()
+                .map(|name| beads_dir.join(name))
+                .map(|path| (std::fs::read(&path).ok(), path))
+                .map(|(b, p)| (p, b))
+                .collect(),
+        )
+    }
+
+    fn restore(self) {
+        for (path, bytes) in self.0 {
+            let _ = match bytes {
+                Some(bytes) => fsutil::write_atomic(&path, &bytes, fsutil::Links::Refuse).map_err(drop),
+                None => std::fs::remove_file(&path).map_err(drop),
+            };
+        }
+    }
 }
 
 /// Where a fresh `.beads/` is built: beside it, on the same file system.

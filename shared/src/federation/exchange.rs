@@ -71,6 +71,8 @@ pub fn run(
     options: &Options,
 ) -> anyhow::Result<Exchange> {
     let _lock = town.lock()?;
+    // Never merge a peer while on an older schema than this bd's.
+    crate::tracker::migrate::apply(town)?;
     let log = Log::new(town.workspace());
     let excluded = Exclusions::new(town, config.list(Key::FederationExcludeTypes));
     let patterns = config.list(Key::FederationAllowedRemotePatterns);

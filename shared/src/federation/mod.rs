@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod clone;
 pub mod exchange;
 mod guard;
 pub mod join;

@@ -37,6 +37,18 @@ impl Peer {
         Self { name, endpoint, tier, credentials: None }
     }
 
+    /// A peer with the user and password given for it (`bd init --from`,
+    /// before anything is stored).
+    #[must_use]
+    pub fn with_credentials(
+        name: String,
+        endpoint: Endpoint,
+        tier: Tier,
+        credentials: Option<(String, Secret)>,
+    ) -> Self {
+        Self { name, endpoint, tier, credentials }
+    }
+
     /// The remote-tracking ref of the peer's main branch.
     #[must_use]
     pub fn tracking_ref(&self) -> String {

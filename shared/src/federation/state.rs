@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::outgoing::Exclusions;
 use super::remote::Peer;
 use crate::dolt::{DoltError, Repo, Row};
-use crate::tracker::{schema, sql};
+use crate::tracker::{migrate, schema, sql};
 
 fn number(row: Option<&Row>, col: &str) -> u64 {
     row.and_then(|r| r.get(col))
@@ -200,6 +200,9 @@ pub(super) fn fetch_and_stand(
     if unrelated && then != Then::Survey {
         return Err(unrelated_error(peer).into());
     }
+    if !matches!(then, Then::Fetch | Then::Survey) {
+        crate::tracker::migrate::check_standing(&peer.name, row)?;
+    }
     let pending_committed = tables_of(rows.iter().find(|r| r.contains_key("bd_pending")).and_then(|r| r.get("tables")));
     if let Some(mismatch) = failure.as_ref().and_then(|e| remote_mismatch(peer, &e.reason)) {
         return Err(mismatch.into());
@@ -323,13 +326,18 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
          SELECT 1 AS bd_base, (SELECT COUNT(*) FROM dolt_log) AS commits, {} AS genesis, \
          (SELECT COUNT(*) FROM dolt_log WHERE message = {}) AS on_genesis;\n\
          SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
-         (SELECT COUNT(*) FROM dolt_log({})) AS behind, (SELECT COUNT(*) FROM dolt_log({t})) AS peer_commits{details};",
+         (SELECT COUNT(*) FROM dolt_log({})) AS behind, (SELECT COUNT(*) FROM dolt_log({t})) AS peer_commits{details}{};",
         peer.sql_remote_args(),
         genesis_query(),
         sql::lit(schema::SCHEMA_MESSAGE),
         range(format!("{tracking}..main")),
         range(format!("main..{tracking}")),
+        migrate::standing_columns(&t),
     );
+    if !matches!(then, Then::Fetch | Then::Survey) {
+        // Nothing is merged or pushed across a schema this bd does not know.
+        let _ = writeln!(script, "{}", migrate::guard(&t));
+    }
     if let Then::Merge { author } | Then::MergeAndPush { author } = then {
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
         // What the peer sends is checked before anything of it lands.

@@ -10,6 +10,7 @@ pub mod genesis;
 mod id;
 mod issue;
 pub mod jsonl;
+pub mod migrate;
 pub mod schema;
 pub mod sql;
 pub mod validate;
@@ -219,10 +220,16 @@ impl Town {
     /// so it costs no dolt process of its own. The caller holds the lock.
     fn commit_whole(&self, statements: &str, message: &str) -> anyhow::Result<Vec<Row>> {
         validate::fits("events", "actor", "acting person (BD_ACTOR or $USER)", &self.actor.name)?;
+        self.commit_whole_as(statements, message, &self.actor.signature())
+    }
+
+    /// [`Town::commit_whole`] with another author (migrations are made by
+    /// bd itself, the same in every town).
+    fn commit_whole_as(&self, statements: &str, message: &str, author: &str) -> anyhow::Result<Vec<Row>> {
         let script = format!(
             "SET autocommit = 0;\n{PENDING_GUARD};\n{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
             sql::lit(message),
-            sql::lit(&self.actor.signature())
+            sql::lit(author)
         );
         let out = match self.repo.call(["sql", "-r", "json"]).stdin(script).run() {
             Ok(out) => out,

@@ -1,0 +1,250 @@
+//! Schema versions and the migrations between them.
+//!
+//! `metadata.schema_version` is versioned with the data: the genesis holds
+//! `'1'`, and every migration bumps it in the same commit as its DDL. Towns
+//! migrate on their own, so a migration must come out the same everywhere:
+//! fixed DDL (no generated defaults, no per-town values), a fixed message and
+//! a fixed author. Two towns that made the same migration then merge without
+//! a schema conflict, whichever merges first.
+//!
+//! Migrations run when a town is made (`bd init`, with or without `--from`)
+//! and before every exchange with peers (under the write lock), so a town
+//! never merges a peer while it is on an older schema than this bd's.
+//!
+//! Peers: one on a newer schema than this bd knows is refused before any
+//! merge or push ([`SchemaAhead`]). One on an older schema is merged: its rows
+//! hold a subset of what ours can hold, so nothing is lost, and a push brings
+//! its `main` to our version, the very migration it would make itself.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use super::{Town, sql};
+use crate::dolt::{Repo, Row};
+use crate::env;
+
+/// The schema version the genesis holds.
+pub const GENESIS_VERSION: u32 = 1;
+
+/// The author of every migration commit: the same in every town.
+pub const AUTHOR: &str = "bd <bd@bd>";
+
+/// One step from version `n - 1` to `n`.
+#[derive(Debug)]
+pub struct Migration {
+    /// The statements; fixed text, the same in every town.
+    pub ddl: &'static str,
+}
+
+/// The migrations of released schemas, in order: the first leads from the
+/// genesis (v1) to v2. None yet.
+const RELEASED: &[Migration] = &[];
+
+/// A migration that exists only for tests (`BD_TEST_SCHEMA_V2=1`): the step
+/// after the last released one, adding a nullable column with no default,
+/// to prove that towns migrating on their own still merge.
+const TEST_STEP: Migration = Migration { ddl: "ALTER TABLE issues ADD COLUMN bd_test_v2 TEXT;" };
+
+/// The migrations this bd knows, in order.
+fn migrations() -> Vec<&'static Migration> {
+    let mut all: Vec<&'static Migration> = RELEASED.iter().collect();
+    if env::flag(env::BD_TEST_SCHEMA_V2) {
+        all.push(&TEST_STEP);
+    }
+    all
+}
+
+/// The newest schema version this bd knows.
+#[must_use]
+pub fn known() -> u32 {
+    GENESIS_VERSION + u32::try_from(migrations().len()).unwrap_or(u32::MAX - GENESIS_VERSION)
+}
+
+/// The message of the migration commit to version `to`.
+#[must_use]
+pub fn message(to: u32) -> String {
+    format!("bd: migrate schema to v{to}")
+}
+
+/// Whose schema is newer than this bd knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A peer, by name.
+    Peer(String),
+    /// This town (a newer bd migrated it).
+    Town,
+}
+
+/// A schema newer than this bd knows: nothing is merged, pushed or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaAhead {
+    /// Whose it is.
+    pub holder: Holder,
+    /// Its version, as stored (a version that is not a number is unknown too).
+    pub found: String,
+    /// The newest this bd knows.
+    pub known: u32,
+}
+
+impl fmt::Display for SchemaAhead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.holder {
+            Holder::Peer(name) => write!(f, "peer '{name}' uses schema v{}", self.found)?,
+            Holder::Town => write!(f, "this town uses schema v{}", self.found)?,
+        }
+        write!(
+            f,
+            "; this bd knows up to v{}: upgrade bd (nothing was changed; any bd that knows v{} can exchange with it)",
+            self.known, self.found
+        )
+    }
+}
+
+impl std::error::Error for SchemaAhead {}
+
+/// Reads a version as dolt returns it (text in `metadata.value`).
+fn parse(value: Option<&Value>) -> Option<u32> {
+    value.and_then(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()).or_else(|| v.as_str()?.trim().parse().ok()))
+}
+
+/// The subquery reading the schema version at `at` (a ref's SQL literal),
+/// or of the working set when `None`.
+pub(crate) fn version_at(at: Option<&str>) -> String {
+    let as_of = at.map(|r| format!(" AS OF {r}")).unwrap_or_default();
+    format!("(SELECT value FROM metadata{as_of} WHERE `key` = 'schema_version')")
+}
+
+/// The schema version of a repository's working set.
+pub fn version(repo: &Repo) -> anyhow::Result<u32> {
+    let rows = repo.query(&format!("SELECT {} AS v", version_at(None)))?;
+    Ok(parse(rows.first().and_then(|r| r.get("v"))).unwrap_or(GENESIS_VERSION))
+}
+
+/// Refuses a schema newer than this bd knows.
+pub fn check(holder: Holder, found: u32) -> Result<(), SchemaAhead> {
+    let known = known();
+    if found > known { Err(SchemaAhead { holder, found: found.to_string(), known }) } else { Ok(()) }
+}
+
+/// Refuses a stored version (`None`: none stored) this bd does not know.
+fn check_stored(holder: Holder, value: Option<&Value>) -> Result<(), SchemaAhead> {
+    let Some(value) = value else { return Ok(()) };
+    match parse(Some(value)) {
+        Some(found) => check(holder, found),
+        None => Err(SchemaAhead {
+            holder,
+            found: crate::error::quoted(&value.as_str().map_or_else(|| value.to_string(), str::to_owned)),
+            known: known(),
+        }),
+    }
+}
+
+/// Brings the town to the newest schema this bd knows: one commit per
+/// migration, each with its fixed message and author. The caller holds the
+/// write lock (or is `bd init`, whose town nobody else sees yet). Without any
+/// migration compiled in, nothing is read: every town is at least on the
+/// genesis.
+pub fn apply(town: &Town) -> anyhow::Result<u32> {
+    let steps = migrations();
+    if steps.is_empty() {
+        return Ok(GENESIS_VERSION);
+    }
+    let mut current = version(town.repo())?;
+    check(Holder::Town, current)?;
+    for (to, step) in (GENESIS_VERSION + 1..).zip(steps) {
+        if to <= current {
+            continue;
+        }
+        let statements = format!(
+            "{}\nUPDATE metadata SET value = {} WHERE `key` = 'schema_version';",
+            step.ddl,
+            sql::lit(&to.to_string())
+        );
+        town.commit_whole_as(&statements, &message(to), AUTHOR)?;
+        current = to;
+    }
+    Ok(current)
+}
+
+/// Columns for the fetch script's standing row: the peer's schema version
+/// at `tracking` (a ref's SQL literal) and ours.
+#[must_use]
+pub fn standing_columns(tracking: &str) -> String {
+    format!(", {} AS peer_schema, {} AS own_schema", version_at(Some(tracking)), version_at(None))
+}
+
+/// The versions this bd knows, as the SQL list `('1', '2', …)`.
+fn known_list() -> String {
+    let all: Vec<String> = (GENESIS_VERSION..=known()).map(|v| sql::lit(&v.to_string())).collect();
+    format!("({})", all.join(", "))
+}
+
+/// A statement that stops a script (before its merge or push) when the peer
+/// at `tracking` or this town is on a schema this bd does not know; its
+/// failure carries no data, [`check_standing`] says why. The versions are
+/// compared as text: dolt casts a TEXT column to 0 (`CAST(value AS
+/// UNSIGNED)` and `value + 0` both), and a version that is not a number is
+/// not one this bd knows either.
+#[must_use]
+pub fn guard(tracking: &str) -> String {
+    let unknown =
+        |at: Option<&str>| format!("COALESCE({}, '{GENESIS_VERSION}') NOT IN {}", version_at(at), known_list());
+    format!(
+        "SELECT IF({} OR {}, JSON_EXTRACT('bd-schema-ahead', '$'), 'ok') AS bd_schema;",
+        unknown(Some(tracking)),
+        unknown(None)
+    )
+}
+
+/// The refusal for a standing row (see [`standing_columns`]) whose peer or
+/// town is on a newer schema than this bd knows.
+pub fn check_standing(peer: &str, row: Option<&Row>) -> Result<(), SchemaAhead> {
+    let Some(row) = row else { return Ok(()) };
+    check_stored(Holder::Peer(peer.to_owned()), row.get("peer_schema"))?;
+    check_stored(Holder::Town, row.get("own_schema"))
+}
+
+/// The schema version of this town and, from the last fetched state, of
+/// each named peer (`None` for a peer never fetched or without a version).
+pub fn versions(repo: &Repo, peers: &[String]) -> anyhow::Result<(u32, Vec<Option<u32>>)> {
+    let fetched: Vec<String> = repo
+        .query("SELECT name FROM dolt_remote_branches")?
+        .iter()
+        .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let mut columns = vec![format!("{} AS own", version_at(None))];
+    for (i, peer) in peers.iter().enumerate() {
+        if fetched.contains(&format!("remotes/{peer}/main")) {
+            columns.push(format!("{} AS p{i}", version_at(Some(&sql::lit(&format!("{peer}/main"))))));
+        }
+    }
+    let rows = repo.query(&format!("SELECT {}", columns.join(", ")))?;
+    let row = rows.first();
+    let own = parse(row.and_then(|r| r.get("own"))).unwrap_or(GENESIS_VERSION);
+    Ok((own, (0..peers.len()).map(|i| parse(row.and_then(|r| r.get(&format!("p{i}"))))).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_names_both_versions_and_the_fix() {
+        let err = SchemaAhead { holder: Holder::Peer("north".into()), found: "3".into(), known: 2 };
+        assert!(
+            err.to_string().starts_with("peer 'north' uses schema v3; this bd knows up to v2: upgrade bd"),
+            "{err}"
+        );
+        let err = SchemaAhead { holder: Holder::Town, found: "2".into(), known: 1 };
+        assert!(err.to_string().starts_with("this town uses schema v2; this bd knows up to v1: upgrade bd"), "{err}");
+    }
+
+    #[test]
+    fn versions_are_read_as_text_or_numbers() {
+        assert_eq!(parse(Some(&Value::String("2".into()))), Some(2));
+        assert_eq!(parse(Some(&Value::from(3))), Some(3));
+        assert_eq!(parse(Some(&Value::String("two".into()))), None);
+        assert_eq!(parse(None), None);
+    }
+}
