@@ -108,6 +108,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
         ));
     }
     out.extend(schema_version_checks(&town, &peers));
+    out.extend(unrelated_checks(&town, &peers));
     out.extend(peer_checks(config, &town, &peers, remotes_unreadable_fix));
     out.extend(trust_check(config, town.workspace()));
     if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
@@ -164,6 +165,52 @@ fn dolt_check(dolt: &crate::dolt::Dolt) -> Check {
             "build the pinned one with `scripts/ensure-dolt` from the bd repository (it prints the path of dolt {pinned}) and set BD_DOLT to that path"
         )),
     )
+}
+
+/// Peers whose last fetched `main` shares no commit with ours: nothing can
+/// be merged with them until a join.
+fn unrelated_checks(town: &crate::tracker::Town, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+    use crate::tracker::sql;
+    let Ok(fetched) = town.repo().query("SELECT name FROM dolt_remote_branches") else { return Vec::new() };
+    let has =
+        |p: &str| fetched.iter().any(|r| r.get("name").and_then(|v| v.as_str()) == Some(&format!("remotes/{p}/main")));
+    let fetched_peers: Vec<&crate::config::PeerEntry> = peers.iter().filter(|p| has(&p.name)).collect();
+    let columns: Vec<String> = fetched_peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let t = format!("{}/main", p.name);
+            format!(
+                "((SELECT COUNT(*) FROM dolt_log({})) = (SELECT COUNT(*) FROM dolt_log({}))) AS bd_unrelated_{i}",
+                sql::lit(&format!("main..{t}")),
+                sql::lit(&t)
+            )
+        })
+        .collect();
+    if columns.is_empty() {
+        return Vec::new();
+    }
+    let Ok(rows) = town.repo().query(&format!("SELECT {}", columns.join(", "))) else { return Vec::new() };
+    let Some(row) = rows.first() else { return Vec::new() };
+    fetched_peers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            row.get(&format!("bd_unrelated_{i}")).is_some_and(|v| v.as_bool() == Some(true) || v.as_u64() == Some(1))
+        })
+        .map(|(_, p)| {
+            check(
+                "history",
+                Level::Fail,
+                format!(
+                    "peer '{}' has an unrelated history (made by another tool or an old build): its main shares no \
+                     commit with this town's, so nothing can be merged with it",
+                    p.name
+                ),
+                Some(format!("run `bd federation join {} --dry-run`, then `bd federation join {}`", p.name, p.name)),
+            )
+        })
+        .collect()
 }
 
 /// Schema skew: this town, and each peer as last fetched, against the

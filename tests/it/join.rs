@@ -53,6 +53,8 @@ fn a_standard_town_joins_an_unrelated_peer_and_the_peer_follows() {
         );
         assert!(!out.stderr.contains("unreachable") && !out.stderr.to_lowercase().contains("select"), "{}", out.stderr);
     }
+    let doctor = north.bd(["--json", "doctor"]).code(1).stdout;
+    assert!(doctor.contains("has an unrelated history") && doctor.contains("bd federation join south"), "{doctor}");
     let status = north.bd(["--json", "federation", "status"]).code(1).json();
     assert_eq!(status["peers"][0]["unrelated"], true, "{status}");
     assert_eq!(status["peers"][0]["reachable"], true, "{status}");
