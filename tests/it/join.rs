@@ -20,8 +20,12 @@ fn branches(town: &Town) -> Vec<String> {
 /// the other by the other's name), holding one issue in common that each
 /// retitled differently, and one issue of its own each.
 fn pair() -> (Town, Town, Mailbox, String) {
+    pair_with(Town::unrelated("south"))
+}
+
+/// [`pair`] with the given unrelated town as south.
+fn pair_with(south: Town) -> (Town, Town, Mailbox, String) {
     let north = Town::federated("north");
-    let south = Town::unrelated("south");
     let mailbox = link(&north, "south", &south, "north");
     let id = north.create("Held by both");
     let file = north.sandbox().path().join("both.jsonl");
@@ -100,7 +104,8 @@ fn a_standard_town_joins_an_unrelated_peer_and_the_peer_follows() {
 
 #[test]
 fn an_unrelated_town_joins_a_standard_peer_and_keeps_syncing_with_others() {
-    let (north, south, _mailbox, id) = pair();
+    // South is made and run by the other dolt build.
+    let (north, south, _mailbox, id) = pair_with(Town::unrelated_with("south", crate::support::other_dolt()));
     north.bd(["federation", "push", "south"]).success();
     let west = Town::federated("west");
     let _west_link = link(&west, "north", &north, "west");

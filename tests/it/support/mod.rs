@@ -199,8 +199,16 @@ impl Town {
     /// was made by plain `dolt init` and the schema (as another tool or an
     /// old build would), not from bd's genesis.
     pub fn unrelated(name: &str) -> Self {
+        Self::unrelated_with(name, dolt())
+    }
+
+    /// [`Town::unrelated`], made and run by the dolt build `dolt`.
+    pub fn unrelated_with(name: &str, dolt: PathBuf) -> Self {
         use std::io::Write as _;
-        let town = Self::uninit(name);
+        let sandbox = Sandbox::with_dolt(dolt);
+        let dir = sandbox.path().join(name);
+        std::fs::create_dir_all(&dir).expect("town dir");
+        let town = Self { sandbox, dir };
         let dolt_dir = town.dolt_dir();
         std::fs::create_dir_all(&dolt_dir).expect("dolt dir");
         town.run(town.sandbox.dolt(), &dolt_dir, ["init", "--name", "other", "--email", "other@tool.invalid"])
