@@ -77,7 +77,8 @@ fn a_standard_town_joins_an_unrelated_peer_and_the_peer_follows() {
     assert_eq!(north.bd(["--json", "show", &id]).success().json()["priority"], 0);
     // The peer's previous main is kept on a branch of the remote.
     north.dolt(["fetch", "south"]).success();
-    let kept = north.sql("SELECT name FROM dolt_remote_branches WHERE name LIKE 'remotes/south/bd/before-join/north/%'");
+    let kept =
+        north.sql("SELECT name FROM dolt_remote_branches WHERE name LIKE 'remotes/south/bd/before-join/north/%'");
     assert_eq!(kept.len(), 1, "{kept:?}");
     // South is told to join on its next exchange, and then it moves.
     south.bd(["federation", "sync", "north"]).code(1).stderr_has("bd federation join north");

@@ -7,6 +7,7 @@ mod support;
 
 mod atomic;
 mod audit;
+mod beads;
 mod concurrency;
 mod config;
 mod core;

@@ -9,15 +9,16 @@ use crate::config::Key;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::plugin::Command;
-use crate::tracker::{self, Issue, IssueType, Status, Written, sql, validate};
+use crate::tracker::{self, Issue, Status, Written, sql, validate};
 
 /// Create an issue in this town.
 #[derive(Debug, Args)]
 pub struct Create {
     /// The issue's title.
     pub title: String,
-    /// Issue type.
-    #[arg(short = 't', long = "type", default_value = "task", value_parser = clap::builder::PossibleValuesParser::new(IssueType::NAMES))]
+    /// Issue type: bug, feature, task, epic, chore, message, agent, convoy, or any other word of
+    /// lowercase letters, digits, '_' and '-' (at most 32).
+    #[arg(short = 't', long = "type", default_value = "task", value_parser = super::type_arg(), hide_possible_values = true)]
     pub issue_type: String,
     /// Priority from 0 (most urgent) to 4.
     #[arg(short, long, default_value = "2", value_parser = super::priority_arg)]

@@ -4,19 +4,19 @@ use clap::Args;
 
 use crate::context::Context;
 use crate::plugin::Command;
-use crate::tracker::{IssueList, IssueType, Status, sql};
+use crate::tracker::{IssueList, sql};
 
 /// List issues, most urgent first.
 #[derive(Debug, Args)]
 pub struct List {
-    /// Only issues with this status.
-    #[arg(short, long, value_parser = clap::builder::PossibleValuesParser::new(Status::NAMES))]
+    /// Only issues with this status (any status; the well-known ones complete).
+    #[arg(short, long, value_parser = super::status_arg(), hide_possible_values = true)]
     pub status: Option<String>,
     /// Only issues assigned to this person.
     #[arg(short, long)]
     pub assignee: Option<String>,
-    /// Only issues of this type.
-    #[arg(short = 't', long = "type", value_parser = clap::builder::PossibleValuesParser::new(IssueType::NAMES))]
+    /// Only issues of this type (any type; the well-known ones complete).
+    #[arg(short = 't', long = "type", value_parser = super::type_arg(), hide_possible_values = true)]
     pub issue_type: Option<String>,
     /// Only issues carrying this label.
     #[arg(short, long)]

@@ -80,3 +80,45 @@ pub const BUNDLED: &[Bundled] = bundled![
 fn priority_arg(s: &str) -> Result<i64, String> {
     crate::tracker::parse_priority(s).map_err(|e| e.to_string())
 }
+
+/// A status or type on the command line: any word of the open set
+/// ([`crate::tracker::validate::WORD_RULE`]); the well-known ones are the
+/// possible values the shell completes.
+#[derive(Debug, Clone, Copy)]
+struct OpenWord {
+    what: &'static str,
+    known: &'static [&'static str],
+}
+
+impl clap::builder::TypedValueParser for OpenWord {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value.to_string_lossy();
+        crate::tracker::validate::word(self.what, &text).map(|()| text.into_owned()).map_err(|e| {
+            let arg = arg.map_or_else(|| self.what.to_owned(), ToString::to_string);
+            let hint = e.hint().map(|h| format!("\n\n  hint: {h}")).unwrap_or_default();
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("invalid value for {arg}: {e}{hint}\n"))
+                .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.known.iter().map(|&name| clap::builder::PossibleValue::new(name))))
+    }
+}
+
+/// The parser of `--status`.
+fn status_arg() -> OpenWord {
+    OpenWord { what: "status", known: crate::tracker::Status::NAMES }
+}
+
+/// The parser of `--type`.
+fn type_arg() -> OpenWord {
+    OpenWord { what: "type", known: crate::tracker::IssueType::NAMES }
+}
