@@ -33,3 +33,4 @@ mod plugins;
 mod secrets;
 mod setup;
 mod sovereignty;
+mod work;

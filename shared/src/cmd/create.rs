@@ -32,6 +32,9 @@ pub struct Create {
     /// A label (repeat, or separate with commas).
     #[arg(short, long = "label", value_delimiter = ',')]
     pub labels: Vec<String>,
+    /// Make it a child of this issue (a parent-child dependency).
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
 }
 
 impl Command for Create {
@@ -56,6 +59,10 @@ impl Command for Create {
         Key::TownPrefix.validate(town.prefix()).map_err(|e| {
             UserError::failure(e.to_string()).with_hint("fix it with `bd config set town.prefix PREFIX`")
         })?;
+        let lock = town.lock()?;
+        if let Some(parent) = &self.parent {
+            town.issue(parent)?;
+        }
         let id = tracker::issue_id(town.prefix());
         let now = clock::now_sql();
         let actor = town.actor().name.clone();
@@ -90,7 +97,17 @@ impl Command for Create {
             sql::lit(&self.title),
             sql::lit(&now)
         );
-        town.write(&statements, &format!("bd create {id}: {}", self.title))?;
+        if let Some(parent) = &self.parent {
+            let _ = writeln!(
+                statements,
+                "INSERT INTO dependencies (issue_id, depends_on_id, type, created_at, created_by) VALUES ({}, {}, 'parent-child', {}, {});",
+                sql::lit(&id),
+                sql::lit(parent),
+                sql::lit(&now),
+                sql::lit(&actor)
+            );
+        }
+        town.write_locked(&lock, &statements, &format!("bd create {id}: {}", self.title))?;
         let stamp = clock::sql_to_rfc3339(&now);
         Ok(Written::new(
             "Created",

@@ -4,17 +4,26 @@
 // Doc comments here are command-line help text, written for a terminal, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
+pub mod blocked;
 pub mod close;
 pub mod comment;
 pub mod config;
+pub mod count;
 pub mod create;
+pub mod delete;
+pub mod dep;
 pub mod doctor;
 pub mod export;
 pub mod federation;
 pub mod import;
 pub mod init;
+pub mod label;
 pub mod list;
+pub mod ready;
+pub mod reopen;
+pub mod search;
 pub mod show;
+pub mod stats;
 pub mod sync;
 pub mod update;
 
@@ -54,7 +63,21 @@ pub const BUNDLED: &[Bundled] = bundled![
     show::Show,
     update::Update,
     close::Close,
+    reopen::Reopen,
+    delete::Delete,
     comment::CommentCmd,
+    ready::Ready,
+    blocked::BlockedCmd,
+    search::Search,
+    count::Count,
+    stats::StatsCmd,
+    dep::add::Add,
+    dep::remove::Remove,
+    dep::list::List,
+    dep::tree::Tree,
+    label::add::Add,
+    label::remove::Remove,
+    label::list::List,
     export::Export,
     import::Import,
     sync::Sync,

@@ -49,6 +49,9 @@ impl Command for Update {
             issue_type: self.issue_type,
             close_reason: None,
         };
+        if let Some(status) = &edit.status {
+            crate::tracker::settable_status(status)?;
+        }
         if edit.is_empty() {
             return Err(UserError::usage("nothing to update: give at least one of --status, --title, --assignee, --priority, --description, --type").into());
         }
