@@ -12,7 +12,9 @@ libfuzzer_sys::fuzz_target!(|text: &str| {
     match jsonl::plan(text, "fuzz.jsonl", &existing) {
         Ok(plan) => {
             let lines = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
-            assert_eq!(plan.counts.added + plan.counts.changed + plan.counts.unchanged, lines);
+            let c = &plan.counts;
+            assert_eq!(c.added + c.changed + c.unchanged + c.skipped, lines);
+            assert_eq!(c.skipped, c.skipped_because.values().sum::<u64>());
             let written = plan.statements.matches("DELETE FROM issues WHERE").count() as u64;
             assert_eq!(written, plan.counts.added + plan.counts.changed);
         }

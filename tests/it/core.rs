@@ -108,7 +108,7 @@ fn text_with_quotes_and_newlines_survives() {
 fn bad_input_is_a_usage_error_and_writes_nothing() {
     let town = Town::new();
     town.bd(["create", "x", "-p", "9"]).code(2).stderr_has("invalid priority '9'");
-    town.bd(["create", "x", "-t", "story"]).code(2).stderr_has("possible values");
+    town.bd(["create", "x", "-t", "Story!"]).code(2).stderr_has("the type 'Story!' is not such a word");
     let id = town.create("real");
     town.bd(["update", &id]).code(2).stderr_has("nothing to update");
     assert_eq!(commit_messages(&town).len(), 3, "failed commands must not commit");

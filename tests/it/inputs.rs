@@ -106,21 +106,31 @@ fn a_bad_jsonl_file_lists_every_bad_line_and_imports_nothing() {
         r#"["not", "an", "object"]"#,
         r#"{"id":7,"title":"numeric id"}"#,
         r#"{"id":"x-\u0430","title":"look-alike"}"#,
-        r#"{"id":"x-3","title":"t","colour":"red"}"#,
+        r#"{"id":"x-3","title":"t","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","status":"Open"}"#,
         r#"{"id":"x-4","title":5}"#,
         r#"{"id":"x-5","title":"t","labels":[{"nested":"table"}]}"#,
     ];
     std::fs::write(&file, lines.join("\n")).expect("write");
-    town.bd(["import", file.to_str().expect("utf8")])
+    let run = town
+        .bd(["import", file.to_str().expect("utf8")])
         .code(1)
         .stderr_has("6 lines of")
-        .stderr_has("bad.jsonl:2: not a JSON object but a list")
-        .stderr_has("bad.jsonl:3: the id must be a string, not a number")
+        .stderr_has("\n  each line is one JSON object:\n    /")
+        .stderr_has("bad.jsonl:2: not a JSON object but a list\n")
+        .stderr_has(
+            "\n  ids are 1 to 255 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit:\n    /",
+        )
+        .stderr_has("bad.jsonl:3: the id is a number, not a string\n")
         .stderr_has("bad.jsonl:4: the id 'x-\u{430}' is not valid: it contains the non-ASCII character")
-        .stderr_has("bad.jsonl:5: unknown field 'colour'")
-        .stderr_has("bad.jsonl:6: issues.title must be a string, not a number")
-        .stderr_has("bad.jsonl:7: labels[0]: labels.label must be a string, not an object")
+        .stderr_has("\n  a status or type is 1 to 32 lowercase ASCII letters, digits, '_' and '-':\n    /")
+        .stderr_has("bad.jsonl:5: the issues.status 'Open' is not such a word\n")
+        .stderr_has("\n  issues.title is a string of at most 500 characters:\n    /")
+        .stderr_has("bad.jsonl:6: it is a number\n")
+        .stderr_has("\n  labels.label is a string of at most 255 characters:\n    /")
+        .stderr_has("bad.jsonl:7: labels[0]: it is an object")
         .stderr_has("nothing was imported");
+    // Each rule is stated once, above the lines that break it.
+    assert_eq!(run.stderr.matches("ids are 1 to 255").count(), 1, "{}", run.stderr);
     assert_eq!(commits(&town), before, "no dolt commit was made");
     let titles: Vec<String> = town
         .bd(["--json", "list"])

@@ -265,7 +265,7 @@ fn import_reads_only_regular_files_or_stdin() {
     let export = town.bd(["export", "-o", "-"]).success().stdout;
     let other = Town::named("town-b");
     let run = bd_stdin_bytes(&other, export.into_bytes(), &["import", "-"]).success();
-    assert!(run.stdout.contains("1 new"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 added"), "{}", run.stdout);
     other.bd(["show", &id]).success();
 }
 

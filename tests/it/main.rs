@@ -7,6 +7,7 @@ mod support;
 
 mod atomic;
 mod audit;
+mod beads;
 mod boundary;
 mod concurrency;
 mod config;
@@ -35,3 +36,4 @@ mod secrets;
 mod setup;
 mod sovereignty;
 mod versions;
+mod work;

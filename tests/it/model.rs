@@ -235,7 +235,8 @@ impl Case {
 
     fn check(&self) {
         let ctx = self.context();
-        let lists: Vec<Value> = self.members.iter().map(|m| m.town.bd(["--json", "list"]).success().json()).collect();
+        let lists: Vec<Value> =
+            self.members.iter().map(|m| m.town.bd(["--json", "list", "--all"]).success().json()).collect();
         let by_id = |list: &Value| -> BTreeMap<String, Value> {
             list.as_array()
                 .expect("array")

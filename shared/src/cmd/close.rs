@@ -29,7 +29,8 @@ impl Command for Close {
                 .with_hint(format!("reopen it with `bd update {} --status open`", self.id))
                 .into());
         }
-        let edit = Edit { status: Some(Status::Closed), close_reason: self.reason, ..Edit::default() };
+        let edit =
+            Edit { status: Some(Status::Closed.as_str().to_owned()), close_reason: self.reason, ..Edit::default() };
         Ok(Written::new("Closed", town.edit(&self.id, edit, "close")?))
     }
 }

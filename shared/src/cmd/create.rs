@@ -9,15 +9,16 @@ use crate::config::Key;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::plugin::Command;
-use crate::tracker::{self, Issue, IssueType, Status, Written, sql, validate};
+use crate::tracker::{self, Issue, Status, Written, sql, validate};
 
 /// Create an issue in this town.
 #[derive(Debug, Args)]
 pub struct Create {
     /// The issue's title.
     pub title: String,
-    /// Issue type.
-    #[arg(short = 't', long = "type", default_value = "task", value_parser = clap::builder::PossibleValuesParser::new(IssueType::NAMES))]
+    /// Issue type: bug, feature, task, epic, chore, message, agent, convoy, or any other word of
+    /// lowercase letters, digits, '_' and '-' (at most 32).
+    #[arg(short = 't', long = "type", default_value = "task", value_parser = super::type_arg(), hide_possible_values = true)]
     pub issue_type: String,
     /// Priority from 0 (most urgent) to 4.
     #[arg(short, long, default_value = "2", value_parser = super::priority_arg)]
@@ -31,6 +32,9 @@ pub struct Create {
     /// A label (repeat, or separate with commas).
     #[arg(short, long = "label", value_delimiter = ',')]
     pub labels: Vec<String>,
+    /// Make it a child of this issue (a parent-child dependency).
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
 }
 
 impl Command for Create {
@@ -55,6 +59,10 @@ impl Command for Create {
         Key::TownPrefix.validate(town.prefix()).map_err(|e| {
             UserError::failure(e.to_string()).with_hint("fix it with `bd config set town.prefix PREFIX`")
         })?;
+        let lock = town.lock()?;
+        if let Some(parent) = &self.parent {
+            town.issue(parent)?;
+        }
         let id = tracker::issue_id(town.prefix());
         let now = clock::now_sql();
         let actor = town.actor().name.clone();
@@ -89,7 +97,17 @@ impl Command for Create {
             sql::lit(&self.title),
             sql::lit(&now)
         );
-        town.write(&statements, &format!("bd create {id}: {}", self.title))?;
+        if let Some(parent) = &self.parent {
+            let _ = writeln!(
+                statements,
+                "INSERT INTO dependencies (issue_id, depends_on_id, type, created_at, created_by) VALUES ({}, {}, 'parent-child', {}, {});",
+                sql::lit(&id),
+                sql::lit(parent),
+                sql::lit(&now),
+                sql::lit(&actor)
+            );
+        }
+        town.write_locked(&lock, &statements, &format!("bd create {id}: {}", self.title))?;
         let stamp = clock::sql_to_rfc3339(&now);
         Ok(Written::new(
             "Created",

@@ -13,9 +13,15 @@ use crate::tracker::jsonl;
 
 /// Import issues from JSONL (default: .beads/<export.path>) as one commit.
 ///
-/// New issues are added; an issue already here is replaced only by a newer
-/// version (later updated_at), with its labels, comments, dependencies and
-/// events. Nothing newer here is overwritten.
+/// Reads what bd export and upstream beads write (its export and its
+/// .beads/issues.jsonl). New issues are added; an issue already here is
+/// replaced only by a newer version (later updated_at), with its labels,
+/// comments, dependencies and events. Nothing newer here is overwritten.
+///
+/// Records of another _type are counted and skipped; the counts upstream
+/// derives (dependency_count, dependent_count, comment_count) are ignored;
+/// parent becomes a parent-child dependency; fields bd has no column for are
+/// kept in the issue's metadata, and bd export writes them back.
 #[derive(Debug, Args)]
 pub struct Import {
     /// The JSONL file (a regular file of at most 256 MiB), or - for stdin.
@@ -34,14 +40,7 @@ pub struct ImportReport {
 
 impl Report for ImportReport {
     fn human(&self, style: Style) -> String {
-        format!(
-            "{} {} new, {} changed, {} unchanged from {}\n",
-            style.green("Imported"),
-            self.counts.added,
-            self.counts.changed,
-            self.counts.unchanged,
-            self.path.display()
-        )
+        format!("{} from {}: {}\n", style.green("Imported"), self.path.display(), self.counts.summary())
     }
 }
 

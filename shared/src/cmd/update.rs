@@ -5,15 +5,16 @@ use clap::Args;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::plugin::Command;
-use crate::tracker::{Edit, IssueType, Status, Written};
+use crate::tracker::{Edit, Written};
 
 /// Change an issue's fields; each call is one commit.
 #[derive(Debug, Args)]
 pub struct Update {
     /// The issue's id.
     pub id: String,
-    /// New status.
-    #[arg(short, long, value_parser = clap::builder::PossibleValuesParser::new(Status::NAMES))]
+    /// New status: open, in_progress, blocked, deferred, closed, hooked, pinned, or any other word of
+    /// lowercase letters, digits, '_' and '-' (at most 32).
+    #[arg(short, long, value_parser = super::status_arg(), hide_possible_values = true)]
     pub status: Option<String>,
     /// New title.
     #[arg(long)]
@@ -27,8 +28,9 @@ pub struct Update {
     /// New description.
     #[arg(short, long)]
     pub description: Option<String>,
-    /// New type.
-    #[arg(short = 't', long = "type", value_parser = clap::builder::PossibleValuesParser::new(IssueType::NAMES))]
+    /// New type: bug, feature, task, epic, chore, message, agent, convoy, or any other word of
+    /// lowercase letters, digits, '_' and '-' (at most 32).
+    #[arg(short = 't', long = "type", value_parser = super::type_arg(), hide_possible_values = true)]
     pub issue_type: Option<String>,
 }
 
@@ -40,13 +42,16 @@ impl Command for Update {
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
         let edit = Edit {
             title: self.title,
-            status: self.status.map(|s| s.parse()).transpose()?,
+            status: self.status,
             priority: self.priority,
             assignee: self.assignee,
             description: self.description,
             issue_type: self.issue_type,
             close_reason: None,
         };
+        if let Some(status) = &edit.status {
+            crate::tracker::settable_status(status)?;
+        }
         if edit.is_empty() {
             return Err(UserError::usage("nothing to update: give at least one of --status, --title, --assignee, --priority, --description, --type").into());
         }

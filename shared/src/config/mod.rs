@@ -569,13 +569,15 @@ pub fn update(path: &Path, changes: &[Change<'_>]) -> Result<bool, ConfigError> 
             None => edit::unset_in_text(path, &text, key)?.unwrap_or(text),
         };
     }
+    // What bd writes is the user's own doing: confirmed before it is
+    // written (so a kill in between cannot leave it unconfirmed), and again
+    // when a rerun finds it already written. Failing to record it only means
+    // it asks to be confirmed later.
+    let _ = trust::record_written(path, changes);
     if text == original {
         return Ok(false);
     }
     edit::write_text(path, &text)?;
-    // What bd writes is the user's own doing: confirmed as written. Failing
-    // to record it only means it asks to be confirmed later.
-    let _ = trust::record_written(path, changes);
     Ok(true)
 }
 

@@ -12,7 +12,7 @@ pub struct Edit {
     /// New title.
     pub title: Option<String>,
     /// New status.
-    pub status: Option<Status>,
+    pub status: Option<String>,
     /// New priority.
     pub priority: Option<i64>,
     /// New assignee (empty string clears it).
@@ -45,11 +45,17 @@ impl Edit {
             ("description", "description", &self.description),
             ("assignee", "assignee", &self.assignee),
             ("issue_type", "type", &self.issue_type),
+            ("status", "status", &self.status),
             ("close_reason", "reason", &self.close_reason),
         ];
         for (column, what, value) in fields {
             if let Some(value) = value {
                 validate::fits("issues", column, what, value)?;
+            }
+        }
+        for (what, value) in [("status", &self.status), ("type", &self.issue_type)] {
+            if let Some(value) = value {
+                validate::word(what, value)?;
             }
         }
         Ok(())
@@ -139,14 +145,9 @@ impl Town {
             }
         }
         if let Some(status) = edit.status
-            && c.record(
-                "status",
-                Some(&issue.status),
-                Some(status.as_str()),
-                format!("status = {}", sql::lit(status.as_str())),
-            )
+            && c.record("status", Some(&issue.status), Some(&status), format!("status = {}", sql::lit(&status)))
         {
-            if status == Status::Closed {
+            if status == Status::Closed.as_str() {
                 c.sets.push(format!("closed_at = {}", sql::lit(&c.now)));
                 issue.closed_at = Some(clock::sql_to_rfc3339(&c.now));
             } else if issue.status == Status::Closed.as_str() {
@@ -154,7 +155,7 @@ impl Town {
                 issue.closed_at = None;
                 issue.close_reason = None;
             }
-            status.as_str().clone_into(&mut issue.status);
+            issue.status = status;
         }
         if let Some(reason) = edit.close_reason
             && c.record(

@@ -1,63 +1,56 @@
 //! The issue model and its validated fields.
 
-use std::fmt::Write as _;
-use std::str::FromStr;
-
 use serde::Serialize;
+use std::fmt::Write as _;
 
 use crate::clock;
 use crate::dolt::Row;
 use crate::error::UserError;
 use crate::output::{Report, Style};
 
-/// Declares a closed set of spellings with an error that lists them.
-macro_rules! word_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+/// Declares the well-known spellings of an open set: the ones bd itself
+/// writes and the shell completes. Other well-formed words are as valid
+/// (see [`super::validate::WORD_RULE`]).
+macro_rules! known_words {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-        pub enum $name { $(#[allow(missing_docs)] #[serde(rename = $text)] $variant),+ }
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $(#[allow(missing_docs)] $variant),+ }
 
         impl $name {
-            /// Every valid spelling.
+            /// Every well-known spelling, for completion.
             pub const NAMES: &'static [&'static str] = &[$($text),+];
             /// The stored spelling.
             #[must_use]
             pub fn as_str(self) -> &'static str { match self { $(Self::$variant => $text),+ } }
         }
-
-        impl FromStr for $name {
-            type Err = UserError;
-            fn from_str(s: &str) -> Result<Self, UserError> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    _ => Err(UserError::usage(format!(
-                        "invalid {} {}: expected one of {}", $what, crate::error::quoted(s), Self::NAMES.join(", ")
-                    ))),
-                }
-            }
-        }
     };
 }
 
-word_enum! {
-    /// An issue's status.
-    Status, "status" {
+known_words! {
+    /// An issue's well-known statuses: bd's own and upstream beads'.
+    Status {
         Open => "open",
         InProgress => "in_progress",
         Blocked => "blocked",
         Deferred => "deferred",
         Closed => "closed",
+        Hooked => "hooked",
+        Pinned => "pinned",
     }
 }
 
-word_enum! {
-    /// An issue's type.
-    IssueType, "issue type" {
+known_words! {
+    /// An issue's well-known types: bd's own and upstream beads'.
+    IssueType {
         Bug => "bug",
         Feature => "feature",
         Task => "task",
         Epic => "epic",
         Chore => "chore",
+        Message => "message",
+        Agent => "agent",
+        Convoy => "convoy",
     }
 }
 
@@ -82,11 +75,11 @@ pub struct Issue {
     pub title: String,
     /// Free text.
     pub description: String,
-    /// `open`, `in_progress`, `blocked`, `deferred` or `closed`.
+    /// `open`, `in_progress`, `closed`, … (an open set; see [`Status`]).
     pub status: String,
     /// 0 (most urgent) to 4.
     pub priority: i64,
-    /// `bug`, `feature`, `task`, `epic` or `chore`.
+    /// `bug`, `task`, `epic`, … (an open set; see [`IssueType`]).
     pub issue_type: String,
     /// Who works on it.
     pub assignee: Option<String>,

@@ -7,6 +7,7 @@
 
 mod edit;
 pub mod genesis;
+mod graph;
 mod id;
 mod issue;
 pub mod jsonl;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use edit::Edit;
+pub use graph::{BLOCKS, Blocked, DELETED, DEP_TYPES, Filter, Link, Stats, TreeNode, settable_status};
 pub use id::{issue_id, random_base36, row_id};
 pub use issue::{Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority};
 
@@ -314,11 +316,18 @@ impl Town {
 
     /// Issues matching a WHERE clause (already escaped), with their labels.
     pub fn issues_where(&self, condition: &str) -> anyhow::Result<Vec<Issue>> {
+        self.issues_limited(condition, None)
+    }
+
+    /// Like [`Town::issues_where`], the first `limit` of them (most urgent,
+    /// then oldest, first).
+    pub fn issues_limited(&self, condition: &str, limit: Option<usize>) -> anyhow::Result<Vec<Issue>> {
+        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
         // One query: the labels ride along as a JSON array per issue.
         let columns: Vec<String> = ISSUE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
         let rows = self.repo.query(&format!(
             "SELECT {}, JSON_ARRAYAGG(l.label) AS labels FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
-             WHERE {condition} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id",
+             WHERE {condition} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id{limit}",
             columns.join(", ")
         ))?;
         Ok(rows
@@ -340,14 +349,22 @@ impl Town {
             .collect())
     }
 
-    /// One issue by id; a "no such issue" error otherwise.
+    /// One issue by id; a "no such issue" error otherwise, also for an
+    /// issue deleted (whose deletion record stays).
     pub fn issue(&self, id: &str) -> anyhow::Result<Issue> {
         validate::id(id)?;
-        self.issues_where(&format!("id = {}", sql::lit(id)))?.into_iter().next().ok_or_else(|| {
-            UserError::failure(format!("no issue {} in town {}", error::quoted(id), self.name))
+        let found = self.issues_where(&format!("i.id = {}", sql::lit(id)))?.into_iter().next();
+        match found {
+            Some(issue) if issue.status != DELETED => Ok(issue),
+            Some(_) => Err(UserError::failure(format!("issue {} was deleted", error::quoted(id)))
+                .with_hint(
+                    "its deletion record stays so that peers delete it too; `bd list --status tombstone` shows it",
+                )
+                .into()),
+            None => Err(UserError::failure(format!("no issue {} in town {}", error::quoted(id), self.name))
                 .with_hint("run `bd list` to see the ids")
-                .into()
-        })
+                .into()),
+        }
     }
 
     /// The comments on an issue, oldest first.

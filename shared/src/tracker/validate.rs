@@ -38,16 +38,55 @@ pub fn fits(table: &str, column: &str, what: &str, value: &str) -> Result<(), Us
 /// Checks an issue id given on the command line (the rule ids follow
 /// everywhere, see [`check_id`]).
 pub fn id(value: &str) -> Result<(), UserError> {
-    check_id(value).map(drop).map_err(|rule| UserError::usage(rule).with_hint("give an id as `bd list` shows it"))
+    check_id(value).map(drop).map_err(|p| UserError::usage(p.to_string()).with_hint("give an id as `bd list` shows it"))
+}
+
+/// Checks a status or type given on the command line (`what` names the
+/// option): both are open sets, so any word of [`WORD_RULE`] is accepted.
+pub fn word(what: &str, value: &str) -> Result<(), UserError> {
+    check_word(what, value).map_err(|p| {
+        UserError::usage(p.to_string())
+            .with_hint(format!("give the {what} as a lowercase word such as `open` or `task`"))
+    })
 }
 
 /// The most bytes a `TEXT` column holds.
 const TEXT_BYTES: usize = 65_535;
 
+/// What a status or an issue type is: a word that reads the same in every
+/// town, fits its column, and needs no quoting in a shell or a filter.
+pub const WORD_RULE: &str = "a status or type is 1 to 32 lowercase ASCII letters, digits, '_' and '-'";
+
+/// One problem with a piece of input: the rule it breaks, and what exactly
+/// is wrong with it. An importer lists each rule once above the lines that
+/// break it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The rule, the same text for every value that breaks it.
+    pub rule: String,
+    /// What is wrong with this value.
+    pub detail: String,
+}
+
+impl Problem {
+    pub(super) fn new(rule: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { rule: rule.into(), detail: detail.into() }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.detail, self.rule)
+    }
+}
+
+/// The rule issue ids follow.
+pub(super) const ID_RULE: &str =
+    "ids are 1 to 255 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit";
+
 /// Issue ids are what `bd create` makes (`prefix-abc123`) or similar: no
 /// spaces, controls or look-alikes that would make two ids read the same.
-pub(super) fn check_id(id: &str) -> Result<String, String> {
-    let rule = "ids are 1 to 255 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit";
+pub(super) fn check_id(id: &str) -> Result<String, Problem> {
     let problem = if let Some(odd) = error::unusual_char(id, true) {
         Some(format!("it contains {odd}"))
     } else if id.is_empty() || id.len() > 255 {
@@ -61,7 +100,19 @@ pub(super) fn check_id(id: &str) -> Result<String, String> {
     };
     match problem {
         None => Ok(id.to_owned()),
-        Some(problem) => Err(format!("the id {} is not valid: {problem}; {rule}", error::quoted(id))),
+        Some(problem) => Err(Problem::new(ID_RULE, format!("the id {} is not valid: {problem}", error::quoted(id)))),
+    }
+}
+
+/// Checks a status or type against [`WORD_RULE`]; `what` names it.
+pub(super) fn check_word(what: &str, value: &str) -> Result<(), Problem> {
+    let good = !value.is_empty()
+        && value.len() <= 32
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if good {
+        Ok(())
+    } else {
+        Err(Problem::new(WORD_RULE, format!("the {what} {} is not such a word", error::quoted(value))))
     }
 }
 
@@ -93,47 +144,59 @@ pub(super) struct Column {
 impl Column {
     /// Checks a value against the column; returns it as the database
     /// stores it (date-times in `YYYY-MM-DD HH:MM:SS.ffffff`, JSON as text).
-    pub(super) fn check(&self, table: &str, value: Value) -> Result<Value, String> {
-        let name = self.name;
-        let wrong =
-            |expected: &str, value: &Value| format!("{table}.{name} must be {expected}, not {}", kind_of(value));
+    pub(super) fn check(&self, table: &str, value: Value) -> Result<Value, Problem> {
+        let rule = self.rule(table);
+        let wrong = |value: &Value| Problem::new(&rule, format!("it is {}", kind_of(value)));
         match (self.ty, value) {
             (_, Value::Null) if self.nullable => Ok(Value::Null),
-            (_, Value::Null) => Err(format!("{table}.{name} may not be null")),
+            (_, Value::Null) => Err(Problem::new(&rule, "it is null")),
             (Type::Varchar(max), Value::String(s)) => {
                 let len = s.chars().count();
                 if len <= max {
                     Ok(Value::String(s))
                 } else {
-                    Err(format!("{table}.{name} is {len} characters long; it holds at most {max}"))
+                    Err(Problem::new(&rule, format!("it is {len} characters long")))
                 }
             }
             (Type::Text, Value::String(s)) if s.len() <= TEXT_BYTES => Ok(Value::String(s)),
-            (Type::Text, Value::String(s)) => {
-                Err(format!("{table}.{name} is {} bytes long; it holds at most {TEXT_BYTES}", s.len()))
-            }
+            (Type::Text, Value::String(s)) => Err(Problem::new(&rule, format!("it is {} bytes long", s.len()))),
             (Type::Int, Value::Number(n)) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => {
                 Ok(Value::Number(n))
             }
-            (Type::DateTime, Value::String(s)) => {
-                clock::parse(&s).map(|t| Value::String(clock::to_sql(t))).ok_or_else(|| {
-                    format!(
-                        "{table}.{name} {} is not a date-time: expected YYYY-MM-DD HH:MM:SS.ffffff (UTC), \
-                         as `bd export` writes it",
-                        error::quoted(&s)
-                    )
-                })
-            }
+            (Type::DateTime, Value::String(s)) => clock::parse(&s)
+                .map(|t| Value::String(clock::to_sql(t)))
+                .ok_or_else(|| Problem::new(&rule, format!("{} is not a date-time", error::quoted(&s)))),
             (Type::Json, Value::String(s)) => match serde_json::from_str::<Value>(&s) {
                 Ok(_) => Ok(Value::String(s)),
-                Err(e) => Err(format!("{table}.{name} holds text that is not JSON: {e}")),
+                Err(e) => Err(Problem::new(&rule, format!("it holds text that is not JSON: {e}"))),
             },
             // Stored as its JSON text.
             (Type::Json, value) => Ok(Value::String(value.to_string())),
-            (Type::Varchar(_) | Type::Text, value) => Err(wrong("a string", &value)),
-            (Type::Int, value) => Err(wrong("a whole number of 32 bits", &value)),
-            (Type::DateTime, value) => Err(wrong("a date-time string", &value)),
+            (Type::Int, Value::Number(n)) => Err(Problem::new(&rule, format!("{n} does not fit"))),
+            (_, value) => Err(wrong(&value)),
         }
+    }
+
+    /// Whether an issue that leaves this column out holds "" in it: text
+    /// that may not be NULL, which upstream beads leaves out when empty.
+    pub(super) fn defaults_empty(&self) -> bool {
+        self.required && self.ty == Type::Text
+    }
+
+    /// The rule a value of this column follows, in words.
+    fn rule(&self, table: &str) -> String {
+        let name = self.name;
+        let what = match self.ty {
+            Type::Varchar(max) => format!("a string of at most {max} characters"),
+            Type::Text => format!("a string of at most {TEXT_BYTES} bytes"),
+            Type::Int => "a whole number of 32 bits".to_owned(),
+            Type::DateTime => {
+                "a UTC date-time, RFC 3339 (2026-12-01T08:13:12.788380Z) or YYYY-MM-DD HH:MM:SS.ffffff".to_owned()
+            }
+            Type::Json => "JSON, or a string holding JSON text".to_owned(),
+        };
+        let null = if self.nullable { " or null" } else { "" };
+        format!("{table}.{name} is {what}{null}")
     }
 }
 

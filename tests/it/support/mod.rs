@@ -298,9 +298,9 @@ impl Town {
         doc.get("rows").and_then(Value::as_array).cloned().unwrap_or_default()
     }
 
-    /// The titles of the town's issues (as `bd list` shows them), sorted.
+    /// The titles of the town's issues (as `bd list --all` shows them: closed ones too), sorted.
     pub fn titles(&self) -> Vec<String> {
-        let list = self.bd(["--json", "list"]).success().json();
+        let list = self.bd(["--json", "list", "--all"]).success().json();
         let mut titles: Vec<String> =
             list.as_array().expect("array").iter().map(|i| i["title"].as_str().expect("title").to_owned()).collect();
         titles.sort();

@@ -1,0 +1,3 @@
+//! `bd blocked`.
+
+bd_shared::main!(bd_shared::cmd::blocked::BlockedCmd);

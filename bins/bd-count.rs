@@ -1,0 +1,3 @@
+//! `bd count`.
+
+bd_shared::main!(bd_shared::cmd::count::Count);

@@ -1,0 +1,3 @@
+//! `bd delete`.
+
+bd_shared::main!(bd_shared::cmd::delete::Delete);

@@ -1,0 +1,3 @@
+//! `bd dep add`.
+
+bd_shared::main!(bd_shared::cmd::dep::add::Add);

@@ -1,0 +1,3 @@
+//! `bd dep list`.
+
+bd_shared::main!(bd_shared::cmd::dep::list::List);

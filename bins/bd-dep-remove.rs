@@ -1,0 +1,3 @@
+//! `bd dep remove`.
+
+bd_shared::main!(bd_shared::cmd::dep::remove::Remove);

@@ -1,0 +1,3 @@
+//! `bd label add`.
+
+bd_shared::main!(bd_shared::cmd::label::add::Add);

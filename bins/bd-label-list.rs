@@ -1,0 +1,3 @@
+//! `bd label list`.
+
+bd_shared::main!(bd_shared::cmd::label::list::List);

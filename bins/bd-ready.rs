@@ -1,0 +1,3 @@
+//! `bd ready`.
+
+bd_shared::main!(bd_shared::cmd::ready::Ready);

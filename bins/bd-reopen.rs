@@ -1,0 +1,3 @@
+//! `bd reopen`.
+
+bd_shared::main!(bd_shared::cmd::reopen::Reopen);

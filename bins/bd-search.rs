@@ -1,0 +1,3 @@
+//! `bd search`.
+
+bd_shared::main!(bd_shared::cmd::search::Search);

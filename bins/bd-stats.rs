@@ -1,0 +1,3 @@
+//! `bd stats`.
+
+bd_shared::main!(bd_shared::cmd::stats::StatsCmd);

@@ -1,0 +1,34 @@
+//! `bd reopen`: open a closed issue again.
+
+use clap::Args;
+
+use crate::context::Context;
+use crate::error::UserError;
+use crate::plugin::Command;
+use crate::tracker::{Edit, Status, Written};
+
+/// Reopen a closed issue: its status becomes open and its close time and
+/// reason are cleared, as one commit.
+#[derive(Debug, Args)]
+pub struct Reopen {
+    /// The issue's id.
+    pub id: String,
+}
+
+impl Command for Reopen {
+    const NAME: &'static str = "reopen";
+    const SUMMARY: &'static str = "Reopen a closed issue";
+    type Output = Written;
+
+    fn run(self, ctx: &Context) -> anyhow::Result<Written> {
+        let town = ctx.town()?;
+        let status = town.issue(&self.id)?.status;
+        if status != Status::Closed.as_str() {
+            return Err(UserError::failure(format!("issue {} is not closed (it is {status})", self.id))
+                .with_hint("only a closed issue can be reopened; change another status with `bd update --status`")
+                .into());
+        }
+        let edit = Edit { status: Some(Status::Open.as_str().to_owned()), ..Edit::default() };
+        Ok(Written::new("Reopened", town.edit(&self.id, edit, "reopen")?))
+    }
+}
