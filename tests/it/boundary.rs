@@ -27,7 +27,7 @@ fn attack(town: &Town, mailbox: &Mailbox, statements: &str) {
     town.run(dolt(), &clone, ["push", "origin", "main"]).success();
 }
 
-const ATTACKS: [(&str, &str); 7] = [
+const ATTACKS: [(&str, &str); 8] = [
     ("drop table", "DROP TABLE comments"),
     ("new column", "ALTER TABLE issues ADD COLUMN evil TEXT"),
     (
@@ -42,6 +42,7 @@ const ATTACKS: [(&str, &str); 7] = [
         "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES ('x-1', 'nobody-1', 'm', 'hi', NOW())",
     ),
     ("comment control", "UPDATE comments SET text = CONCAT('hi', CHAR(27), '[2J')"),
+    ("event control", "UPDATE events SET new_value = CONCAT('x', CHAR(27), '[2J')"),
 ];
 
 #[test]
@@ -65,6 +66,8 @@ fn what_a_peer_sends_is_checked_before_it_lands() {
             assert!(!out.stderr.contains("SELECT"), "{name}: raw SQL in the error: {}", out.stderr);
         }
         assert_eq!(victim.sql("SELECT HASHOF('main') AS h")[0]["h"], before, "{name}: something landed");
+        let status = victim.bd(["federation", "status"]);
+        assert!(!status.stdout.contains('\x1b') && !status.stderr.contains('\x1b'), "{name}: status");
         let shown = victim.bd(["--json", "show", &id]).success().json();
         assert_eq!(shown["title"], "Victim's issue", "{name}");
         assert_eq!(shown["comments"][0]["text"], "Victim's comment", "{name}");

@@ -73,7 +73,9 @@ fn rules(tracking: &str) -> Vec<Rule> {
         Rule {
             table: "issues",
             breaks: format!(
-                "{kept} AND ({} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {})",
+                "{kept} AND ({} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {})",
+                re("acceptance_criteria", CONTROL),
+                re("external_ref", ANY_CONTROL),
                 re("title", ANY_CONTROL),
                 re("id", ANY_CONTROL),
                 re("assignee", ANY_CONTROL),
@@ -98,6 +100,17 @@ fn rules(tracking: &str) -> Vec<Rule> {
         Rule {
             table: "labels",
             breaks: format!("{kept} AND {}", re("label", ANY_CONTROL)),
+            says: "holds control characters",
+        },
+        Rule {
+            table: "events",
+            breaks: format!(
+                "{kept} AND ({} OR {} OR {} OR {})",
+                re("actor", ANY_CONTROL),
+                re("old_value", CONTROL),
+                re("new_value", CONTROL),
+                re("comment", CONTROL)
+            ),
             says: "holds control characters",
         },
     ]
