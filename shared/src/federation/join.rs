@@ -111,27 +111,12 @@ impl Report for Joined {
             self.conflicts.len(),
             self.peer
         );
-        for c in &self.conflicts {
-            let values: Vec<String> = c
-                .values
-                .iter()
-                .map(|v| format!("{}: ours {}, theirs {}", v.field, shown(&v.ours), shown(&v.theirs)))
-                .collect();
-            let _ = write!(text, "\n  {} {}: {}", c.table, c.id, values.join("; "));
-        }
+        text.push_str(&super::report::conflict_lines(&self.conflicts));
         vec![text]
     }
 
     fn exit_code(&self) -> u8 {
         if self.conflicts.is_empty() { crate::error::exit::SUCCESS } else { crate::error::exit::FAILURE }
-    }
-}
-
-fn shown(value: &Value) -> String {
-    match value {
-        Value::Null => "(none)".to_owned(),
-        Value::String(text) => crate::error::quoted(text),
-        other => other.to_string(),
     }
 }
 

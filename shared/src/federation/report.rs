@@ -164,6 +164,20 @@ fn counts(label: &str, c: IssueCounts) -> String {
     }
 }
 
+/// One line per conflicting row: its fields with both values.
+pub(super) fn conflict_lines(conflicts: &[Conflict]) -> String {
+    let mut text = String::new();
+    for c in conflicts {
+        let values: Vec<String> = c
+            .values
+            .iter()
+            .map(|v| format!("{}: ours {}, theirs {}", v.field, shown(&v.ours), shown(&v.theirs)))
+            .collect();
+        let _ = write!(text, "\n  {} {}: {}", c.table, c.id, values.join("; "));
+    }
+    text
+}
+
 /// A field's value in a conflict listing, cut so one long text cannot flood it.
 fn shown(value: &serde_json::Value) -> String {
     match value {
@@ -214,14 +228,7 @@ impl Report for Exchange {
         let mut errors = Vec::new();
         for p in self.peers.iter().filter(|p| !p.status.ok()) {
             let mut text = p.error.clone().unwrap_or_else(|| format!("peer '{}' failed", p.peer));
-            for c in &p.conflicts {
-                let values: Vec<String> = c
-                    .values
-                    .iter()
-                    .map(|v| format!("{}: ours {}, theirs {}", v.field, shown(&v.ours), shown(&v.theirs)))
-                    .collect();
-                let _ = write!(text, "\n  {} {}: {}", c.table, c.id, values.join("; "));
-            }
+            text.push_str(&conflict_lines(&p.conflicts));
             errors.push(text);
         }
         errors
