@@ -257,6 +257,11 @@ pub fn set_in_text(path: &Path, text: &str, key: &str, value: &Value) -> Result<
     if !same_entries(expected, after) {
         return Err(unsupported(path, key));
     }
+    // A value written is one `bd config unset` can take away again (a YAML
+    // document marker such as `...` can defeat the line model there).
+    if !matches!(unset_in_text(path, &out, key), Ok(Some(_))) {
+        return Err(unsupported(path, key));
+    }
     Ok(out)
 }
 
@@ -329,6 +334,13 @@ mod tests {
 
     fn path() -> &'static Path {
         Path::new("config.yaml")
+    }
+
+    #[test]
+    fn a_value_unset_could_not_take_back_is_not_written() {
+        // Found by the fuzzer: an anchor before a YAML document-end marker.
+        let set = set_in_text(path(), "a: &aitna\n...", "a.b", &Value::Scalar("x".into()));
+        assert!(set.is_err(), "{set:?}");
     }
 
     #[test]
