@@ -335,6 +335,15 @@ fn remove_leftovers(workspace: &Workspace) {
             {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
+            // A generated file a killed init was writing (`.<name>.tmp.<pid>`).
+            if mark == DOLT_MARK
+                && name.starts_with('.')
+                && let Some((_, pid)) = name.rsplit_once(".tmp.")
+                && workspace::process_gone(pid)
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 }
