@@ -134,3 +134,75 @@ fn a_t2_town_sends_only_where_its_patterns_allow_and_where_dolt_really_goes() {
     town.bd(["federation", "push", "deep"]).success();
     assert!(town.remotes().iter().any(|r| r.contains("/moved")), "{:?}", town.remotes());
 }
+
+/// A T3 town never merges its peer's history: it copies in other towns'
+/// issues and partners' comments on its own. Those rows cross the same
+/// boundary as a merge's.
+#[test]
+fn rows_copied_from_a_t3_peer_are_checked_before_they_land() {
+    const FOREIGN: &str = "INSERT INTO issues (id, title, description, design, acceptance_criteria, notes, status, \
+                           priority, issue_type, source_system, created_at, updated_at) VALUES ";
+    let cases = [
+        (
+            "bad row",
+            format!("{FOREIGN} ('zz bad id', 'x', '', '', '', '', 'weird', 99, 'nonsense', 'other', NOW(), NOW())"),
+        ),
+        (
+            "control characters",
+            format!(
+                "{FOREIGN} ('other-1', CONCAT('t', CHAR(27), '[2J'), '', '', '', '', 'open', 1, 'task', 'other', NOW(), NOW())"
+            ),
+        ),
+        (
+            "partner's comment",
+            "INSERT INTO comments (id, issue_id, author, text, created_at) \
+             SELECT 'other-c1', id, 'm', CONCAT('hi', CHAR(27), ']0;owned', CHAR(7)), NOW() FROM issues"
+                .to_owned(),
+        ),
+        ("new column", "ALTER TABLE issues ADD COLUMN evil TEXT".to_owned()),
+    ];
+    for (name, statements) in cases {
+        let victim = Town::federated("victim");
+        let mailbox = Mailbox::new();
+        victim.bd(["config", "set", "federation.allowed-remote-patterns", "file://**"]).success();
+        victim.bd(["federation", "add-peer", "hub", &mailbox.endpoint(), "--sovereignty", "T3"]).success();
+        let id = victim.create("Victim's issue");
+        victim.bd(["federation", "push", "hub"]).success();
+        attack(&victim, &mailbox, &statements);
+        let before = victim.sql("SELECT HASHOF('main') AS h")[0]["h"].clone();
+        for args in [&["federation", "pull", "hub", "--dry-run"][..], &["federation", "pull", "hub"]] {
+            let out = victim.bd(args).code(1);
+            assert!(
+                out.stderr.contains("peer 'hub'") && out.stderr.contains("refuses"),
+                "{name} {args:?}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains('\x1b') && !out.stderr.contains("SELECT"), "{name}: {}", out.stderr);
+        }
+        assert_eq!(victim.sql("SELECT HASHOF('main') AS h")[0]["h"], before, "{name}: something landed");
+        let shown = victim.bd(["--json", "show", &id]).success().json();
+        assert_eq!(shown["comments"].as_array().map(Vec::len), Some(0), "{name}: {shown}");
+        assert_eq!(victim.bd(["--json", "list", "--all"]).success().json().as_array().map(Vec::len), Some(1), "{name}");
+        let log = victim.bd(["--json", "federation", "log"]).success().stdout;
+        assert!(log.contains("refuses"), "{name}: the refusal is not in the audit log: {log}");
+    }
+}
+
+/// A peer on an older schema version this bd knows is compared with the
+/// schema this town had at that version, not let through unchecked.
+#[test]
+fn a_peer_on_an_older_schema_is_held_to_that_versions_schema() {
+    const V2: &[(&str, &str)] = &[("BD_TEST_SCHEMA_V2", "1")];
+    let (victim, mailbox, id) = victim();
+    attack(&victim, &mailbox, "ALTER TABLE comments ADD COLUMN evil TEXT");
+    let before = victim.sql("SELECT HASHOF('main') AS h")[0]["h"].clone();
+    let out = victim.bd_env(V2, ["federation", "pull", "hub"]).code(1);
+    assert!(out.stderr.contains("peer 'hub'") && out.stderr.contains("schema"), "{}", out.stderr);
+    assert!(out.stderr.contains("'comments'"), "the refusal names the table: {}", out.stderr);
+    // Our own migration is all that happened here.
+    let log = victim.sql("SELECT message FROM dolt_log LIMIT 1");
+    assert_eq!(log[0]["message"], "bd: migrate schema to v2", "{log:?} (was {before})");
+    let columns = victim.sql("SELECT COUNT(*) AS n FROM information_schema.columns WHERE column_name = 'evil'");
+    assert_eq!(columns[0]["n"], 0, "the peer's column landed");
+    victim.bd_env(V2, ["comment", &id, "Still writable"]).success();
+}

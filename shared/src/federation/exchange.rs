@@ -306,11 +306,12 @@ impl Session<'_> {
         let tracking = self.peer.tracking_ref();
         if self.peer.tier >= Tier::T3 {
             // A T3/T4 peer's history is never merged: only other towns' issues come in.
+            // A dry run checks what would come in and shows the same refusal.
+            let counts = sanitized::import_foreign(self.town, self.peer, self.options.dry_run)?;
             if self.options.dry_run {
                 result.status = Status::DryRun;
                 return Ok(());
             }
-            let counts = sanitized::import_foreign(self.town, self.peer)?;
             if !counts.is_empty() {
                 result.issues_in = counts;
                 result.commits_in = 1;

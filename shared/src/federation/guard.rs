@@ -31,112 +31,169 @@ const ID: &str = "^[A-Za-z][A-Za-z0-9_-]*-[A-Za-z0-9._-]+$";
 /// A status or type: lower-case word.
 const WORD: &str = "^[a-z][a-z0-9_-]{0,31}$";
 
-/// One rule over the rows a peer changed: the table, the condition a
-/// breaking row meets (columns of `dolt_diff`), and the rule in words.
+/// One rule over the rows a peer sends: the table, the condition a
+/// breaking row meets, and the rule in words.
 struct Rule {
     table: &'static str,
     breaks: String,
     says: &'static str,
 }
 
-fn rules(tracking: &str) -> Vec<Rule> {
-    let t = sql::lit(tracking);
-    let re = |column: &str, pattern: &str| format!("to_{column} REGEXP {}", sql::lit(pattern));
-    let kept = "diff_type <> 'removed'";
-    let belongs = |table: &'static str| Rule {
-        table,
-        breaks: format!("{kept} AND to_issue_id NOT IN (SELECT id FROM issues AS OF {t})"),
-        says: "belongs to no issue",
+/// Where the rows under check are read from.
+#[derive(Clone, Copy)]
+enum Incoming<'a> {
+    /// The changes on a peer's main since the common ancestor (`dolt_diff`
+    /// rows, columns `to_*`), before a merge.
+    Merge { tracking: &'a str },
+    /// Rows copied as they are from a T3/T4 peer's main (alias `p`): each
+    /// table's `FROM … WHERE …` naming exactly the rows that would land.
+    Copy { sources: &'a [(&'static str, String)] },
+}
+
+impl Incoming<'_> {
+    fn column(self, name: &str) -> String {
+        match self {
+            Incoming::Merge { .. } => format!("to_{name}"),
+            Incoming::Copy { .. } => format!("p.{name}"),
+        }
+    }
+
+    /// The `FROM … WHERE` clause of `table`'s rows that meet `breaks`, or
+    /// `None` when none of that table's rows come in.
+    fn rows(self, table: &str, breaks: &str) -> Option<String> {
+        match self {
+            Incoming::Merge { tracking } => {
+                Some(format!("FROM dolt_diff({}, '{table}') WHERE {breaks}", sql::lit(&format!("main...{tracking}"))))
+            }
+            Incoming::Copy { sources } => {
+                sources.iter().find(|(t, _)| *t == table).map(|(_, from)| format!("{from} AND ({breaks})"))
+            }
+        }
+    }
+
+    /// The id a breaking row is listed by.
+    fn key(self, table: &str) -> &'static str {
+        match (self, table) {
+            (Incoming::Merge { .. }, "issues") => "COALESCE(to_id, from_id)",
+            (Incoming::Merge { .. }, _) => "COALESCE(to_issue_id, from_issue_id)",
+            (Incoming::Copy { .. }, "issues") => "p.id",
+            (Incoming::Copy { .. }, _) => "p.issue_id",
+        }
+    }
+}
+
+fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
+    let col = |name: &str| incoming.column(name);
+    let re = |name: &str, pattern: &str| format!("{} REGEXP {}", col(name), sql::lit(pattern));
+    let controls = |table: &'static str, fields: &[(&str, &str)]| {
+        let any: Vec<String> = fields.iter().map(|(name, pattern)| re(name, pattern)).collect();
+        Rule { table, breaks: any.join(" OR "), says: "holds control characters" }
     };
-    vec![
+    let mut all = vec![
+        Rule { table: "issues", breaks: format!("NOT {}", re("id", ID)), says: "has an id that is not <prefix>-<id>" },
         Rule {
             table: "issues",
-            breaks: "diff_type = 'removed'".to_owned(),
-            says: "was deleted as a raw row (an issue leaves only by a deletion record)",
-        },
-        Rule {
-            table: "issues",
-            breaks: format!("{kept} AND NOT {}", re("id", ID)),
-            says: "has an id that is not <prefix>-<id>",
-        },
-        Rule {
-            table: "issues",
-            breaks: format!("{kept} AND (NOT {} OR NOT {})", re("status", WORD), re("issue_type", WORD)),
+            breaks: format!("NOT {} OR NOT {}", re("status", WORD), re("issue_type", WORD)),
             says: "has a status or type that is not a lower-case word of at most 32 characters",
         },
         Rule {
             table: "issues",
-            breaks: format!("{kept} AND (to_priority < 0 OR to_priority > 4)"),
+            breaks: format!("{p} < 0 OR {p} > 4", p = col("priority")),
             says: "has a priority outside 0-4",
         },
-        Rule { table: "issues", breaks: format!("{kept} AND TRIM(to_title) = ''"), says: "has an empty title" },
-        Rule {
-            table: "issues",
-            breaks: format!(
-                "{kept} AND ({} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {} OR {})",
-                re("acceptance_criteria", CONTROL),
-                re("external_ref", ANY_CONTROL),
-                re("title", ANY_CONTROL),
-                re("id", ANY_CONTROL),
-                re("assignee", ANY_CONTROL),
-                re("owner", ANY_CONTROL),
-                re("created_by", ANY_CONTROL),
-                re("description", CONTROL),
-                re("notes", CONTROL),
-                re("design", CONTROL),
-                re("close_reason", CONTROL)
-            ),
-            says: "holds control characters",
-        },
-        belongs("comments"),
-        belongs("labels"),
-        belongs("events"),
-        belongs("dependencies"),
-        Rule {
-            table: "comments",
-            breaks: format!("{kept} AND ({} OR {})", re("text", CONTROL), re("author", ANY_CONTROL)),
-            says: "holds control characters",
-        },
-        Rule {
-            table: "labels",
-            breaks: format!("{kept} AND {}", re("label", ANY_CONTROL)),
-            says: "holds control characters",
-        },
-        Rule {
-            table: "events",
-            breaks: format!(
-                "{kept} AND ({} OR {} OR {} OR {})",
-                re("actor", ANY_CONTROL),
-                re("old_value", CONTROL),
-                re("new_value", CONTROL),
-                re("comment", CONTROL)
-            ),
-            says: "holds control characters",
-        },
-    ]
+        Rule { table: "issues", breaks: format!("TRIM({}) = ''", col("title")), says: "has an empty title" },
+        controls(
+            "issues",
+            &[
+                ("acceptance_criteria", CONTROL),
+                ("external_ref", ANY_CONTROL),
+                ("title", ANY_CONTROL),
+                ("id", ANY_CONTROL),
+                ("assignee", ANY_CONTROL),
+                ("owner", ANY_CONTROL),
+                ("created_by", ANY_CONTROL),
+                ("description", CONTROL),
+                ("notes", CONTROL),
+                ("design", CONTROL),
+                ("close_reason", CONTROL),
+            ],
+        ),
+        controls("comments", &[("text", CONTROL), ("author", ANY_CONTROL)]),
+        controls("labels", &[("label", ANY_CONTROL)]),
+        controls(
+            "events",
+            &[("actor", ANY_CONTROL), ("old_value", CONTROL), ("new_value", CONTROL), ("comment", CONTROL)],
+        ),
+    ];
+    if let Incoming::Merge { tracking } = incoming {
+        // A merge can also remove rows, and add child rows to any issue.
+        let kept = "diff_type <> 'removed'";
+        for rule in &mut all {
+            rule.breaks = format!("{kept} AND ({})", rule.breaks);
+        }
+        all.insert(
+            0,
+            Rule {
+                table: "issues",
+                breaks: "diff_type = 'removed'".to_owned(),
+                says: "was deleted as a raw row (an issue leaves only by a deletion record)",
+            },
+        );
+        let t = sql::lit(tracking);
+        for table in ["comments", "labels", "events", "dependencies"] {
+            all.push(Rule {
+                table,
+                breaks: format!("{kept} AND to_issue_id NOT IN (SELECT id FROM issues AS OF {t})"),
+                says: "belongs to no issue",
+            });
+        }
+    }
+    all
 }
 
-/// The two checks, as statements of the merge's script: the schema first
-/// (a dropped table would break the row checks), then the rows.
-pub(super) fn checks(tracking: &str) -> String {
-    let t = sql::lit(tracking);
-    let range = sql::lit(&format!("main...{tracking}"));
-    let count: Vec<String> = rules(tracking)
+/// The row check: a statement that fails with the marker when any row
+/// under check breaks a rule.
+fn row_check(incoming: Incoming<'_>) -> String {
+    let count: Vec<String> = rules(incoming)
         .iter()
-        .map(|r| format!("(SELECT COUNT(*) FROM dolt_diff({range}, '{}') WHERE {})", r.table, r.breaks))
+        .filter_map(|r| incoming.rows(r.table, &r.breaks))
+        .map(|rows| format!("(SELECT COUNT(*) {rows})"))
         .collect();
-    let fail = |what: &str, n: &str| {
-        format!("SELECT IF({n} = 0, 'ok', JSON_EXTRACT(CONCAT('{MARKER}:{what}:', {n}), '$')) AS bd_guard_{what};\n")
-    };
-    // A peer on another schema version this bd knows (the version guard
-    // refuses the others) differs by that migration, which the merge brings.
-    let same_version =
-        format!("{} <=> {}", crate::tracker::migrate::version_at(Some(&t)), crate::tracker::migrate::version_at(None));
-    let mut out = fail(
-        "schema",
-        &format!("(SELECT IF({same_version}, (SELECT COUNT(*) FROM dolt_schema_diff('main', {t})), 0))"),
-    );
-    out.push_str(&fail("rows", &format!("({})", count.join(" + "))));
+    fail("rows", &format!("({})", count.join(" + ")))
+}
+
+fn fail(what: &str, n: &str) -> String {
+    format!("SELECT IF({n} = 0, 'ok', JSON_EXTRACT(CONCAT('{MARKER}:{what}:', {n}), '$')) AS bd_guard_{what};\n")
+}
+
+/// The schema check: the peer's schema must be the one this town had at
+/// the peer's schema version (our own `main` when on the same version).
+fn schema_check(tracking: &str) -> String {
+    let t = sql::lit(tracking);
+    let mut out = set_schema_base(&t);
+    out.push_str(&fail("schema", &format!("(SELECT COUNT(*) FROM dolt_schema_diff(@bd_schema_base, {t}))")));
+    out
+}
+
+/// Sets `@bd_schema_base` to the revision the peer's schema is compared
+/// with (dolt takes no subquery inside a table function's `CASE`).
+fn set_schema_base(tracking: &str) -> String {
+    format!("SET @bd_schema_base = {};\n", crate::tracker::migrate::schema_of_version_at(tracking))
+}
+
+/// The two checks before a merge, as statements of the merge's script: the
+/// schema first (a dropped table would break the row checks), then the rows.
+pub(super) fn checks(tracking: &str) -> String {
+    let mut out = schema_check(tracking);
+    out.push_str(&row_check(Incoming::Merge { tracking }));
+    out
+}
+
+/// The same checks before rows are copied from a T3/T4 peer's main at
+/// `tracking`: `sources` names each table's incoming rows (alias `p`).
+pub(super) fn copy_checks(tracking: &str, sources: &[(&'static str, String)]) -> String {
+    let mut out = schema_check(tracking);
+    out.push_str(&row_check(Incoming::Copy { sources }));
     out
 }
 
@@ -151,9 +208,20 @@ const SHOWN: usize = 20;
 /// What exactly the peer sent that bd refuses (read after [`checks`] failed).
 pub(super) fn refusal(repo: &Repo, peer: &Peer) -> anyhow::Result<PeerError> {
     let tracking = peer.tracking_ref();
-    let t = sql::lit(&tracking);
+    explain(repo, peer, Incoming::Merge { tracking: &tracking })
+}
+
+/// What exactly the peer's rows hold that bd refuses (read after
+/// [`copy_checks`] failed).
+pub(super) fn copy_refusal(repo: &Repo, peer: &Peer, sources: &[(&'static str, String)]) -> anyhow::Result<PeerError> {
+    explain(repo, peer, Incoming::Copy { sources })
+}
+
+fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<PeerError> {
+    let t = sql::lit(&peer.tracking_ref());
     let schema = repo.query(&format!(
-        "SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff('main', {t})"
+        "{}SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff(@bd_schema_base, {t})",
+        set_schema_base(&t)
     ))?;
     if !schema.is_empty() {
         let changes: Vec<String> = schema
@@ -177,22 +245,21 @@ pub(super) fn refusal(repo: &Repo, peer: &Peer) -> anyhow::Result<PeerError> {
             ),
         ));
     }
-    let range = sql::lit(&format!("main...{tracking}"));
     let mut query = String::new();
-    for (i, rule) in rules(&tracking).iter().enumerate() {
-        let key =
-            if rule.table == "issues" { "COALESCE(to_id, from_id)" } else { "COALESCE(to_issue_id, from_issue_id)" };
-        if i > 0 {
+    let rules = rules(incoming);
+    for (i, rule) in rules.iter().enumerate() {
+        let Some(rows) = incoming.rows(rule.table, &rule.breaks) else { continue };
+        if !query.is_empty() {
             query.push_str(" UNION ALL ");
         }
         let _ = write!(
             query,
-            "(SELECT '{}' AS bd_table, {key} AS id, {i} AS bd_rule FROM dolt_diff({range}, '{}') WHERE {} LIMIT {SHOWN})",
-            rule.table, rule.table, rule.breaks
+            "(SELECT '{}' AS bd_table, {} AS id, {i} AS bd_rule {rows} LIMIT {SHOWN})",
+            rule.table,
+            incoming.key(rule.table)
         );
     }
     let rows = repo.query(&query)?;
-    let rules = rules(&tracking);
     let listed: Vec<String> = rows
         .iter()
         .take(SHOWN)

@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::guard;
 use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::report::{Conflict, IssueCounts};
@@ -289,38 +290,60 @@ fn number_of(value: &Value) -> u64 {
 /// Copies in what a T3/T4 peer's main holds for this town: the issues
 /// other towns created (newer versions winning, child rows joined as a
 /// union so nothing added here is lost), and the comments partners added to
-/// this town's own issues. Returns how many issues were added or changed.
-pub(super) fn import_foreign(town: &Town, peer: &Peer) -> anyhow::Result<IssueCounts> {
+/// this town's own issues. Returns how many issues were (or, on a dry run,
+/// would be) added or changed; a dry run changes nothing.
+pub(super) fn import_foreign(town: &Town, peer: &Peer, dry_run: bool) -> anyhow::Result<IssueCounts> {
     let repo = town.repo();
     let tracking = sql::lit(&peer.tracking_ref());
     let ours = sql::lit(&town.source_system());
-    let from_peer = format!(
-        "FROM issues AS OF {tracking} p LEFT JOIN issues l ON l.id = p.id \
-         WHERE COALESCE(p.source_system, '') <> {ours} \
-         AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND p.updated_at > l.updated_at))"
-    );
+    let from_peer = |p: &str| {
+        format!(
+            "FROM issues AS OF {tracking} {p} LEFT JOIN issues l ON l.id = {p}.id \
+             WHERE COALESCE({p}.source_system, '') <> {ours} \
+             AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND {p}.updated_at > l.updated_at))"
+        )
+    };
+    let incoming = format!("SELECT i.id {}", from_peer("i"));
     // Partners' comments on our issues: ids of another town's prefix, not here yet.
-    let comments_back = format!(
-        "FROM comments AS OF {tracking} p WHERE p.id NOT LIKE {} AND p.id NOT IN (SELECT id FROM comments) \
+    let back = format!(
+        "p.id NOT LIKE {} AND p.id NOT IN (SELECT id FROM comments) \
          AND p.issue_id IN (SELECT id FROM issues WHERE source_system = {ours})",
         sql::lit(&format!("{}-%", town.prefix()))
     );
-    let rows = repo.query(&format!(
-        "SELECT SUM(CASE WHEN l.id IS NULL THEN 1 ELSE 0 END) AS added, \
-         SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS changed {from_peer};\n\
-         SELECT COUNT(DISTINCT p.issue_id) AS commented {comments_back};"
-    ))?;
+    let comments_back = format!("FROM comments AS OF {tracking} p WHERE {back}");
+    // What would land is checked like any peer's change, in the same script.
+    let sources: Vec<(&'static str, String)> =
+        std::iter::once(("issues", format!("FROM issues AS OF {tracking} p WHERE p.id IN ({incoming})")))
+            .chain(CHILDREN.iter().map(|child| {
+                let back = if *child == "comments" { format!(" OR ({back})") } else { String::new() };
+                (*child, format!("FROM {child} AS OF {tracking} p WHERE (p.issue_id IN ({incoming}){back})"))
+            }))
+            .collect();
+    let checked = repo.query(&format!(
+        "{}SELECT SUM(CASE WHEN l.id IS NULL THEN 1 ELSE 0 END) AS added, \
+         SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS changed {};\n\
+         SELECT COUNT(DISTINCT p.issue_id) AS commented {comments_back};",
+        guard::copy_checks(&peer.tracking_ref(), &sources),
+        from_peer("p")
+    ));
+    let rows = match checked {
+        Err(err) if err.stderr().is_some_and(guard::refused) => {
+            return Err(guard::copy_refusal(repo, peer, &sources)?.into());
+        }
+        other => other?,
+    };
+    let rows: Vec<_> = rows.into_iter().filter(|r| r.contains_key("added") || r.contains_key("commented")).collect();
     let commented = rows.iter().find_map(|r| r.get("commented")).map_or(0, number_of);
     let counts = IssueCounts {
         added: number(rows.first(), "added"),
         changed: number(rows.first(), "changed") + commented,
         removed: 0,
     };
-    if counts.is_empty() {
+    if counts.is_empty() || dry_run {
         return Ok(counts);
     }
     let mut script = format!(
-        "SET autocommit = 0;\nCREATE TEMPORARY TABLE bd_incoming AS SELECT p.id {from_peer};\n\
+        "SET autocommit = 0;\nCREATE TEMPORARY TABLE bd_incoming AS {incoming};\n\
          INSERT INTO comments SELECT p.* {comments_back};\n\
          REPLACE INTO issues SELECT * FROM issues AS OF {tracking} WHERE id IN (SELECT id FROM bd_incoming);\n"
     );

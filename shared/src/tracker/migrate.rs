@@ -17,6 +17,7 @@
 //! its `main` to our version, the very migration it would make itself.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -113,6 +114,25 @@ fn parse(value: Option<&Value>) -> Option<u32> {
 pub(crate) fn version_at(at: Option<&str>) -> String {
     let as_of = at.map(|r| format!(" AS OF {r}")).unwrap_or_default();
     format!("(SELECT value FROM metadata{as_of} WHERE `key` = 'schema_version')")
+}
+
+/// A revision of this town whose schema is the one of the schema version
+/// the ref at `tracking` (a SQL literal) is on: our own `main` when it is on
+/// ours, else the commit before our migration away from it. A version this
+/// bd cannot place gives `main`, so any difference is seen.
+pub(crate) fn schema_of_version_at(tracking: &str) -> String {
+    let peer = format!("COALESCE({}, '{GENESIS_VERSION}')", version_at(Some(tracking)));
+    let own = format!("COALESCE({}, '{GENESIS_VERSION}')", version_at(None));
+    let mut out = format!("(CASE WHEN {peer} = {own} THEN 'main'");
+    for from in GENESIS_VERSION..known() {
+        let migrated = format!(
+            "(SELECT CONCAT(commit_hash, '~1') FROM dolt_log WHERE message = {} LIMIT 1)",
+            sql::lit(&message(from + 1))
+        );
+        let _ = write!(out, " WHEN {peer} = {} THEN COALESCE({migrated}, 'main')", sql::lit(&from.to_string()));
+    }
+    out.push_str(" ELSE 'main' END)");
+    out
 }
 
 /// The schema version of a repository's working set.
