@@ -10,6 +10,8 @@
 //! [`support::Sandbox`] (home, configuration, cache and dolt root), named
 //! `[TOWN]` in the expected output; the case's working directory is trycmd's
 //! own per-case copy of its `.in/` directory (`[CWD]`).
+//! `cargo test --test cli -- cli trycmd=NAME` runs only the case files whose
+//! name contains NAME; `TRYCMD=overwrite` rewrites the expectations.
 
 // The driver reads its own environment and runs itself, as a user would.
 #![allow(clippy::disallowed_methods)]
@@ -40,8 +42,10 @@ fn cli() {
     if let Some(mode) = std::env::var_os("TRYCMD") {
         cmd.env("TRYCMD", mode);
     }
-    // The test binary runs from the package root, where tests/cmd is.
-    let status = cmd.args(["cli", "--exact", "--nocapture"]).status().expect("run the sealed cases");
+    // The test binary runs from the package root, where tests/cmd is; a
+    // `trycmd=NAME` filter after `--` is handed on.
+    cmd.args(["cli", "--exact", "--nocapture"]).args(std::env::args().filter(|a| a.starts_with("trycmd=")));
+    let status = cmd.status().expect("run the sealed cases");
     assert!(status.success(), "trycmd cases failed in the sealed environment (see above)");
 }
 
