@@ -4,10 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::procs::{
-    finish, fsck, kill9, kill9_group, record_cell, spawn_bd, spawn_bd_env, temp_files, wait_group_gone,
-};
-use crate::support::{Mailbox, Town};
+use crate::support::procs::{finish, fsck, kill9, kill9_group, record_cell, spawn_bd_env, temp_files, wait_group_gone};
+use crate::support::{Mailbox, Run, Town};
 
 /// Who is killed: bd alone (its dolt child runs on and finishes), or bd
 /// and its dolt together.
@@ -22,6 +20,19 @@ fn kill(victim: Victim, pid: u32) {
         Victim::Bd => kill9(pid),
         Victim::Group => kill9_group(pid),
     }
+}
+
+/// Runs `bd ARGS…` with `env` in `town`, kills `victim` at `point`, and
+/// waits until every process of the run is gone; the run must not panic.
+fn killed_run(town: &Town, env: &[(&str, &str)], args: &[&str], victim: Victim, point: Duration, label: &str) -> Run {
+    let child = spawn_bd_env(town, env, args);
+    let pid = child.id();
+    std::thread::sleep(point);
+    kill(victim, pid);
+    let run = finish(child);
+    wait_group_gone(pid, Duration::from_secs(30));
+    assert!(!run.stderr.contains("panicked"), "{label}: bd panicked:\n{}", run.stderr);
+    run
 }
 
 /// Points in time to kill at: fixed early ones (where the half-made towns
@@ -60,13 +71,7 @@ fn init_sweep(cloned: bool) {
                 std::fs::create_dir_all(&beads).expect(".beads");
                 std::fs::write(beads.join("config.yaml"), CLONED_CONFIG).expect("config");
             }
-            let child = spawn_bd(&town, &["init"]);
-            let pid = child.id();
-            std::thread::sleep(point);
-            kill(victim, pid);
-            let run = finish(child);
-            wait_group_gone(pid, Duration::from_secs(30));
-            assert!(!run.stderr.contains("panicked"), "{label}: bd panicked:\n{}", run.stderr);
+            let run = killed_run(&town, &[], &["init"], victim, point, &label);
             let outcome = if town.dolt_dir().exists() {
                 // A town is there: it must be a whole one.
                 let list = town.bd(["list"]);
@@ -164,13 +169,7 @@ fn add_peer_cell(town: &Town, endpoint: &str, name: &str, victim: Victim, point:
     let env = [("BD_PEER_PASSWORD", PASSWORD)];
     let label = format!("add-peer killing {victim:?} at {point:?} of {full:?}");
     let args = ["federation", "add-peer", name, endpoint, "--user", "fed"];
-    let child = spawn_bd_env(town, &env, &args);
-    let pid = child.id();
-    std::thread::sleep(point);
-    kill(victim, pid);
-    let run = finish(child);
-    wait_group_gone(pid, Duration::from_secs(30));
-    assert!(!run.stderr.contains("panicked"), "{label}: bd panicked:\n{}", run.stderr);
+    let run = killed_run(town, &env, &args, victim, point, &label);
     let configured = town.config_text().contains(&format!("{name}:"));
     let remote = town.remotes().iter().any(|r| r.starts_with(&format!("{name} ")));
     let left = match (remote, configured) {
