@@ -86,8 +86,13 @@ impl Op {
 }
 
 /// Runs `op` once unharmed to learn how long it takes, then kills bd (or its
-/// dolt child) at points spread over that time, checking every cell.
+/// dolt child) at points spread over that time, checking every cell. A cell
+/// counts only when the kill struck: bd died of it, or a dolt was killed and
+/// bd failed for it. One that found bd already done, or no dolt left to
+/// kill, interrupted nothing; it is checked too, then run again at half the
+/// point, until it strikes.
 fn kill_matrix(op: &Op) {
+    const TRIES: u32 = 4;
     let pair = Pair::new();
     let actor = op.actor(&pair);
     op.prepare(&pair, 0);
@@ -97,44 +102,61 @@ fn kill_matrix(op: &Op) {
     let mut cell = 0;
     for victim in [Victim::Bd, Victim::Dolt] {
         for fraction in [0.1, 0.4, 0.7, 0.95] {
-            cell += 1;
-            let label = format!("{} killing {victim:?} at {:.0}% of {full:?}", op.args.join(" "), fraction * 100.0);
-            op.prepare(&pair, cell);
-            let before = actor.titles();
-            let mut child = spawn_bd(actor, op.args);
-            let pid = child.id();
-            std::thread::sleep(full.mul_f64(fraction));
-            let killed_dolt = match victim {
-                Victim::Bd => {
-                    let _ = child.kill();
-                    false
+            let mut point = full.mul_f64(fraction);
+            for attempt in 1..=TRIES {
+                cell += 1;
+                let label =
+                    format!("{} killing {victim:?} at {point:?} (run {full:?}, try {attempt})", op.args.join(" "));
+                op.prepare(&pair, cell);
+                let before = actor.titles();
+                let mut child = spawn_bd(actor, op.args);
+                let pid = child.id();
+                std::thread::sleep(point);
+                let killed_dolt = match victim {
+                    Victim::Bd => {
+                        let _ = child.kill();
+                        false
+                    }
+                    Victim::Dolt => dolt_child(pid, full).map(kill9).is_some(),
+                };
+                let interrupted = finish(child);
+                assert!(!interrupted.stderr.contains("panicked"), "{label}: bd panicked:\n{}", interrupted.stderr);
+                if interrupted.code > 0 {
+                    assert!(!interrupted.stderr.trim().is_empty(), "{label}: failed without saying why");
                 }
-                Victim::Dolt => dolt_child(pid, full).map(kill9).is_some(),
-            };
-            let killed = match victim {
-                Victim::Bd => "bd",
-                Victim::Dolt if killed_dolt => "its dolt",
-                Victim::Dolt => "no dolt (bd was done)",
-            };
-            let interrupted = finish(child);
-            assert!(!interrupted.stderr.contains("panicked"), "{label}: bd panicked:\n{}", interrupted.stderr);
-            if interrupted.code > 0 {
-                assert!(!interrupted.stderr.trim().is_empty(), "{label}: failed without saying why");
-            }
-            // Straight away: a dolt the killed bd left running keeps the town
-            // locked until it exits, so the rerun waits for it, then completes.
-            actor.bd(op.args).success();
-            wait_group_gone(pid, Duration::from_secs(60));
-            op.check(&pair, &before, &label);
-            let point = full.mul_f64(fraction).as_millis();
-            record_cell(
-                "kills",
-                &format!(
-                    "{:<24} | kill {killed:<21} at {point:>5} ms | {:<60} | rerun ok, fsck ok, nothing lost",
-                    op.args.join(" "),
+                let struck = match victim {
+                    // Only our SIGKILL ends bd by a signal.
+                    Victim::Bd => interrupted.code == -1,
+                    Victim::Dolt => killed_dolt && interrupted.code != 0,
+                };
+                // Straight away: a dolt the killed bd left running keeps the town
+                // locked until it exits, so the rerun waits for it, then completes.
+                actor.bd(op.args).success();
+                wait_group_gone(pid, Duration::from_secs(60));
+                op.check(&pair, &before, &label);
+                if struck {
+                    let killed = match victim {
+                        Victim::Bd => "bd",
+                        Victim::Dolt => "its dolt",
+                    };
+                    record_cell(
+                        "kills",
+                        &format!(
+                            "{:<24} | kill {killed:<8} at {:>5} ms | {:<60} | rerun ok, fsck ok, nothing lost",
+                            op.args.join(" "),
+                            point.as_millis(),
+                            outcome(&interrupted)
+                        ),
+                    );
+                    break;
+                }
+                assert!(
+                    attempt < TRIES,
+                    "{label}: the kill never struck in {TRIES} tries (last: {}, a dolt killed: {killed_dolt})",
                     outcome(&interrupted)
-                ),
-            );
+                );
+                point /= 2;
+            }
         }
     }
 }
@@ -179,6 +201,8 @@ fn fault_sweep(name: &str, pair: &Pair, args: &[&str], fault: impl Fn(), repair:
         let out = finish(child);
         let label = format!("{} with the fault at {:.0}% of {full:?}", args.join(" "), fraction * 100.0);
         assert!(out.code == 0 || out.code == 1, "{label}: exit {}:\n{}", out.code, out.stderr);
+        // A fault that strikes as bd starts cannot miss: the first cell must fail.
+        assert!(cell > 0 || out.code == 1, "{label}: the fault struck nothing:\n{}", out.stdout);
         if out.code != 0 {
             assert!(out.stderr.contains("peer 'a'"), "{label}: the error must name the peer:\n{}", out.stderr);
         }
@@ -295,6 +319,8 @@ fn an_http_peer_stopped_mid_transfer_gives_a_clear_error() {
         hub.stop();
         let out = finish(child);
         let label = format!("sync with the hub stopped at {:.0}% of {full:?}", fraction * 100.0);
+        // A hub stopped as bd starts cannot miss: the first cell must fail.
+        assert!(cell > 0 || out.code == 1, "{label}: stopping the hub struck nothing:\n{}", out.stdout);
         if out.code != 0 {
             assert_eq!(out.code, 1, "{label}:\n{}", out.stderr);
             assert!(out.stderr.contains("peer 'hub'"), "{label}: the error must name the peer:\n{}", out.stderr);

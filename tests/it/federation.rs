@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::sampler::Sampler;
 use crate::support::{Hub, Town, bin_dir, link, shared_pair};
 
 fn head(town: &Town) -> String {
@@ -263,23 +264,11 @@ fn http_peer_needs_the_right_password_which_never_appears_on_argv() {
     )
     .success();
 
-    // Watch every process's argv while bd pushes.
-    let mut cmd = a.sandbox().command(bin_dir().join("bd"), a.dir());
-    cmd.args(["federation", "push", "hub"]);
-    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().expect("spawn");
-    let mut seen_on_argv = Vec::new();
-    while child.try_wait().expect("wait").is_none() {
-        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-            if let Ok(argv) = std::fs::read(entry.path().join("cmdline"))
-                && argv.windows(password.len()).any(|w| w == password.as_bytes())
-            {
-                seen_on_argv.push(String::from_utf8_lossy(&argv).replace('\0', " "));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(child.wait().expect("exit").success());
-    assert!(seen_on_argv.is_empty(), "password on argv: {seen_on_argv:?}");
+    // Watch every process's argv while bd pushes; the sampler must also see
+    // the dolt that carries the password (in its environment) push.
+    let sampler = Sampler::start(&[password], &a.dolt_dir(), password);
+    a.bd(["federation", "push", "hub"]).success().stdout_has("pushed");
+    sampler.finish().assert_watched("`bd federation push hub`", "sql -r json");
 
     let b = Town::federated("town-b");
     b.bd_stdin(
@@ -336,6 +325,14 @@ fn the_audit_log_records_every_share() {
     assert_eq!(entries[0]["issues_out"]["added"], 1);
     let listed = a.bd(["federation", "log", "b"]).success();
     assert!(listed.stdout.contains(" b push  pushed; 1 commit(s) out"), "{}", listed.stdout);
-    let tables = a.sql("SHOW TABLES");
-    assert!(!tables.iter().any(|t| t.to_string().contains("log")), "the audit log is not versioned");
+    // The log is the local file, never a versioned table: the town holds the
+    // tracker's tables and no other, and with the file gone the log is empty.
+    let tables: Vec<String> = a
+        .sql("SHOW TABLES")
+        .iter()
+        .filter_map(|row| row.as_object()?.values().next()?.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(tables, ["comments", "config", "dependencies", "events", "issues", "labels", "metadata"]);
+    std::fs::remove_file(a.dir().join(".beads/federation-log.jsonl")).expect("remove the log file");
+    assert_eq!(a.bd(["--json", "federation", "log"]).success().json(), serde_json::json!([]));
 }

@@ -35,5 +35,6 @@ mod plugins;
 mod secrets;
 mod setup;
 mod sovereignty;
+mod ssh;
 mod versions;
 mod work;

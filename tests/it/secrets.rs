@@ -10,11 +10,8 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
+use crate::support::sampler::{Sampler, Seen, contains};
 use crate::support::{Hub, Mailbox, Run, Town, bin_dir, dolt};
 
 /// The hub's password: long and unlike anything else, so a match is a leak.
@@ -23,77 +20,6 @@ const PASSWORD: &str = "Vq8kZt3-xRw92L-pHm7dN4-cJ6yTb";
 const WRONG: &str = "Gf4sW1-nE8uQa-wrong-K3zD7o";
 /// Planted on a short-lived dolt's argv to prove the sampler sees one.
 const PLANTED: &str = "Pl4nt3d-Mx9Yq2-on-argv-Ub5Ke";
-
-/// What the sampler saw while one command ran.
-#[derive(Default)]
-struct Seen {
-    /// Command lines that held a secret.
-    leaks: BTreeSet<String>,
-    /// Command lines of dolt processes in the watched repository whose
-    /// environment carried the hub's password: the credentialed calls.
-    credentialed: BTreeSet<String>,
-}
-
-/// Reads `/proc/*/cmdline` on a background thread, about every millisecond,
-/// until stopped.
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<Seen>,
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-impl Sampler {
-    fn start(secrets: &'static [&'static str], repo: &Path) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let repo = repo.canonicalize().expect("repo dir");
-        let credential = format!("DOLT_REMOTE_PASSWORD={PASSWORD}\0");
-        let thread = std::thread::spawn(move || {
-            let mut seen = Seen::default();
-            // One more pass after the stop, so the last moments are seen too.
-            let mut last = false;
-            while !last {
-                last = flag.load(Ordering::Acquire);
-                sample(secrets, &repo, &credential, &mut seen);
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            seen
-        });
-        Self { stop, thread }
-    }
-
-    fn finish(self) -> Seen {
-        self.stop.store(true, Ordering::Release);
-        self.thread.join().expect("sampler")
-    }
-}
-
-/// One pass over every process. Processes come and go while it reads, so a
-/// file that vanished mid-pass just skips that process.
-fn sample(secrets: &[&str], repo: &Path, credential: &str, seen: &mut Seen) {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return };
-    for proc in entries.flatten() {
-        if !proc.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(argv) = std::fs::read(proc.path().join("cmdline")) else { continue };
-        let line = || String::from_utf8_lossy(&argv).trim_end_matches('\0').replace('\0', " ");
-        if secrets.iter().any(|s| contains(&argv, s)) {
-            seen.leaks.insert(line());
-        }
-        let program = argv.split(|b| *b == 0).next().unwrap_or_default();
-        if Path::new(&*String::from_utf8_lossy(program)).file_name() != Some("dolt".as_ref()) {
-            continue;
-        }
-        let in_repo = std::fs::read_link(proc.path().join("cwd")).is_ok_and(|cwd| cwd == repo);
-        if in_repo && std::fs::read(proc.path().join("environ")).is_ok_and(|env| contains(&env, credential)) {
-            seen.credentialed.insert(line());
-        }
-    }
-}
 
 /// Runs `bd ARGS…` in `town` with `stdin` and `env` while the sampler
 /// watches for `secrets`.
@@ -104,7 +30,7 @@ fn watched(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> (Run, Seen) {
-    let sampler = Sampler::start(secrets, &town.dolt_dir());
+    let sampler = Sampler::start(secrets, &town.dolt_dir(), PASSWORD);
     let mut cmd = town.sandbox().command(bin_dir().join("bd"), town.dir());
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in env {
@@ -155,11 +81,7 @@ fn run_step(town: &Town, step: &Step<'_>) {
     }
     assert_eq!(run.code, step.code, "`bd {what}`\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     if let Some(dolt) = step.dolt {
-        assert!(
-            seen.credentialed.iter().any(|line| line.contains(dolt)),
-            "`bd {what}`: no credentialed dolt `{dolt}` was sampled; saw {:?}",
-            seen.credentialed
-        );
+        seen.assert_watched(&format!("`bd {what}`"), dolt);
     }
 }
 
@@ -234,7 +156,7 @@ fn no_password_on_argv_in_output_files_or_tables() {
 
     // The sampler must catch a secret on the argv of a dolt that lives
     // shorter than any network call.
-    let sampler = Sampler::start(&[PLANTED], &town.dolt_dir());
+    let sampler = Sampler::start(&[PLANTED], &town.dolt_dir(), PASSWORD);
     town.dolt(["sql", "-r", "csv", "-q", &format!("SELECT '{PLANTED}' AS planted")]).success();
     let seen = sampler.finish();
     assert!(seen.leaks.iter().any(|l| l.starts_with(&dolt().display().to_string())), "{:?}", seen.leaks);

@@ -1,27 +1,77 @@
 //! Sovereignty tiers against real peers: T2 endpoint patterns, and T3/T4
 //! leak scans over everything a peer can read, history included.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::support::{Mailbox, Town, dolt};
 
-/// Everything a peer can read from a remote: every table, every
-/// `dolt_history_*` table and the whole log (authors, emails, messages).
+/// Everything a peer can read from a remote, on every branch and tag it
+/// holds: every table and every `dolt_history_*` table as of each, each one's
+/// log (authors, emails, messages), and the branch, tag and remote listings
+/// (latest committers, taggers, tag messages).
 fn everything_in(town: &Town, remote: &Mailbox) -> String {
     let clone = town.sandbox().path().join(format!("clone-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&clone);
     let endpoint = remote.endpoint();
     town.run(dolt(), town.sandbox().path(), ["clone", endpoint.as_str(), clone.to_str().expect("utf8")]).success();
-    let mut text = String::new();
     let read = |args: &[&str]| town.run(dolt(), &clone, args).success().stdout;
-    for table in ["issues", "labels", "comments", "events", "dependencies", "metadata", "config"] {
-        text.push_str(&read(&["sql", "-r", "json", "-q", &format!("SELECT * FROM {table}")]));
-        text.push_str(&read(&["sql", "-r", "json", "-q", &format!("SELECT * FROM dolt_history_{table}")]));
+    let column = |query: &str, header: &str| -> Vec<String> {
+        read(&["sql", "-r", "csv", "-q", query])
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with(header))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut refs = column("SELECT name FROM dolt_remote_branches", "name");
+    assert!(refs.iter().any(|r| r == "remotes/origin/main"), "the clone has no main: {refs:?}");
+    refs.extend(column("SELECT tag_name FROM dolt_tags", "tag_name"));
+    let mut query = String::from(
+        "SELECT * FROM dolt_remote_branches; SELECT * FROM dolt_branches; SELECT * FROM dolt_tags; \
+         SELECT * FROM dolt_remotes;",
+    );
+    for r in &refs {
+        let tables = column(&format!("SHOW TABLES AS OF '{r}'"), "Tables_in_");
+        assert!(tables.iter().any(|t| t == "issues"), "{r} has no issues table: {tables:?}");
+        for table in tables {
+            let _ = write!(
+                query,
+                " SELECT * FROM `{table}` AS OF '{r}'; SELECT * FROM `dolt_history_{table}` AS OF '{r}';"
+            );
+        }
+        let _ = write!(query, " SELECT * FROM dolt_log('{r}');");
     }
-    text.push_str(&read(&["sql", "-r", "json", "-q", "SELECT * FROM dolt_log"]));
+    let mut text = read(&["sql", "-r", "json", "-q", &query]);
     text.push_str(&read(&["log"]));
     std::fs::remove_dir_all(&clone).expect("remove clone");
     text
+}
+
+/// Proves [`everything_in`] reads beyond `main`: a branch and a tag (whose
+/// commit no branch holds) carrying marker words reach a fresh remote, and
+/// the scan must find both words; then they are deleted from the town again.
+fn assert_scan_reads_every_branch_and_tag(town: &Town) {
+    let canary = Mailbox::new();
+    town.dolt(["remote", "add", "canary", &canary.endpoint()]).success();
+    town.dolt([
+        "sql",
+        "-q",
+        "CALL DOLT_BRANCH('canary-branch'); CALL DOLT_CHECKOUT('canary-branch'); \
+         INSERT INTO metadata VALUES ('canary', 'qzbranchcanary'); CALL DOLT_COMMIT('-Am', 'canary branch'); \
+         CALL DOLT_CHECKOUT('-b', 'canary-tagged'); UPDATE metadata SET value = 'qztagcanary' WHERE `key` = 'canary'; \
+         CALL DOLT_COMMIT('-am', 'canary tag'); CALL DOLT_TAG('canary-tag', 'canary-tagged'); \
+         CALL DOLT_CHECKOUT('main'); CALL DOLT_BRANCH('-D', 'canary-tagged');",
+    ])
+    .success();
+    for r in ["main", "canary-branch", "canary-tag"] {
+        town.dolt(["push", "canary", r]).success();
+    }
+    let seen = everything_in(town, &canary);
+    town.dolt(["sql", "-q", "CALL DOLT_BRANCH('-D', 'canary-branch'); CALL DOLT_TAG('-d', 'canary-tag');"]).success();
+    town.dolt(["remote", "remove", "canary"]).success();
+    for word in ["qzbranchcanary", "qztagcanary"] {
+        assert!(seen.contains(word), "the leak scan missed {word:?}, which only a branch or a tag holds");
+    }
 }
 
 fn assignees(town: &Town, remote: &Mailbox) -> Vec<Option<String>> {
@@ -94,6 +144,7 @@ fn t3_and_t4_peers_never_see_a_person_anywhere() {
     town.bd(["config", "set", "federation.allowed-remote-patterns", "file://**"]).success();
     town.bd(["federation", "add-peer", "pseudo", &t3.endpoint(), "--sovereignty", "T3"]).success();
     town.bd(["federation", "add-peer", "anon", &t4.endpoint(), "--sovereignty", "T4"]).success();
+    assert_scan_reads_every_branch_and_tag(&town);
     town.bd(["federation", "push", "pseudo"]).success().stdout_has("pushed");
     town.bd(["federation", "push", "anon"]).success().stdout_has("pushed");
     for (name, remote) in [("T3", &t3), ("T4", &t4)] {

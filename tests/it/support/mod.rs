@@ -18,6 +18,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub mod procs;
+pub mod sampler;
 
 /// The dolt binary for tests; panics with the fix when there is none.
 pub fn dolt() -> PathBuf {
