@@ -12,6 +12,10 @@
 //! `metadata` (under [`EXTRA_FIELDS`], and [`EXTRA_ROWS`] for nested rows),
 //! from where the export puts it back where it came from.
 //!
+//! Comments that older upstream releases numbered (`"id": 12`) are stored
+//! with the number as their text id, and the number is kept, so the export
+//! writes it back.
+//!
 //! Reading the file and holding the write lock are `bd import`'s; replacing
 //! the export file is [`crate::fsutil`]'s.
 
@@ -492,7 +496,17 @@ fn check_nested(table: &'static str, id: &str, value: Value) -> Result<(Vec<Row>
         };
         let mut row = Row::new();
         let mut kept = Map::new();
-        for (field, value) in fields {
+        for (field, mut value) in fields {
+            if key == "id"
+                && field == key
+                && let Value::Number(n) = &value
+                && (n.is_u64() || n.is_i64())
+            {
+                // Older upstream releases numbered comments; the number is
+                // stored as the text id and kept, so the export writes it back.
+                let text = Value::String(n.to_string());
+                kept.insert(field.clone(), std::mem::replace(&mut value, text));
+            }
             if field == "issue_id" && value.as_str() != Some(id) {
                 return Err(at(Problem::new(
                     format!("the issue_id of {table} rows is the issue's own id, or left out"),
