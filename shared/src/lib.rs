@@ -6,29 +6,52 @@
 //!
 //! # A command's life
 //!
-//! 1. [`plugin::main`] parses the command's clap args plus the [`plugin::Globals`]
-//!    (`--json`, `-q`, `-v`, `--color`, `--beads-dir`, `-C`, and the `BD_*`
-//!    variables the front door sets), and answers `--bd-plugin-info`.
-//! 2. [`context::Context`] finds the workspace ([`workspace`]) and resolves
-//!    configuration once ([`config`]).
-//! 3. The handler (`cmd::*`) opens the town ([`tracker::Town`]), which drives
-//!    dolt through the one runner ([`dolt`]).
+//! 1. Each bundled executable's `main` is one [`main!`] call, which runs
+//!    [`plugin::main`]: it answers the front door's `--bd-plugin-info`
+//!    handshake, parses the command's clap args with the [`plugin::Globals`]
+//!    (`--json`, `-q`, `-v`, `--color`, `--beads-dir`, `-C`), and fills in
+//!    what the front door passed as `BD_*` variables ([`env`](mod@env)).
+//! 2. [`context::Context`] applies `-C`, finds the `.beads/` directory
+//!    ([`workspace`]) and resolves configuration once ([`config`]).
+//! 3. The handler (`cmd::*`) turns its args into a call: it opens the town
+//!    ([`tracker::Town`]) and calls a typed function there, or a federation
+//!    operation ([`federation`]). SQL is written only behind those functions
+//!    ([`tracker::sql`]); everything reaches dolt through the one runner
+//!    ([`dolt`]).
 //! 4. The handler returns a [`output::Report`]; the [`output::Printer`] prints
-//!    it as JSON or text, or prints the error and picks the exit code
-//!    ([`error`]).
+//!    it as JSON or text and the report names its exit code, or the printer
+//!    prints the error and [`error::exit_code`] picks the code.
 //!
 //! # Modules
 //!
 //! - [`frontdoor`]: the `bd` executable: global options, dispatch, `bd help`.
-//! - [`plugin`]: the plugin protocol, the `Command` trait and [`main!`].
+//! - [`plugin`]: the plugin protocol, the `Command` trait, `Globals` and [`main!`].
 //! - [`context`]: what a handler receives.
-//! - [`config`]: the layered configuration resolver.
+//! - [`cmd`]: one module per bundled command: its args, its call, its report.
+//! - [`config`]: the layered configuration resolver, its keys and its editor.
 //! - [`workspace`]: `.beads/` discovery and the per-town write lock.
 //! - [`dolt`]: the one way to run dolt.
-//! - [`tracker`]: the schema, issues and their reads and writes.
-//! - [`cmd`]: one module per bundled command.
-//! - [`output`], [`error`], [`env`], [`clock`], [`fsutil`]: printing, exit
-//!   codes, environment variables, timestamps, atomic writes.
+//! - [`tracker`]: a town, its schema and every read and write of its issues:
+//!   - [`tracker::sql`]: the one quoting function and the SQL fragment type;
+//!   - [`tracker::schema`]: the tables every town holds;
+//!   - [`tracker::genesis`]: the shared first commits, shipped as data;
+//!   - [`tracker::migrate`]: schema versions and migrations;
+//!   - [`tracker::validate`]: what every stored value must be;
+//!   - [`tracker::jsonl`]: export and import in upstream beads' JSONL;
+//!   - `issue`, `id`: the issue model and collision-free ids;
+//!   - `create`, `edit`, `comment`, `graph`: recording, changing and
+//!     commenting on issues; dependencies, labels, search, counts, deletion.
+//! - [`federation`]: exchanging issues with peer towns, one file per operation.
+//! - [`peer`]: peer names and the endpoint parser.
+//! - [`credentials`]: peer passwords, sealed at rest, handed to dolt by environment.
+//! - [`gitrepo`]: the project's git repository (committing the export, who wrote a file).
+//! - [`doctor`]: `bd doctor`'s checks, each with its fix.
+//! - [`docs`]: man pages and completions generated from the clap definitions.
+//! - [`output`]: the one place that prints.
+//! - [`error`]: error kinds and the one mapping to exit codes.
+//! - [`env`](mod@env): every environment variable bd reads or sets.
+//! - [`clock`]: timestamps, in the database and in output.
+//! - [`fsutil`]: atomic file replacement.
 //!
 //! # Adding a command
 //!

@@ -182,6 +182,29 @@ fn files_of_the_previous_export_still_import() {
     assert_eq!(shown["comments"][0]["created_at"], "2026-11-29T02:17:45.520826Z");
 }
 
+#[test]
+fn comments_numbered_by_older_upstream_releases_import_and_come_back_as_numbers() {
+    let town = Town::new();
+    let line = r#"{"id":"old-1","title":"From an older beads","status":"open","priority":2,"issue_type":"task","created_at":"2024-03-01T10:00:00Z","updated_at":"2024-03-02T10:00:00Z","comments":[{"id":12,"issue_id":"old-1","author":"alice","text":"first","created_at":"2024-03-01T11:00:00Z"},{"id":13,"issue_id":"old-1","author":"bob","text":"second","created_at":"2024-03-01T12:00:00Z","reactions":2}]}"#;
+    let file = town.sandbox().path().join("numbered.jsonl");
+    std::fs::write(&file, format!("{line}\n")).expect("write");
+    let out = import(&town, &file);
+    assert_eq!((out["added"].as_u64(), out["skipped"].as_u64()), (Some(1), Some(0)), "{out}");
+    let shown = town.bd(["--json", "show", "old-1"]).success().json();
+    let comments: Vec<(&str, &str)> = shown["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .map(|c| (c["id"].as_str().expect("a text id"), c["text"].as_str().expect("text")))
+        .collect();
+    assert_eq!(comments, [("12", "first"), ("13", "second")], "{shown}");
+    // The export gives the numbers back, with the other fields kept.
+    let exported = export(&town);
+    let expected = lines(line).remove(0);
+    assert_eq!(instants(&exported[0]["comments"]), instants(&expected["comments"]), "{:?}", exported[0]);
+    assert_eq!(exported[0]["comments"][0]["id"], json!(12));
+}
+
 /// Lines in the shape of upstream's `.beads/issues.jsonl` (JSONL sync
 /// modes): no `_type`, agent fields, custom statuses and types, `parent`,
 /// and dependencies on issues the file does not hold.

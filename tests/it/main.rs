@@ -20,6 +20,7 @@ mod federation;
 mod files;
 mod frontdoor;
 mod hostile;
+mod house;
 mod init_from;
 mod inputs;
 mod join;

@@ -1,4 +1,6 @@
-//! `bd blocked`: what waits for something else.
+//! `bd blocked`: what waits for something else. The query is
+//! [`Town::blocked`](crate::tracker::Town::blocked)'s; this file owns the
+//! listing's rendering.
 
 use std::fmt::Write as _;
 

@@ -1,4 +1,5 @@
-//! `bd close`: mark an issue done.
+//! `bd close`: mark an issue done. Refuses an issue already closed; the
+//! change itself is [`Town::edit`](crate::tracker::Town::edit)'s.
 
 use clap::Args;
 

@@ -1,11 +1,11 @@
-//! `bd comment`: add a comment to an issue.
+//! `bd comment`: add a comment to an issue. The write is
+//! [`Town::add_comment`](crate::tracker::Town::add_comment)'s.
 
 use clap::Args;
 
-use crate::clock;
 use crate::context::Context;
 use crate::plugin::Command;
-use crate::tracker::{self, Comment, sql, validate};
+use crate::tracker::Comment;
 
 /// Add a comment to an issue.
 #[derive(Debug, Args)]
@@ -22,29 +22,8 @@ impl Command for CommentCmd {
     type Output = Comment;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Comment> {
-        validate::fits("comments", "text", "comment", &self.text)?;
-        let town = ctx.town()?;
-        town.issue(&self.id)?;
-        let now = clock::now_sql();
-        let comment = Comment {
-            id: tracker::row_id(town.prefix()),
-            issue_id: self.id,
-            author: Some(town.actor().name.clone()),
-            text: self.text,
-            created_at: clock::sql_to_rfc3339(&now),
-        };
-        let statements = format!(
-            "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES ({id}, {issue}, {author}, {text}, {now});\n\
-             INSERT INTO events (id, issue_id, event_type, actor, new_value, created_at) \
-             VALUES ({event}, {issue}, 'commented', {author}, {id}, {now});",
-            id = sql::lit(&comment.id),
-            issue = sql::lit(&comment.issue_id),
-            author = sql::opt(comment.author.as_deref()),
-            text = sql::lit(&comment.text),
-            now = sql::lit(&now),
-            event = sql::lit(&tracker::row_id(town.prefix())),
-        );
-        town.write(&statements, &format!("bd comment {}", comment.issue_id))?;
-        Ok(comment)
+        // Refused before the town opens, so the input's fault is named first.
+        crate::tracker::validate::fits("comments", "text", "comment", &self.text)?;
+        ctx.town()?.add_comment(&self.id, &self.text)
     }
 }

@@ -1,4 +1,5 @@
-//! `bd count`: how many issues match.
+//! `bd count`: how many issues match. The filters are `bd list`'s; the
+//! count is [`Town::count`](crate::tracker::Town::count)'s.
 
 use clap::Args;
 use serde::Serialize;

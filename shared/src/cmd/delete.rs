@@ -1,4 +1,5 @@
-//! `bd delete`: a deletion record that federates.
+//! `bd delete`: a deletion record that federates. The record is
+//! [`Town::delete`](crate::tracker::Town::delete)'s.
 
 use clap::Args;
 

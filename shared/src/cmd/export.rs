@@ -1,4 +1,5 @@
-//! `bd export`: the town as JSONL.
+//! `bd export`: the town as JSONL. This file picks the destination (the
+//! export file, a path, or stdout); the JSONL is [`crate::tracker::jsonl`]'s.
 
 use std::path::{Path, PathBuf};
 

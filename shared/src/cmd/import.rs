@@ -1,4 +1,6 @@
-//! `bd import`: JSONL into the town.
+//! `bd import`: JSONL into the town. This file reads the file (or stdin)
+//! and holds the write lock; checking and planning the lines is
+//! [`crate::tracker::jsonl`]'s.
 
 use std::path::PathBuf;
 

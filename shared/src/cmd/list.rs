@@ -1,4 +1,5 @@
-//! `bd list`: issues in this town.
+//! `bd list`: issues in this town. This file owns the filter options (also
+//! `bd count`'s); the query is [`Town::list`](crate::tracker::Town::list)'s.
 
 use clap::Args;
 

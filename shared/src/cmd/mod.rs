@@ -1,5 +1,12 @@
 //! One file per bundled command: its clap `Args` (whose doc comments are the
-//! help text) and its `run`, which returns a report for the printer.
+//! help text) and its `run`, which turns the args into a call and returns a
+//! report for the printer.
+//!
+//! A handler owns its command line: the options, checks about the
+//! invocation itself (an empty `bd update`), warnings and the report's
+//! rendering. It holds no SQL (`tests/it/house.rs` checks): reads and writes
+//! are typed functions of [`crate::tracker::Town`], exchanges with peers are
+//! [`crate::federation`]'s, printing is [`crate::output`]'s.
 
 // Doc comments here are command-line help text, written for a terminal, not rustdoc.
 #![allow(clippy::doc_markdown)]

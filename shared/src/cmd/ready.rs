@@ -1,4 +1,5 @@
-//! `bd ready`: what can be worked on now.
+//! `bd ready`: what can be worked on now. The query is
+//! [`Town::ready`](crate::tracker::Town::ready)'s.
 
 use clap::Args;
 

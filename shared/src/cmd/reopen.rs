@@ -1,4 +1,5 @@
-//! `bd reopen`: open a closed issue again.
+//! `bd reopen`: open a closed issue again. Refuses an issue that is not
+//! closed; the change itself is [`Town::edit`](crate::tracker::Town::edit)'s.
 
 use clap::Args;
 

@@ -1,4 +1,5 @@
-//! `bd search`: find issues by text.
+//! `bd search`: find issues by text. The query is
+//! [`Town::search`](crate::tracker::Town::search)'s.
 
 use clap::Args;
 

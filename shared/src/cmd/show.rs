@@ -1,4 +1,5 @@
-//! `bd show`: one issue with its comments.
+//! `bd show`: one issue with its comments. This file owns the rendering;
+//! the reads are the town's.
 
 use std::fmt::Write as _;
 

@@ -1,4 +1,5 @@
-//! `bd stats`: the town in numbers.
+//! `bd stats`: the town in numbers. This file owns the rendering; the
+//! counts are [`Town::stats`](crate::tracker::Town::stats)'s.
 
 use std::fmt::Write as _;
 

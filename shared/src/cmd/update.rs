@@ -1,4 +1,6 @@
-//! `bd update`: change an issue's fields.
+//! `bd update`: change an issue's fields. This file refuses an empty change
+//! and a deletion status; the change itself is
+//! [`Town::edit`](crate::tracker::Town::edit)'s.
 
 use clap::Args;
 

@@ -1,8 +1,9 @@
-//! Changing an existing issue: one commit, one event per changed field.
+//! Changing an existing issue's own fields: one commit, one event per
+//! changed field. Labels, dependencies and deletion are `graph`'s; a new
+//! issue is `create`'s.
 
-use std::fmt::Write as _;
-
-use super::{Issue, Status, Town, row_id, sql, validate};
+use super::sql::{Sql, sql};
+use super::{Issue, Status, Town, row_id, validate};
 use crate::clock;
 use crate::error::UserError;
 
@@ -67,31 +68,30 @@ struct Changes<'a> {
     town: &'a Town,
     id: &'a str,
     now: String,
-    sets: Vec<String>,
-    events: String,
+    sets: Vec<Sql>,
+    events: Sql,
     fields: Vec<&'static str>,
 }
 
 impl Changes<'_> {
     /// Records a change of `field` when the value differs; returns whether it did.
-    fn record(&mut self, field: &'static str, old: Option<&str>, new: Option<&str>, set: String) -> bool {
+    fn record(&mut self, field: &'static str, old: Option<&str>, new: Option<&str>, set: Sql) -> bool {
         if old == new {
             return false;
         }
         let kind = if field == "status" && new == Some(Status::Closed.as_str()) { "closed" } else { "updated" };
-        let _ = writeln!(
-            self.events,
+        self.events.push(&sql!(
             "INSERT INTO events (id, issue_id, event_type, actor, old_value, new_value, comment, created_at) \
-             VALUES ({}, {}, {}, {}, {}, {}, {}, {});",
-            sql::lit(&row_id(self.town.prefix())),
-            sql::lit(self.id),
-            sql::lit(kind),
-            sql::lit(&self.town.actor().name),
-            sql::opt(old),
-            sql::opt(new),
-            sql::lit(field),
-            sql::lit(&self.now),
-        );
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {});\n",
+            row_id(self.town.prefix()),
+            self.id,
+            kind,
+            self.town.actor().name,
+            old,
+            new,
+            field,
+            self.now,
+        ));
         self.sets.push(set);
         self.fields.push(field);
         true
@@ -110,69 +110,59 @@ impl Town {
             id,
             now: clock::now_sql(),
             sets: Vec::new(),
-            events: String::new(),
+            events: Sql::default(),
             fields: Vec::new(),
         };
         if let Some(title) = edit.title
-            && c.record("title", Some(&issue.title), Some(&title), format!("title = {}", sql::lit(&title)))
+            && c.record("title", Some(&issue.title), Some(&title), sql!("title = {}", title))
         {
             issue.title = title;
         }
         if let Some(text) = edit.description
-            && c.record(
-                "description",
-                Some(&issue.description),
-                Some(&text),
-                format!("description = {}", sql::lit(&text)),
-            )
+            && c.record("description", Some(&issue.description), Some(&text), sql!("description = {}", text))
         {
             issue.description = text;
         }
         if let Some(ty) = edit.issue_type
-            && c.record("issue_type", Some(&issue.issue_type), Some(&ty), format!("issue_type = {}", sql::lit(&ty)))
+            && c.record("issue_type", Some(&issue.issue_type), Some(&ty), sql!("issue_type = {}", ty))
         {
             issue.issue_type = ty;
         }
         if let Some(p) = edit.priority
-            && c.record("priority", Some(&issue.priority.to_string()), Some(&p.to_string()), format!("priority = {p}"))
+            && c.record("priority", Some(&issue.priority.to_string()), Some(&p.to_string()), sql!("priority = {}", p))
         {
             issue.priority = p;
         }
         if let Some(assignee) = edit.assignee {
             let new = Some(assignee.as_str()).filter(|a| !a.is_empty());
-            if c.record("assignee", issue.assignee.as_deref(), new, format!("assignee = {}", sql::opt(new))) {
+            if c.record("assignee", issue.assignee.as_deref(), new, sql!("assignee = {}", new)) {
                 issue.assignee = new.map(str::to_owned);
             }
         }
         if let Some(status) = edit.status
-            && c.record("status", Some(&issue.status), Some(&status), format!("status = {}", sql::lit(&status)))
+            && c.record("status", Some(&issue.status), Some(&status), sql!("status = {}", status))
         {
             if status == Status::Closed.as_str() {
-                c.sets.push(format!("closed_at = {}", sql::lit(&c.now)));
+                c.sets.push(sql!("closed_at = {}", c.now));
                 issue.closed_at = Some(clock::sql_to_rfc3339(&c.now));
             } else if issue.status == Status::Closed.as_str() {
-                c.sets.push("closed_at = NULL, close_reason = NULL".to_owned());
+                c.sets.push(Sql::raw("closed_at = NULL, close_reason = NULL"));
                 issue.closed_at = None;
                 issue.close_reason = None;
             }
             issue.status = status;
         }
         if let Some(reason) = edit.close_reason
-            && c.record(
-                "close_reason",
-                issue.close_reason.as_deref(),
-                Some(&reason),
-                format!("close_reason = {}", sql::lit(&reason)),
-            )
+            && c.record("close_reason", issue.close_reason.as_deref(), Some(&reason), sql!("close_reason = {}", reason))
         {
             issue.close_reason = Some(reason);
         }
         if c.fields.is_empty() {
             return Err(UserError::failure(format!("nothing to change: issue {id} already has those values")).into());
         }
-        c.sets.push(format!("updated_at = {}", sql::lit(&c.now)));
+        c.sets.push(sql!("updated_at = {}", c.now));
         issue.updated_at = clock::sql_to_rfc3339(&c.now);
-        let statements = format!("UPDATE issues SET {} WHERE id = {};\n{}", c.sets.join(", "), sql::lit(id), c.events);
+        let statements = sql!("UPDATE issues SET {} WHERE id = {};\n{}", Sql::join(c.sets, ", "), id, c.events);
         self.write_locked(&lock, &statements, &format!("bd {verb} {id}: {}", c.fields.join(", ")))?;
         Ok(issue)
     }

@@ -9,6 +9,10 @@
 //! `bd init` clones it. Dolt stores commit hashes and never recomputes them,
 //! so every town made with any dolt at or above the minimum, and every town
 //! the first release made, stands on the very same two commits.
+//!
+//! This module owns the shipped files and laying them down; the schema they
+//! hold, as text, is [`super::schema`]'s, and every later change
+//! [`super::migrate`]'s.
 
 use std::path::Path;
 

@@ -4,14 +4,15 @@
 //! Every read is one dolt process; every write takes the lock, reads what
 //! it checks under it, and is one commit that also touches the issue's
 //! `updated_at` (so an import elsewhere sees the change) and records an event.
-
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+//!
+//! An issue's own fields are `edit`'s to change, its comments `comment`'s.
 
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Issue, Town, row_id, sql, validate};
+use super::sql::{Sql, ToSql, sql};
+use super::{Issue, Town, row_id, validate};
 use crate::clock;
 use crate::error::{self, UserError};
 
@@ -21,16 +22,18 @@ use crate::error::{self, UserError};
 pub const DELETED: &str = "tombstone";
 
 /// The condition that hides deletion records.
-pub(super) const NOT_DELETED: &str = "i.status <> 'tombstone'";
+pub(super) const NOT_DELETED: Sql = Sql::raw("i.status <> 'tombstone'");
 
 /// Statuses that no longer block: done, or deleted.
-const SETTLED: &str = "('closed', 'tombstone')";
+const SETTLED: Sql = Sql::raw("('closed', 'tombstone')");
 
 /// An issue has an open blocker: a `blocks` dependency on an issue that is
 /// here and neither closed nor deleted (a blocker in another town counts
 /// once it has arrived).
-const HAS_OPEN_BLOCKER: &str = "EXISTS (SELECT 1 FROM dependencies d JOIN issues b ON b.id = d.depends_on_id \
-     WHERE d.issue_id = i.id AND d.type = 'blocks' AND b.status NOT IN ('closed', 'tombstone'))";
+const HAS_OPEN_BLOCKER: Sql = Sql::raw(
+    "EXISTS (SELECT 1 FROM dependencies d JOIN issues b ON b.id = d.depends_on_id \
+     WHERE d.issue_id = i.id AND d.type = 'blocks' AND b.status NOT IN ('closed', 'tombstone'))",
+);
 
 /// The kinds of dependency bd knows (upstream beads' names). Others that
 /// arrive by import or from a peer are kept and shown as they are.
@@ -116,23 +119,23 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn condition(&self) -> String {
+    fn condition(&self) -> Sql {
         let mut conditions = Vec::new();
         match &self.status {
-            Some(status) => conditions.push(format!("i.status = {}", sql::lit(status))),
-            None if self.closed_too => conditions.push(NOT_DELETED.to_owned()),
-            None => conditions.push(format!("i.status NOT IN {SETTLED}")),
+            Some(status) => conditions.push(sql!("i.status = {}", status)),
+            None if self.closed_too => conditions.push(NOT_DELETED),
+            None => conditions.push(sql!("i.status NOT IN {}", SETTLED)),
         }
         if let Some(assignee) = &self.assignee {
-            conditions.push(format!("i.assignee = {}", sql::lit(assignee)));
+            conditions.push(sql!("i.assignee = {}", assignee));
         }
         if let Some(ty) = &self.issue_type {
-            conditions.push(format!("i.issue_type = {}", sql::lit(ty)));
+            conditions.push(sql!("i.issue_type = {}", ty));
         }
         if let Some(label) = &self.label {
-            conditions.push(format!("i.id IN (SELECT issue_id FROM labels WHERE label = {})", sql::lit(label)));
+            conditions.push(sql!("i.id IN (SELECT issue_id FROM labels WHERE label = {})", label));
         }
-        conditions.join(" AND ")
+        Sql::join(conditions, " AND ")
     }
 }
 
@@ -152,23 +155,29 @@ impl Town {
 
     /// How many issues `filter` takes: one query.
     pub fn count(&self, filter: &Filter) -> anyhow::Result<u64> {
-        let rows = self.repo().query(&format!("SELECT COUNT(*) AS n FROM issues i WHERE {}", filter.condition()))?;
+        let rows =
+            self.repo().query(sql!("SELECT COUNT(*) AS n FROM issues i WHERE {}", filter.condition()).as_str())?;
         Ok(number(rows.first().and_then(|r| r.get("n"))))
     }
 
     /// Open issues with no open blocker, most urgent and oldest first: one query.
     pub fn ready(&self, limit: Option<usize>) -> anyhow::Result<Vec<Issue>> {
-        self.issues_limited(&format!("i.status = 'open' AND NOT {HAS_OPEN_BLOCKER}"), limit)
+        self.issues_limited(&sql!("i.status = 'open' AND NOT {}", HAS_OPEN_BLOCKER), limit)
     }
 
     /// Issues not closed with an open blocker, and their blockers: one query.
     pub fn blocked(&self) -> anyhow::Result<Vec<Blocked>> {
-        let rows = self.repo().query(&format!(
-            "SELECT d.issue_id AS issue, d.depends_on_id AS blocker FROM dependencies d \
-             JOIN issues i ON i.id = d.issue_id JOIN issues b ON b.id = d.depends_on_id \
-             WHERE d.type = 'blocks' AND i.status NOT IN {SETTLED} AND b.status NOT IN {SETTLED} \
-             ORDER BY d.issue_id, d.depends_on_id"
-        ))?;
+        let rows = self.repo().query(
+            sql!(
+                "SELECT d.issue_id AS issue, d.depends_on_id AS blocker FROM dependencies d \
+                 JOIN issues i ON i.id = d.issue_id JOIN issues b ON b.id = d.depends_on_id \
+                 WHERE d.type = 'blocks' AND i.status NOT IN {} AND b.status NOT IN {} \
+                 ORDER BY d.issue_id, d.depends_on_id",
+                SETTLED,
+                SETTLED
+            )
+            .as_str(),
+        )?;
         let mut blockers: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for row in &rows {
             if let (Some(issue), Some(blocker)) = (text(row, "issue"), text(row, "blocker")) {
@@ -178,8 +187,8 @@ impl Town {
         if blockers.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = blockers.keys().map(|id| sql::lit(id)).collect();
-        let issues = self.issues_where(&format!("i.id IN ({})", ids.join(", ")))?;
+        let ids = Sql::join(blockers.keys().map(ToSql::to_sql), ", ");
+        let issues = self.issues_where(&sql!("i.id IN ({})", ids))?;
         Ok(issues
             .into_iter()
             .map(|issue| {
@@ -192,14 +201,18 @@ impl Town {
     /// What `id` depends on, and what depends on it.
     pub fn links(&self, id: &str) -> anyhow::Result<(Vec<Link>, Vec<Link>)> {
         self.issue(id)?;
-        let rows = self.repo().query(&format!(
-            "SELECT 'out' AS dir, d.depends_on_id AS other, d.type AS kind, o.title, o.status FROM dependencies d \
-             LEFT JOIN issues o ON o.id = d.depends_on_id WHERE d.issue_id = {id} \
-             UNION ALL SELECT 'in', d.issue_id, d.type, o.title, o.status FROM dependencies d \
-             LEFT JOIN issues o ON o.id = d.issue_id WHERE d.depends_on_id = {id} AND o.status <> 'tombstone' \
-             ORDER BY 1, 2",
-            id = sql::lit(id)
-        ))?;
+        let rows = self.repo().query(
+            sql!(
+                "SELECT 'out' AS dir, d.depends_on_id AS other, d.type AS kind, o.title, o.status FROM dependencies d \
+                 LEFT JOIN issues o ON o.id = d.depends_on_id WHERE d.issue_id = {} \
+                 UNION ALL SELECT 'in', d.issue_id, d.type, o.title, o.status FROM dependencies d \
+                 LEFT JOIN issues o ON o.id = d.issue_id WHERE d.depends_on_id = {} AND o.status <> 'tombstone' \
+                 ORDER BY 1, 2",
+                id,
+                id
+            )
+            .as_str(),
+        )?;
         let (mut out, mut inward) = (Vec::new(), Vec::new());
         for row in &rows {
             let link = Link {
@@ -262,12 +275,16 @@ impl Town {
         }
         let lock = self.lock()?;
         self.issue(id)?;
-        let rows = self.repo().query(&format!(
-            "SELECT issue_id, depends_on_id, type FROM dependencies WHERE type = 'blocks' OR (issue_id = {a} AND \
-             depends_on_id = {b}) UNION ALL SELECT id, '', status FROM issues WHERE id = {b}",
-            a = sql::lit(id),
-            b = sql::lit(on)
-        ))?;
+        let rows = self.repo().query(
+            sql!(
+                "SELECT issue_id, depends_on_id, type FROM dependencies WHERE type = 'blocks' OR (issue_id = {} AND \
+                 depends_on_id = {}) UNION ALL SELECT id, '', status FROM issues WHERE id = {}",
+                id,
+                on,
+                on
+            )
+            .as_str(),
+        )?;
         let present = rows.iter().any(|r| text(r, "depends_on_id").as_deref() == Some(""));
         if let Some(existing) = rows
             .iter()
@@ -305,16 +322,16 @@ impl Town {
             }
         }
         let now = clock::now_sql();
-        let mut statements = format!(
+        let mut statements = sql!(
             "INSERT INTO dependencies (issue_id, depends_on_id, type, created_at, created_by) VALUES \
              ({}, {}, {}, {}, {});\n",
-            sql::lit(id),
-            sql::lit(on),
-            sql::lit(kind),
-            sql::lit(&now),
-            sql::lit(&self.actor().name)
+            id,
+            on,
+            kind,
+            now,
+            self.actor().name
         );
-        statements.push_str(&self.touch(id, "dependency_added", None, Some(&format!("{kind} {on}")), &now));
+        statements.push(&self.touch(id, "dependency_added", None, Some(&format!("{kind} {on}")), &now));
         self.write_locked(&lock, &statements, &format!("bd dep add {id} {on}: {kind}"))?;
         Ok(present)
     }
@@ -324,23 +341,17 @@ impl Town {
         validate::id(on)?;
         let lock = self.lock()?;
         self.issue(id)?;
-        let rows = self.repo().query(&format!(
-            "SELECT type FROM dependencies WHERE issue_id = {} AND depends_on_id = {}",
-            sql::lit(id),
-            sql::lit(on)
-        ))?;
+        let rows = self
+            .repo()
+            .query(sql!("SELECT type FROM dependencies WHERE issue_id = {} AND depends_on_id = {}", id, on).as_str())?;
         let Some(kind) = rows.first().and_then(|r| text(r, "type")) else {
             return Err(UserError::failure(format!("{} does not depend on {}", error::quoted(id), error::quoted(on)))
                 .with_hint(format!("see its dependencies with `bd dep list {id}`"))
                 .into());
         };
         let now = clock::now_sql();
-        let mut statements = format!(
-            "DELETE FROM dependencies WHERE issue_id = {} AND depends_on_id = {};\n",
-            sql::lit(id),
-            sql::lit(on)
-        );
-        statements.push_str(&self.touch(id, "dependency_removed", Some(&format!("{kind} {on}")), None, &now));
+        let mut statements = sql!("DELETE FROM dependencies WHERE issue_id = {} AND depends_on_id = {};\n", id, on);
+        statements.push(&self.touch(id, "dependency_removed", Some(&format!("{kind} {on}")), None, &now));
         self.write_locked(&lock, &statements, &format!("bd dep remove {id} {on}"))?;
         Ok(kind)
     }
@@ -372,28 +383,18 @@ impl Town {
             return Err(UserError::failure(format!("nothing to change: issue {id} {state} those labels")).into());
         }
         let now = clock::now_sql();
-        let mut statements = String::new();
+        let mut statements = Sql::default();
         for label in &change {
-            let _ = if add {
-                writeln!(
-                    statements,
-                    "INSERT INTO labels (issue_id, label) VALUES ({}, {});",
-                    sql::lit(id),
-                    sql::lit(label)
-                )
+            statements.push(&if add {
+                sql!("INSERT INTO labels (issue_id, label) VALUES ({}, {});\n", id, label)
             } else {
-                writeln!(
-                    statements,
-                    "DELETE FROM labels WHERE issue_id = {} AND label = {};",
-                    sql::lit(id),
-                    sql::lit(label)
-                )
-            };
+                sql!("DELETE FROM labels WHERE issue_id = {} AND label = {};\n", id, label)
+            });
             let (kind, old, new) =
                 if add { ("label_added", None, Some(*label)) } else { ("label_removed", Some(*label), None) };
-            statements.push_str(&self.event(id, kind, old, new, &now));
+            statements.push(&self.event(id, kind, old, new, &now));
         }
-        let _ = writeln!(statements, "UPDATE issues SET updated_at = {} WHERE id = {};", sql::lit(&now), sql::lit(id));
+        statements.push(&sql!("UPDATE issues SET updated_at = {} WHERE id = {};\n", now, id));
         let verb = if add { "add" } else { "remove" };
         self.write_locked(&lock, &statements, &format!("bd label {verb} {id}: {}", change.join(", ")))?;
         let mut after: BTreeSet<&str> = before;
@@ -409,10 +410,14 @@ impl Town {
 
     /// Every label in use (on issues not deleted), with how many issues carry it.
     pub fn all_labels(&self) -> anyhow::Result<BTreeMap<String, u64>> {
-        let rows = self.repo().query(&format!(
-            "SELECT l.label, COUNT(*) AS n FROM labels l JOIN issues i ON i.id = l.issue_id WHERE {NOT_DELETED} \
-             GROUP BY l.label ORDER BY l.label"
-        ))?;
+        let rows = self.repo().query(
+            sql!(
+                "SELECT l.label, COUNT(*) AS n FROM labels l JOIN issues i ON i.id = l.issue_id WHERE {} \
+                 GROUP BY l.label ORDER BY l.label",
+                NOT_DELETED
+            )
+            .as_str(),
+        )?;
         Ok(rows.iter().filter_map(|r| Some((text(r, "label")?, number(r.get("n"))))).collect())
     }
 
@@ -425,11 +430,12 @@ impl Town {
             .chars()
             .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
             .collect();
-        let pattern = sql::lit(&format!("%{escaped}%"));
-        let like = |col: &str| format!("LOWER({col}) LIKE {pattern}");
+        let pattern = format!("%{escaped}%");
+        let like = |col: &'static str| sql!("LOWER({}) LIKE {}", Sql::raw(col), pattern);
         self.issues_limited(
-            &format!(
-                "{NOT_DELETED} AND ({} OR {} OR {} OR i.id IN (SELECT c.issue_id FROM comments c WHERE {}))",
+            &sql!(
+                "{} AND ({} OR {} OR {} OR i.id IN (SELECT c.issue_id FROM comments c WHERE {}))",
+                NOT_DELETED,
                 like("i.title"),
                 like("i.description"),
                 like("i.notes"),
@@ -441,12 +447,18 @@ impl Town {
 
     /// Counts per status and type, and how many are ready or blocked: one query.
     pub fn stats(&self) -> anyhow::Result<Stats> {
-        let rows = self.repo().query(&format!(
-            "SELECT i.status, i.issue_type, COUNT(*) AS n, \
-             SUM(CASE WHEN i.status = 'open' AND NOT {HAS_OPEN_BLOCKER} THEN 1 ELSE 0 END) AS ready, \
-             SUM(CASE WHEN i.status <> 'closed' AND {HAS_OPEN_BLOCKER} THEN 1 ELSE 0 END) AS blocked \
-             FROM issues i WHERE {NOT_DELETED} GROUP BY i.status, i.issue_type"
-        ))?;
+        let rows = self.repo().query(
+            sql!(
+                "SELECT i.status, i.issue_type, COUNT(*) AS n, \
+                 SUM(CASE WHEN i.status = 'open' AND NOT {} THEN 1 ELSE 0 END) AS ready, \
+                 SUM(CASE WHEN i.status <> 'closed' AND {} THEN 1 ELSE 0 END) AS blocked \
+                 FROM issues i WHERE {} GROUP BY i.status, i.issue_type",
+                HAS_OPEN_BLOCKER,
+                HAS_OPEN_BLOCKER,
+                NOT_DELETED
+            )
+            .as_str(),
+        )?;
         let mut stats = Stats::default();
         for row in &rows {
             let n = number(row.get("n"));
@@ -469,7 +481,7 @@ impl Town {
         }
         let lock = self.lock()?;
         let mut issue = self.issue(id)?;
-        let rows = self.repo().query(&format!("SELECT metadata FROM issues WHERE id = {}", sql::lit(id)))?;
+        let rows = self.repo().query(sql!("SELECT metadata FROM issues WHERE id = {}", id).as_str())?;
         let mut meta = match rows.first().and_then(|r| r.get("metadata")).cloned() {
             Some(Value::Object(map)) => map,
             None | Some(Value::Null) => serde_json::Map::new(),
@@ -489,12 +501,12 @@ impl Town {
             }
             fields.insert("original_type".to_owned(), Value::from(issue.issue_type.clone()));
         }
-        let statements = format!(
+        let statements = sql!(
             "UPDATE issues SET status = {}, metadata = {}, updated_at = {} WHERE id = {};\n{}",
-            sql::lit(DELETED),
-            sql::lit(&Value::Object(meta).to_string()),
-            sql::lit(&now),
-            sql::lit(id),
+            DELETED,
+            Value::Object(meta).to_string(),
+            now,
+            id,
             self.event(id, "deleted", Some(&issue.status), Some(DELETED), &now)
         );
         self.write_locked(&lock, &statements, &format!("bd delete {id}: {}", issue.title))?;
@@ -504,28 +516,23 @@ impl Town {
     }
 
     /// An `events` row for a change of issue `id`.
-    pub(super) fn event(&self, id: &str, kind: &str, old: Option<&str>, new: Option<&str>, now: &str) -> String {
-        format!(
+    fn event(&self, id: &str, kind: &str, old: Option<&str>, new: Option<&str>, now: &str) -> Sql {
+        sql!(
             "INSERT INTO events (id, issue_id, event_type, actor, old_value, new_value, created_at) \
              VALUES ({}, {}, {}, {}, {}, {}, {});\n",
-            sql::lit(&row_id(self.prefix())),
-            sql::lit(id),
-            sql::lit(kind),
-            sql::lit(&self.actor().name),
-            sql::opt(old),
-            sql::opt(new),
-            sql::lit(now)
+            row_id(self.prefix()),
+            id,
+            kind,
+            self.actor().name,
+            old,
+            new,
+            now
         )
     }
 
     /// An event and the `updated_at` it moves.
-    fn touch(&self, id: &str, kind: &str, old: Option<&str>, new: Option<&str>, now: &str) -> String {
-        format!(
-            "{}UPDATE issues SET updated_at = {} WHERE id = {};\n",
-            self.event(id, kind, old, new, now),
-            sql::lit(now),
-            sql::lit(id)
-        )
+    fn touch(&self, id: &str, kind: &str, old: Option<&str>, new: Option<&str>, now: &str) -> Sql {
+        sql!("{}UPDATE issues SET updated_at = {} WHERE id = {};\n", self.event(id, kind, old, new, now), now, id)
     }
 }
 

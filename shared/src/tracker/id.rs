@@ -1,5 +1,6 @@
 //! Ids that cannot collide across towns: the town's prefix plus a random
-//! base-36 part (no `AUTO_INCREMENT` anywhere).
+//! base-36 part (no `AUTO_INCREMENT` anywhere). Which prefix is the town's
+//! is configuration's (`town.prefix`).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

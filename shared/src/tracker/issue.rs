@@ -1,8 +1,11 @@
-//! The issue model and its validated fields.
+//! The issue model: an issue's fields and their well-known statuses and
+//! types, a comment, and how each is read from a row and rendered. Which
+//! rows are read, and every write, belong to the modules beside it.
 
 use serde::Serialize;
 use std::fmt::Write as _;
 
+use super::sql::Sql;
 use crate::clock;
 use crate::dolt::Row;
 use crate::error::UserError;
@@ -103,9 +106,11 @@ pub struct Issue {
     pub labels: Vec<String>,
 }
 
-/// The columns [`Issue::from_row`] reads, for SELECT lists.
-pub const ISSUE_COLUMNS: &str = "id, title, description, status, priority, issue_type, assignee, owner, created_by, \
-     created_at, updated_at, closed_at, close_reason, source_system, external_ref";
+/// The columns [`Issue::from_row`] reads, as a SELECT list over `issues i`.
+pub(super) const SELECT_COLUMNS: Sql = Sql::raw(
+    "i.id, i.title, i.description, i.status, i.priority, i.issue_type, i.assignee, i.owner, i.created_by, \
+     i.created_at, i.updated_at, i.closed_at, i.close_reason, i.source_system, i.external_ref",
+);
 
 fn text(row: &Row, col: &str) -> Option<String> {
     match row.get(col)? {
@@ -120,7 +125,7 @@ fn time(row: &Row, col: &str) -> Option<String> {
 }
 
 impl Issue {
-    /// Builds an issue from a row selected with [`ISSUE_COLUMNS`].
+    /// Builds an issue from a row selected with the tracker's issue columns.
     #[must_use]
     pub fn from_row(row: &Row, labels: Vec<String>) -> Self {
         Self {

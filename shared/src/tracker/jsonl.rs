@@ -11,6 +11,13 @@
 //! dependency, and every field bd has no column for is kept in the issue's
 //! `metadata` (under [`EXTRA_FIELDS`], and [`EXTRA_ROWS`] for nested rows),
 //! from where the export puts it back where it came from.
+//!
+//! Comments that older upstream releases numbered (`"id": 12`) are stored
+//! with the number as their text id, and the number is kept, so the export
+//! writes it back.
+//!
+//! Reading the file and holding the write lock are `bd import`'s; replacing
+//! the export file is [`crate::fsutil`]'s.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,8 +26,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::Town;
+use super::sql::{Sql, sql};
 use super::validate::{self, Column, Problem, Type, check_id, check_word, kind_of, schema_columns};
-use super::{Town, sql};
 use crate::clock;
 use crate::dolt::Row;
 use crate::error::{self, UserError};
@@ -57,7 +65,8 @@ pub fn export(town: &Town) -> anyhow::Result<(String, usize)> {
     // Upstream counts the blocking dependencies each issue has and is the target of.
     let mut dependents: BTreeMap<String, u64> = BTreeMap::new();
     for (table, order, _) in CHILDREN {
-        let rows = repo.query(&format!("SELECT * FROM {table} ORDER BY issue_id, {order}"))?;
+        let rows =
+            repo.query(sql!("SELECT * FROM {} ORDER BY issue_id, {}", Sql::raw(table), Sql::raw(order)).as_str())?;
         let grouped = children.entry(table).or_default();
         for row in rows {
             let Some(Value::String(issue)) = row.get("issue_id") else { continue };
@@ -243,7 +252,7 @@ pub struct Plan {
     /// What the import will do.
     pub counts: Imported,
     /// The SQL that does it: a `DELETE` and `INSERT`s per new or changed issue.
-    pub statements: String,
+    pub statements: Sql,
 }
 
 /// The most problem lines one failed import lists.
@@ -262,7 +271,7 @@ const ONCE_RULE: &str = "each issue appears on one line only";
 /// nothing is imported.
 pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Result<Plan, UserError> {
     let mut counts = Imported::default();
-    let mut statements = String::new();
+    let mut statements = Sql::default();
     let mut problems: Vec<(usize, Problem)> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -296,12 +305,11 @@ pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Re
         } else {
             counts.added += 1;
         }
-        let id_lit = sql::lit(&issue.id);
-        let _ = writeln!(statements, "DELETE FROM issues WHERE id = {id_lit};");
-        sql::inserts(&mut statements, "issues", &[issue.row]);
+        statements.push(&sql!("DELETE FROM issues WHERE id = {};\n", issue.id));
+        statements.push(&Sql::inserts("issues", &[issue.row]));
         for (table, rows) in issue.nested {
-            let _ = writeln!(statements, "DELETE FROM {table} WHERE issue_id = {id_lit};");
-            sql::inserts(&mut statements, table, &rows);
+            statements.push(&sql!("DELETE FROM {} WHERE issue_id = {};\n", Sql::raw(table), issue.id));
+            statements.push(&Sql::inserts(table, &rows));
         }
     }
     if problems.is_empty() {
@@ -488,7 +496,17 @@ fn check_nested(table: &'static str, id: &str, value: Value) -> Result<(Vec<Row>
         };
         let mut row = Row::new();
         let mut kept = Map::new();
-        for (field, value) in fields {
+        for (field, mut value) in fields {
+            if key == "id"
+                && field == key
+                && let Value::Number(n) = &value
+                && (n.is_u64() || n.is_i64())
+            {
+                // Older upstream releases numbered comments; the number is
+                // stored as the text id and kept, so the export writes it back.
+                let text = Value::String(n.to_string());
+                kept.insert(field.clone(), std::mem::replace(&mut value, text));
+            }
             if field == "issue_id" && value.as_str() != Some(id) {
                 return Err(at(Problem::new(
                     format!("the issue_id of {table} rows is the issue's own id, or left out"),
@@ -557,15 +575,24 @@ mod tests {
     fn an_export_line_plans_one_issue_with_its_rows() {
         let first = plan_of(GOOD).expect("plan");
         assert_eq!((first.counts.added, first.counts.changed, first.counts.unchanged), (1, 0, 0));
-        assert!(first.statements.contains("INSERT INTO labels (`issue_id`, `label`) VALUES ('townx-pyc0ih', 'x');"));
-        assert!(first.statements.contains("'{\"a\":[1,2]}'"), "metadata is stored as JSON text: {}", first.statements);
+        assert!(
+            first
+                .statements
+                .as_str()
+                .contains("INSERT INTO labels (`issue_id`, `label`) VALUES ('townx-pyc0ih', 'x');")
+        );
+        assert!(
+            first.statements.as_str().contains("'{\"a\":[1,2]}'"),
+            "metadata is stored as JSON text: {}",
+            first.statements
+        );
         let existing = BTreeMap::from([("townx-pyc0ih".to_owned(), "2026-11-29 02:17:44.558265".to_owned())]);
         let again = plan(GOOD, "f", &existing).expect("plan");
         assert_eq!((again.counts.unchanged, again.statements.as_str()), (1, ""));
         let newer = with("updated_at", Some(Value::from("2026-11-30T00:00:00Z")));
         let changed = plan(&newer, "f", &existing).expect("plan");
         assert_eq!(changed.counts.changed, 1);
-        assert!(changed.statements.contains("'2026-11-30 00:00:00.000000'"), "date-times are stored one way");
+        assert!(changed.statements.as_str().contains("'2026-11-30 00:00:00.000000'"), "date-times are stored one way");
         let older = with("updated_at", Some(Value::from("2026-11-28T00:00:00Z")));
         let skipped = plan(&older, "f", &existing).expect("plan");
         assert_eq!(skipped.counts.summary(), "0 added, 0 changed, 0 unchanged, 1 skipped (1 older than the copy here)");
@@ -580,7 +607,7 @@ mod tests {
             plan.counts.summary(),
             "1 added, 0 changed, 0 unchanged, 1 skipped (1 not an issue (_type 'memory'))"
         );
-        let s = &plan.statements;
+        let s = plan.statements.as_str();
         assert!(s.contains("'hooked'") && s.contains("'agent'"), "open statuses and types: {s}");
         assert!(s.contains("'2026-12-01 08:13:27.000000'"), "offsets become UTC: {s}");
         assert!(!s.contains("dependency_count") && !s.contains("comment_count"), "derived counts are not stored: {s}");

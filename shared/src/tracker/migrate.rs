@@ -15,13 +15,18 @@
 //! merge or push ([`SchemaAhead`]). One on an older schema is merged: its rows
 //! hold a subset of what ours can hold, so nothing is lost, and a push brings
 //! its `main` to our version, the very migration it would make itself.
+//!
+//! This module owns the versions, the steps and the SQL that reads and
+//! guards them; the fetches, merges and pushes the guard protects are
+//! [`crate::federation`]'s.
 
 use std::fmt;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::{Town, sql};
+use super::Town;
+use super::sql::{Sql, ToSql, sql};
 use crate::dolt::{Repo, Row};
 use crate::env;
 
@@ -109,11 +114,16 @@ fn parse(value: Option<&Value>) -> Option<u32> {
     value.and_then(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()).or_else(|| v.as_str()?.trim().parse().ok()))
 }
 
-/// The subquery reading the schema version at `at` (a ref's SQL literal),
-/// or of the working set when `None`.
+/// The subquery reading the schema version at `at` (a ref as a SQL
+/// value), or of the working set when `None`.
+fn version_of(at: Option<&Sql>) -> Sql {
+    let as_of = at.map(|r| sql!(" AS OF {}", r)).unwrap_or_default();
+    sql!("(SELECT value FROM metadata{} WHERE `key` = 'schema_version')", as_of)
+}
+
+/// [`version_of`] for SQL built as text: `at` is a ref's SQL literal.
 pub(crate) fn version_at(at: Option<&str>) -> String {
-    let as_of = at.map(|r| format!(" AS OF {r}")).unwrap_or_default();
-    format!("(SELECT value FROM metadata{as_of} WHERE `key` = 'schema_version')")
+    version_of(at.map(|r| Sql::legacy(r.to_owned())).as_ref()).to_string()
 }
 
 /// A revision of this town whose schema is the one of the schema version
@@ -137,7 +147,7 @@ pub(crate) fn schema_of_version_at(tracking: &str) -> String {
 
 /// The schema version of a repository's working set.
 pub fn version(repo: &Repo) -> anyhow::Result<u32> {
-    let rows = repo.query(&format!("SELECT {} AS v", version_at(None)))?;
+    let rows = repo.query(sql!("SELECT {} AS v", version_of(None)).as_str())?;
     Ok(parse(rows.first().and_then(|r| r.get("v"))).unwrap_or(GENESIS_VERSION))
 }
 
@@ -176,10 +186,10 @@ pub fn apply(town: &Town) -> anyhow::Result<u32> {
         if to <= current {
             continue;
         }
-        let statements = format!(
+        let statements = sql!(
             "{}\nUPDATE metadata SET value = {} WHERE `key` = 'schema_version';",
-            step.ddl,
-            sql::lit(&to.to_string())
+            Sql::raw(step.ddl),
+            to.to_string()
         );
         town.commit_whole_as(&statements, &message(to), AUTHOR)?;
         current = to;
@@ -191,13 +201,13 @@ pub fn apply(town: &Town) -> anyhow::Result<u32> {
 /// at `tracking` (a ref's SQL literal) and ours.
 #[must_use]
 pub fn standing_columns(tracking: &str) -> String {
-    format!(", {} AS peer_schema, {} AS own_schema", version_at(Some(tracking)), version_at(None))
+    let tracking = Sql::legacy(tracking.to_owned());
+    sql!(", {} AS peer_schema, {} AS own_schema", version_of(Some(&tracking)), version_of(None)).to_string()
 }
 
 /// The versions this bd knows, as the SQL list `('1', '2', …)`.
-fn known_list() -> String {
-    let all: Vec<String> = (GENESIS_VERSION..=known()).map(|v| sql::lit(&v.to_string())).collect();
-    format!("({})", all.join(", "))
+fn known_list() -> Sql {
+    sql!("({})", Sql::join((GENESIS_VERSION..=known()).map(|v| v.to_string().to_sql()), ", "))
 }
 
 /// A statement that stops a script (before its merge or push) when the peer
@@ -208,13 +218,16 @@ fn known_list() -> String {
 /// not one this bd knows either.
 #[must_use]
 pub fn guard(tracking: &str) -> String {
-    let unknown =
-        |at: Option<&str>| format!("COALESCE({}, '{GENESIS_VERSION}') NOT IN {}", version_at(at), known_list());
-    format!(
+    let tracking = Sql::legacy(tracking.to_owned());
+    let unknown = |at: Option<&Sql>| {
+        sql!("COALESCE({}, {}) NOT IN {}", version_of(at), GENESIS_VERSION.to_string(), known_list())
+    };
+    sql!(
         "SELECT IF({} OR {}, JSON_EXTRACT('bd-schema-ahead', '$'), 'ok') AS bd_schema;",
-        unknown(Some(tracking)),
+        unknown(Some(&tracking)),
         unknown(None)
     )
+    .to_string()
 }
 
 /// The refusal for a standing row (see [`standing_columns`]) whose peer or
@@ -233,13 +246,13 @@ pub fn versions(repo: &Repo, peers: &[String]) -> anyhow::Result<(u32, Vec<Optio
         .iter()
         .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    let mut columns = vec![format!("{} AS own", version_at(None))];
+    let mut columns = vec![sql!("{} AS own", version_of(None))];
     for (i, peer) in peers.iter().enumerate() {
         if fetched.contains(&format!("remotes/{peer}/main")) {
-            columns.push(format!("{} AS p{i}", version_at(Some(&sql::lit(&format!("{peer}/main"))))));
+            columns.push(sql!("{} AS p{}", version_of(Some(&format!("{peer}/main").to_sql())), i));
         }
     }
-    let rows = repo.query(&format!("SELECT {}", columns.join(", ")))?;
+    let rows = repo.query(sql!("SELECT {}", Sql::join(columns, ", ")).as_str())?;
     let row = rows.first();
     let own = parse(row.and_then(|r| r.get("own"))).unwrap_or(GENESIS_VERSION);
     Ok((own, (0..peers.len()).map(|i| parse(row.and_then(|r| r.get(&format!("p{i}"))))).collect()))

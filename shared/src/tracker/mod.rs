@@ -1,10 +1,20 @@
-//! The tracker: a town's identity, its Dolt database and the reads and
-//! writes of work items.
+//! The tracker: a town (its identity, its Dolt repository, who acts) and
+//! every read and write of its work items.
 //!
 //! Every write takes the town's write lock, checks its input against
 //! [`validate`], runs as one `dolt sql` transaction and ends in exactly one
 //! Dolt commit whose author is the acting person, or changes nothing.
+//!
+//! The tracker owns the SQL of issues and their rows, written only with
+//! [`sql`], behind typed functions ([`Town::create`], [`Town::edit`],
+//! [`Town::list`], …) so that handlers hold none. It leaves running dolt to
+//! [`crate::dolt`], the `.beads/` directory and its lock file to
+//! [`crate::workspace`], settings to [`crate::config`], exchanges with peers
+//! to [`crate::federation`] (which works on the town's repository) and
+//! printing to [`crate::output`].
 
+mod comment;
+mod create;
 mod edit;
 pub mod genesis;
 mod graph;
@@ -20,10 +30,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use create::NewIssue;
 pub use edit::Edit;
 pub use graph::{BLOCKS, Blocked, DELETED, DEP_TYPES, Filter, Link, Stats, TreeNode, settable_status};
 pub use id::{issue_id, random_base36, row_id};
-pub use issue::{Comment, ISSUE_COLUMNS, Issue, IssueList, IssueType, Status, Written, parse_priority};
+pub use issue::{Comment, Issue, IssueList, IssueType, Status, Written, parse_priority};
 
 use crate::config::{Key, Resolved, SyncMode};
 use crate::dolt::{Dolt, DoltError, Repo, Row};
@@ -31,6 +42,7 @@ use crate::env;
 use crate::error::{self, UserError};
 use crate::output::Printer;
 use crate::workspace::{Workspace, WriteLock};
+use sql::{Sql, sql};
 
 /// A person recorded as the author of writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +206,7 @@ impl Town {
 
     /// Runs `statements` and commits the result as one Dolt commit with
     /// `message`, under the write lock. Returns the commit hash.
-    pub fn write(&self, statements: &str, message: &str) -> anyhow::Result<String> {
+    pub fn write(&self, statements: &Sql, message: &str) -> anyhow::Result<String> {
         let lock = self.lock()?;
         self.write_locked(&lock, statements, message)
     }
@@ -206,7 +218,7 @@ impl Town {
 
     /// Like [`Town::write`], for a caller that already holds the lock because
     /// it read what it writes from.
-    pub fn write_locked(&self, _lock: &WriteLock, statements: &str, message: &str) -> anyhow::Result<String> {
+    pub fn write_locked(&self, _lock: &WriteLock, statements: &Sql, message: &str) -> anyhow::Result<String> {
         let rows = self.commit_whole(statements, message)?;
         if self.mode == SyncMode::Realtime {
             // Realtime mode keeps the JSONL export current after every write.
@@ -220,20 +232,22 @@ impl Town {
     /// the working set holds no changes bd did not make (those would be
     /// committed under our message). The check is the script's first query,
     /// so it costs no dolt process of its own. The caller holds the lock.
-    fn commit_whole(&self, statements: &str, message: &str) -> anyhow::Result<Vec<Row>> {
+    fn commit_whole(&self, statements: &Sql, message: &str) -> anyhow::Result<Vec<Row>> {
         validate::fits("events", "actor", "acting person (BD_ACTOR or $USER)", &self.actor.name)?;
         self.commit_whole_as(statements, message, &self.actor.signature())
     }
 
     /// [`Town::commit_whole`] with another author (migrations are made by
     /// bd itself, the same in every town).
-    fn commit_whole_as(&self, statements: &str, message: &str, author: &str) -> anyhow::Result<Vec<Row>> {
-        let script = format!(
-            "SET autocommit = 0;\n{PENDING_GUARD};\n{statements}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
-            sql::lit(message),
-            sql::lit(author)
+    fn commit_whole_as(&self, statements: &Sql, message: &str, author: &str) -> anyhow::Result<Vec<Row>> {
+        let script = sql!(
+            "SET autocommit = 0;\n{};\n{}\nCALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
+            PENDING_GUARD,
+            statements,
+            message,
+            author
         );
-        let out = match self.repo.call(["sql", "-r", "json"]).stdin(script).run() {
+        let out = match self.repo.call(["sql", "-r", "json"]).stdin(script.as_str()).run() {
             Ok(out) => out,
             Err(err) => {
                 if let Some(refusal) = self.pending_changes(&err) {
@@ -314,22 +328,26 @@ impl Town {
         Ok(rows.iter().filter_map(|r| r.get("table_name").and_then(Value::as_str).map(str::to_owned)).collect())
     }
 
-    /// Issues matching a WHERE clause (already escaped), with their labels.
-    pub fn issues_where(&self, condition: &str) -> anyhow::Result<Vec<Issue>> {
+    /// Issues matching a WHERE clause over `issues i`, with their labels.
+    fn issues_where(&self, condition: &Sql) -> anyhow::Result<Vec<Issue>> {
         self.issues_limited(condition, None)
     }
 
     /// Like [`Town::issues_where`], the first `limit` of them (most urgent,
     /// then oldest, first).
-    pub fn issues_limited(&self, condition: &str, limit: Option<usize>) -> anyhow::Result<Vec<Issue>> {
-        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    fn issues_limited(&self, condition: &Sql, limit: Option<usize>) -> anyhow::Result<Vec<Issue>> {
+        let limit = limit.map(|n| sql!(" LIMIT {}", n)).unwrap_or_default();
         // One query: the labels ride along as a JSON array per issue.
-        let columns: Vec<String> = ISSUE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
-        let rows = self.repo.query(&format!(
-            "SELECT {}, JSON_ARRAYAGG(l.label) AS labels FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
-             WHERE {condition} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id{limit}",
-            columns.join(", ")
-        ))?;
+        let rows = self.repo.query(
+            sql!(
+                "SELECT {}, JSON_ARRAYAGG(l.label) AS labels FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
+                 WHERE {} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id{}",
+                issue::SELECT_COLUMNS,
+                condition,
+                limit
+            )
+            .as_str(),
+        )?;
         Ok(rows
             .iter()
             .map(|row: &Row| {
@@ -353,7 +371,7 @@ impl Town {
     /// issue deleted (whose deletion record stays).
     pub fn issue(&self, id: &str) -> anyhow::Result<Issue> {
         validate::id(id)?;
-        let found = self.issues_where(&format!("i.id = {}", sql::lit(id)))?.into_iter().next();
+        let found = self.issues_where(&sql!("i.id = {}", id))?.into_iter().next();
         match found {
             Some(issue) if issue.status != DELETED => Ok(issue),
             Some(_) => Err(UserError::failure(format!("issue {} was deleted", error::quoted(id)))
@@ -366,15 +384,6 @@ impl Town {
                 .into()),
         }
     }
-
-    /// The comments on an issue, oldest first.
-    pub fn comments(&self, id: &str) -> anyhow::Result<Vec<Comment>> {
-        let rows = self.repo.query(&format!(
-            "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = {} ORDER BY created_at, id",
-            sql::lit(id)
-        ))?;
-        Ok(rows.iter().map(Comment::from_row).collect())
-    }
 }
 
 /// The first query of every write script: it passes on a clean working set
@@ -384,8 +393,10 @@ impl Town {
 ///
 /// It also reports the head the write starts from (`bd_head`), so a write
 /// that fails can tell whether its commit happened.
-const PENDING_GUARD: &str = "SELECT IF(COUNT(*) = 0, 'clean', JSON_EXTRACT(CONCAT('bd-pending-changes:', \
-     GROUP_CONCAT(table_name ORDER BY table_name)), '$')) AS bd_guard, HASHOF('HEAD') AS bd_head FROM dolt_status";
+const PENDING_GUARD: Sql = Sql::raw(
+    "SELECT IF(COUNT(*) = 0, 'clean', JSON_EXTRACT(CONCAT('bd-pending-changes:', \
+     GROUP_CONCAT(table_name ORDER BY table_name)), '$')) AS bd_guard, HASHOF('HEAD') AS bd_head FROM dolt_status",
+);
 
 /// What [`PENDING_GUARD`]'s failure carries before the table names.
 const PENDING_MARKER: &str = "bd-pending-changes:";

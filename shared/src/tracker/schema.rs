@@ -5,6 +5,9 @@
 //! made it, starts from the same commits. [`SCHEMA`] is that genesis's
 //! schema as text (a test checks that they agree), for the checks that read
 //! the schema (input limits, the trust boundary).
+//!
+//! Changes after the genesis are [`super::migrate`]'s; checking values
+//! against the columns is [`super::validate`]'s.
 
 /// The branch every town works on.
 pub const BRANCH: &str = "main";

@@ -2,7 +2,8 @@
 //! limits come from the schema itself ([`schema::SCHEMA`]), so a command's
 //! input, an imported JSONL line and the database can never disagree about
 //! what fits. Commands check their input here before the first statement
-//! runs; nothing too long ever reaches dolt as SQL.
+//! runs; nothing too long ever reaches dolt as SQL. Quoting what passes is
+//! [`super::sql`]'s.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -36,7 +37,7 @@ pub fn fits(table: &str, column: &str, what: &str, value: &str) -> Result<(), Us
 }
 
 /// Checks an issue id given on the command line (the rule ids follow
-/// everywhere, see [`check_id`]).
+/// everywhere, see `check_id`).
 pub fn id(value: &str) -> Result<(), UserError> {
     check_id(value).map(drop).map_err(|p| UserError::usage(p.to_string()).with_hint("give an id as `bd list` shows it"))
 }

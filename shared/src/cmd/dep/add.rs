@@ -1,4 +1,6 @@
-//! `bd dep add`: make an issue depend on another.
+//! `bd dep add`: make an issue depend on another. Warns when the other is
+//! not here yet; the checks and the write are
+//! [`Town::add_dependency`](crate::tracker::Town::add_dependency)'s.
 
 use clap::Args;
 

@@ -1,4 +1,5 @@
-//! `bd dep list`: an issue's dependencies both ways.
+//! `bd dep list`: an issue's dependencies both ways. This file owns the
+//! rendering; the read is [`Town::links`](crate::tracker::Town::links)'s.
 
 use std::fmt::Write as _;
 

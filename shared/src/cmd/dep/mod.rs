@@ -1,4 +1,6 @@
-//! `bd dep …`: dependencies between issues.
+//! `bd dep …`: dependencies between issues, one file per subcommand, and
+//! the reports they share; every read and write is the town's
+//! ([`crate::tracker::Town`]).
 
 pub mod add;
 pub mod list;

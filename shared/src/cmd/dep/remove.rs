@@ -1,4 +1,5 @@
-//! `bd dep remove`: drop a dependency.
+//! `bd dep remove`: drop a dependency. The write is
+//! [`Town::remove_dependency`](crate::tracker::Town::remove_dependency)'s.
 
 use clap::Args;
 

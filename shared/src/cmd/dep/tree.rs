@@ -1,4 +1,5 @@
-//! `bd dep tree`: everything an issue waits for, as a tree.
+//! `bd dep tree`: everything an issue waits for, as a tree. This file owns
+//! the drawing; the walk is [`Town::tree`](crate::tracker::Town::tree)'s.
 
 use std::fmt::Write as _;
 

@@ -1,4 +1,5 @@
-//! `bd label add`: add labels to an issue.
+//! `bd label add`: add labels to an issue. The write is
+//! [`Town::add_labels`](crate::tracker::Town::add_labels)'s.
 
 use clap::Args;
 

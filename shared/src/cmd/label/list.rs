@@ -1,4 +1,5 @@
-//! `bd label list`: one issue's labels, or every label in use.
+//! `bd label list`: one issue's labels, or every label in use. This file
+//! owns the rendering; the reads are the town's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

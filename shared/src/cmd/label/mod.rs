@@ -1,4 +1,5 @@
-//! `bd label …`: an issue's labels.
+//! `bd label …`: an issue's labels, one file per subcommand, and the report
+//! they share; every read and write is the town's ([`crate::tracker::Town`]).
 
 pub mod add;
 pub mod list;

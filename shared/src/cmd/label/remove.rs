@@ -1,4 +1,5 @@
-//! `bd label remove`: remove labels from an issue.
+//! `bd label remove`: remove labels from an issue. The write is
+//! [`Town::remove_labels`](crate::tracker::Town::remove_labels)'s.
 
 use clap::Args;
 
