@@ -137,9 +137,9 @@ pub(crate) fn schema_of_version_at(tracking: &str) -> String {
     for from in GENESIS_VERSION..known() {
         let migrated = format!(
             "(SELECT CONCAT(commit_hash, '~1') FROM dolt_log WHERE message = {} LIMIT 1)",
-            sql::lit(&message(from + 1))
+            super::sql::lit(&message(from + 1))
         );
-        let _ = write!(out, " WHEN {peer} = {} THEN COALESCE({migrated}, 'main')", sql::lit(&from.to_string()));
+        let _ = write!(out, " WHEN {peer} = {} THEN COALESCE({migrated}, 'main')", super::sql::lit(&from.to_string()));
     }
     out.push_str(" ELSE 'main' END)");
     out
