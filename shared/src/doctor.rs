@@ -55,7 +55,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some(d)
         }
         Err(e) => {
-            out.push(check("dolt", Level::Fail, e.to_string(), Some("run scripts/ensure-dolt and set BD_DOLT".into())));
+            out.push(check("dolt", Level::Fail, e.to_string(), crate::error::hint(&e).map(str::to_owned)));
             None
         }
     };
@@ -73,6 +73,9 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             if out.iter().all(|c| c.level == Level::Ok) || ctx.beads_dir().is_none() {
                 let message = err.chain().next().map_or_else(|| "no usable town here".to_owned(), ToString::to_string);
                 let fix = crate::error::hint(&err).map_or_else(|| "run `bd init`".to_owned(), str::to_owned);
+                // `bd init` needs dolt too: the fix starts with getting one.
+                let fix =
+                    if dolt.is_none() { format!("get dolt first (see the dolt check), then: {fix}") } else { fix };
                 out.push(check("town", Level::Fail, message, Some(fix)));
             }
             return out;

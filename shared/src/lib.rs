@@ -6,7 +6,7 @@
 //!
 //! # A command's life
 //!
-//! 1. [`plugin::main`] parses the command's clap args plus the [`plugin::Globals`]
+//! 1. [`plugin::main`] parses the command's clap args plus the [`globals::Globals`]
 //!    (`--json`, `-q`, `-v`, `--color`, `--beads-dir`, `-C`, and the `BD_*`
 //!    variables the front door sets), and answers `--bd-plugin-info`.
 //! 2. [`context::Context`] finds the workspace ([`workspace`]) and resolves
@@ -21,6 +21,8 @@
 //!
 //! - [`frontdoor`]: the `bd` executable: global options, dispatch, `bd help`.
 //! - [`plugin`]: the plugin protocol, the `Command` trait and [`main!`].
+//! - [`globals`]: the global options, shared by the front door and every
+//!   command.
 //! - [`context`]: what a handler receives.
 //! - [`config`]: the layered configuration resolver.
 //! - [`workspace`]: `.beads/` discovery and the per-town write lock.
@@ -77,6 +79,7 @@ pub mod federation;
 pub mod frontdoor;
 pub mod fsutil;
 pub mod gitrepo;
+pub mod globals;
 pub mod output;
 pub mod peer;
 pub mod plugin;

@@ -21,30 +21,28 @@ use serde::Serialize;
 
 use crate::env;
 use crate::error::{self, UserError};
+use crate::globals::Globals;
 use crate::output::{ColorChoice, Printer, Report, Style};
 use crate::plugin::API_VERSION;
 use discover::{Candidate, SearchPath};
 
-/// Global options given before the command word.
-#[derive(Debug, Default, Clone)]
+/// What the front door parses before the command word: the [`Globals`]
+/// every command shares (one clap definition), `--help`, `--version`, and
+/// the command words with the plugin's arguments, which stay unparsed.
+#[derive(Debug, Default, Clone, clap::Parser)]
+#[command(name = "bd", no_binary_name = true, disable_help_flag = true, disable_version_flag = true)]
 pub struct FrontArgs {
-    /// `--json`
-    pub json: bool,
-    /// `-q`
-    pub quiet: bool,
-    /// `-v`
-    pub verbose: bool,
-    /// `--color`
-    pub color: Option<ColorChoice>,
-    /// `-C DIR`
-    pub chdir: Option<PathBuf>,
-    /// `--beads-dir DIR`
-    pub beads_dir: Option<PathBuf>,
+    /// The global options.
+    #[command(flatten)]
+    pub globals: Globals,
     /// `--version`
+    #[arg(short = 'V', long)]
     pub version: bool,
     /// `--help`
+    #[arg(short, long)]
     pub help: bool,
     /// The command words and the plugin's arguments.
+    #[arg(trailing_var_arg = true, value_parser = clap::value_parser!(OsString))]
     pub rest: Vec<OsString>,
 }
 
@@ -52,55 +50,34 @@ const USAGE: &str = "usage: bd [--json] [-q] [-v] [--color WHEN] [-C DIR] [--bea
 
 /// Parses the global options before the first command word.
 pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
-    let mut out = FrontArgs::default();
-    let mut iter = args.into_iter();
-    let value = |iter: &mut std::vec::IntoIter<OsString>, flag: &str| {
-        iter.next().ok_or_else(|| UserError::usage(format!("option '{flag}' needs a value")).with_hint(USAGE))
-    };
-    while let Some(arg) = iter.next() {
-        let text = arg.to_string_lossy().into_owned();
-        match text.as_str() {
-            "--json" => out.json = true,
-            "-q" | "--quiet" => out.quiet = true,
-            "-v" | "--verbose" => out.verbose = true,
-            "--version" | "-V" => out.version = true,
-            "-h" | "--help" => out.help = true,
-            "-C" => out.chdir = Some(value(&mut iter, "-C")?.into()),
-            "--beads-dir" => out.beads_dir = Some(value(&mut iter, "--beads-dir")?.into()),
-            "--color" => {
-                out.color = Some(parse_color(&value(&mut iter, "--color")?.to_string_lossy())?);
-            }
-            "--" => {
-                out.rest.extend(iter);
-                break;
-            }
-            _ => {
-                if let Some(v) = text.strip_prefix("--color=") {
-                    out.color = Some(parse_color(v)?);
-                } else if let Some(v) = text.strip_prefix("--beads-dir=") {
-                    out.beads_dir = Some(v.into());
-                } else if let Some(v) = text.strip_prefix("-C").filter(|v| !v.is_empty()) {
-                    out.chdir = Some(v.into());
-                } else if text.starts_with('-') {
-                    return Err(UserError::usage(format!("unknown option {}", error::quoted(&text))).with_hint(USAGE));
-                } else {
-                    out.rest.push(arg);
-                    out.rest.extend(iter);
-                    break;
-                }
-            }
-        }
-    }
-    Ok(out)
+    use clap::Parser as _;
+    FrontArgs::try_parse_from(args).map_err(|e| front_error(&e))
 }
 
-fn parse_color(value: &str) -> Result<ColorChoice, UserError> {
-    ColorChoice::parse(value).ok_or_else(|| {
-        UserError::usage(format!(
-            "invalid value {} for --color: expected one of auto, always, never",
-            error::quoted(value)
-        ))
-    })
+/// A clap error about the front door's own options, in bd's words.
+fn front_error(e: &clap::Error) -> UserError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(v)) => v.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        _ => String::new(),
+    };
+    // clap names an option with its value placeholder: `--color <WHEN>`.
+    let option = text(ContextKind::InvalidArg).split(' ').next().unwrap_or_default().to_owned();
+    match e.kind() {
+        ErrorKind::InvalidValue if text(ContextKind::InvalidValue).is_empty() => {
+            UserError::usage(format!("option '{option}' needs a value")).with_hint(USAGE)
+        }
+        ErrorKind::InvalidValue => UserError::usage(format!(
+            "invalid value {} for {option}: expected one of {}",
+            error::quoted(&text(ContextKind::InvalidValue)),
+            text(ContextKind::ValidValue)
+        )),
+        ErrorKind::UnknownArgument => {
+            UserError::usage(format!("unknown option {}", error::quoted(&option))).with_hint(USAGE)
+        }
+        _ => UserError::usage(e.kind().as_str().unwrap_or("invalid command line").to_owned()).with_hint(USAGE),
+    }
 }
 
 /// The front door's `main`.
@@ -113,12 +90,12 @@ pub fn main() -> ExitCode {
             return fail(&Printer::new(false, false, false, ColorChoice::Auto), &err.into());
         }
     };
-    let printer = Printer::new(
-        front.json || env::flag(env::BD_JSON),
-        front.quiet,
-        front.verbose,
-        front.color.unwrap_or_default(),
-    );
+    // The plugin reads the environment itself; the front door's own output
+    // (help, plugins, errors) follows the same merged options.
+    let printer = match front.globals.clone().with_env() {
+        Ok(merged) => merged.printer(),
+        Err(err) => return fail(&front.globals.printer(), &err.into()),
+    };
     match run(&front, &printer) {
         Ok(code) => ExitCode::from(code),
         Err(err) => fail(&printer, &err),
@@ -149,10 +126,10 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
             Ok(error::exit::SUCCESS)
         }
         Some("plugins") => {
-            let verbose = front.verbose || front.rest.iter().any(|a| a == "-v" || a == "--verbose");
+            let verbose = front.globals.verbose || front.rest.iter().any(|a| a == "-v" || a == "--verbose");
             let json = front.rest.iter().any(|a| a == "--json");
             let printer = if json {
-                Printer::new(true, front.quiet, verbose, front.color.unwrap_or_default())
+                Printer::new(true, front.globals.quiet, verbose, front.globals.color.unwrap_or_default())
             } else {
                 printer.clone()
             };
@@ -245,7 +222,7 @@ fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, us
 /// Runs the plugin with the global options as environment.
 fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Result<u8> {
     let start = std::env::current_dir()?;
-    let cwd = match &front.chdir {
+    let cwd = match &front.globals.chdir {
         Some(dir) => start.join(dir),
         None => start,
     };
@@ -258,17 +235,7 @@ fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Resul
     if let Ok(me) = std::env::current_exe() {
         command.env(env::BD_BIN, me);
     }
-    for (flag, var) in [(front.json, env::BD_JSON), (front.quiet, env::BD_QUIET), (front.verbose, env::BD_VERBOSE)] {
-        if flag {
-            command.env(var, "1");
-        }
-    }
-    if let Some(color) = front.color {
-        command.env(env::BD_COLOR, color.as_str());
-    }
-    if let Some(dir) = &front.beads_dir {
-        command.env(env::BEADS_DIR, cwd.join(dir));
-    }
+    command.envs(front.globals.to_env(&cwd));
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
