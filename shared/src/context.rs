@@ -45,6 +45,9 @@ impl Context {
             ));
         }
         let config = config::resolve(files, &[])?;
+        for warning in config.warnings() {
+            printer.warn(warning);
+        }
         Ok(Self { globals, printer, cwd, beads_dir, config })
     }
 

@@ -592,6 +592,14 @@ fn config_checks(config: &Resolved) -> Vec<Check> {
             ));
         }
     }
+    for warning in config.warnings() {
+        out.push(check(
+            "config",
+            Level::Warn,
+            warning.clone(),
+            Some("edit that line of the file (`bd config list --show-origin` shows what bd reads)".into()),
+        ));
+    }
     if out.is_empty() {
         out.push(check("config", Level::Ok, "configuration is valid", None));
     }
