@@ -366,13 +366,25 @@ fn peer_checks(
             ));
         }
     }
-    for name in remotes.iter().flat_map(|r| r.keys()) {
+    for (name, url) in remotes.iter().flatten() {
         if name != "origin" && !peers.iter().any(|p| &p.name == name) {
+            // add-peer finishes such a peer only with the remote's own
+            // endpoint (another is refused as "peer already exists"), so
+            // the fix names it; a URL that is no endpoint bd writes cannot be
+            // kept, only replaced.
+            let keep = Endpoint::parse(url)
+                .ok()
+                .filter(|e| e.dolt_url() == url)
+                .map(|e| format!("keep it as a peer with `bd federation add-peer {name} {}`, or ", e.as_str()));
             out.push(check(
                 "peer",
                 Level::Warn,
-                format!("dolt remote '{name}' is not a configured peer"),
-                Some(format!("add it with `bd federation add-peer {name} <endpoint>` or remove it with `dolt remote remove {name}`")),
+                format!("dolt remote '{name}' is not a configured peer (its URL is {url})"),
+                Some(format!(
+                    "{}remove it with `bd federation remove-peer {name}` (then add-peer it again with the endpoint you \
+                     want)",
+                    keep.unwrap_or_default()
+                )),
             ));
         }
     }

@@ -275,6 +275,18 @@ macro_rules! config_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        // A flag taking this value parses, completes and lists it with the
+        // spellings above.
+        impl clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(Self::$variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.as_str()))
+            }
+        }
     };
 }
 

@@ -125,6 +125,18 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
             printer.report(&listing(&search));
             Ok(error::exit::SUCCESS)
         }
+        // The built-ins have no executable to ask for --help: their help is here.
+        Some("help") if words.len() == 2 && builtin_help(&words[1]).is_some() => {
+            printer.raw(builtin_help(&words[1]).unwrap_or_default());
+            Ok(error::exit::SUCCESS)
+        }
+        Some(word)
+            if builtin_help(word).is_some()
+                && (front.help || front.rest[1..].iter().any(|a| a == "--help" || a == "-h")) =>
+        {
+            printer.raw(builtin_help(word).unwrap_or_default());
+            Ok(error::exit::SUCCESS)
+        }
         Some("plugins") => {
             let verbose = front.globals.verbose || front.rest.iter().any(|a| a == "-v" || a == "--verbose");
             let json = front.rest.iter().any(|a| a == "--json");
@@ -141,7 +153,11 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
             Ok(error::exit::SUCCESS)
         }
         Some("completions") => {
-            let name = words.get(1).map(String::as_str).unwrap_or_default();
+            let Some(name) = words.get(1).map(String::as_str) else {
+                return Err(UserError::usage("bd completions needs a shell: bash, zsh or fish")
+                    .with_hint("e.g. `bd completions bash`; `bd completions --help` says how to enable them")
+                    .into());
+            };
             let shell = crate::docs::Shell::parse(name).ok_or_else(|| {
                 UserError::usage(format!("unknown shell {}: expected one of bash, zsh, fish", error::quoted(name)))
                     .with_hint("e.g. `bd completions bash > ~/.local/share/bash-completion/completions/bd`")
@@ -246,6 +262,33 @@ fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Resul
     {
         let status = command.status().map_err(|e| anyhow::anyhow!("cannot run {}: {e}", path.display()))?;
         Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(error::exit::FAILURE))
+    }
+}
+
+/// The help of the commands the front door answers itself.
+fn builtin_help(word: &str) -> Option<&'static str> {
+    match word {
+        "help" => Some(
+            "usage: bd help [<command>...]\n\n\
+             With no command, lists every command installed (bundled ones and bd-* plugins), by group,\n\
+             with its summary. With one, shows that command's options: `bd help federation push`.\n",
+        ),
+        "plugins" => Some(
+            "usage: bd plugins [--json] [-v]\n\n\
+             Lists every bd-* executable found, in search order: BD_EXEC_PATH, the directory of the\n\
+             running bd (the bundled commands), then PATH. Each is bundled or third-party, with its\n\
+             summary (-v: version and protocol too). Files that cannot run, or that another file\n\
+             shadows, are named on stderr. --json lists every file with its path and status.\n",
+        ),
+        "completions" => Some(
+            "usage: bd completions bash|zsh|fish\n\n\
+             Prints the completion script for a shell. To enable it:\n\
+             \x20 bash: bd completions bash > ~/.local/share/bash-completion/completions/bd\n\
+             \x20 zsh:  bd completions zsh > ~/.zfunc/_bd   (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)\n\
+             \x20 fish: bd completions fish > ~/.config/fish/completions/bd.fish\n\
+             Commands, flags, their values and peer names are completed, plugins included.\n",
+        ),
+        _ => None,
     }
 }
 
