@@ -270,6 +270,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colour_spellings_are_clap_s() {
+        use clap::ValueEnum as _;
+        for choice in ColorChoice::value_variants() {
+            assert_eq!(ColorChoice::from_str(choice.as_str(), false), Ok(*choice));
+        }
+        assert_eq!(ColorChoice::spellings(), "auto, always, never");
+    }
+
+    #[test]
     fn control_characters_are_shown_not_obeyed() {
         let hostile = "title\x1b]0;owned\x07\x1b[2J\r\u{202e}end\n\tnext";
         let plain = neutralise(hostile, Style::plain());

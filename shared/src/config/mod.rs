@@ -346,9 +346,13 @@ fn line_of(text: &str, key: &str, nth: usize) -> Option<usize> {
             .match_indices(word)
             .map(|(at, _)| pos + at)
             .filter(|&at| {
+                let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+                let in_comment =
+                    text[line_start..at].trim_start().starts_with('#') || text[line_start..at].contains(" #");
                 let before = text[..at].chars().next_back();
                 let after = text[at + word.len()..].trim_start_matches(['"', '\'']).trim_start_matches([' ', '\t']);
-                before.is_none_or(|c| c.is_whitespace() || matches!(c, '{' | ',' | '"' | '\''))
+                !in_comment
+                    && before.is_none_or(|c| c.is_whitespace() || matches!(c, '{' | ',' | '"' | '\''))
                     && after.starts_with(':')
             })
             .nth(skip)?
@@ -892,6 +896,22 @@ mod tests {
         std::fs::write(&path, b"sync:\n  mode: \xff\n").expect("write");
         let err = read_file(&path).expect_err("binary").to_string();
         assert!(err.contains("byte 15 is not UTF-8 text"), "{err}");
+    }
+
+    #[test]
+    fn unknown_and_repeated_keys_are_found_with_their_lines() {
+        let text = "# sync: in a comment\nsync:\n  mode: dolt-native\nexport: {pathh: x}\nsync:\n  modee: x\n";
+        let (entries, duplicates) = parse_yaml_noting(Path::new("c.yaml"), text).expect("parse");
+        let unknown: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).filter(|k| !is_known_key(k)).collect();
+        assert_eq!(unknown, ["export.pathh", "sync.modee"]);
+        assert_eq!(duplicates, ["sync"]);
+        assert_eq!(line_of(text, "export.pathh", 0), Some(4));
+        assert_eq!(line_of(text, "sync.modee", 0), Some(6));
+        assert_eq!(line_of(text, "sync", 1), Some(5));
+        assert_eq!(line_of(text, "nowhere", 0), None);
+        assert!(is_known_key("federation.peers.hub.endpoint") && !is_known_key("federation.peers.hub.url"));
+        assert_eq!(similar_keys("sync"), ["sync.mode"]);
+        assert_eq!(similar_keys("federation.timout").first(), Some(&"federation.timeout"));
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub fn candidates(search: &SearchPath, cwd: &Path, words: &[String]) -> Vec<Stri
     if i > typed.len() {
         // The word being typed is the value of the last option (`--color`).
         let values = arguments(&front, &typed[typed.len() - 1..], current, &Vec::new);
-        return values.into_iter().filter(|c| c.starts_with(current.as_str())).collect();
+        let set: BTreeSet<String> = values.into_iter().filter(|c| c.starts_with(current.as_str())).collect();
+        return set.into_iter().collect();
     }
     let rest = &typed[i..];
     let cwd = chdir.map_or_else(|| cwd.to_owned(), |d| cwd.join(d));
