@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, Files, Resolved};
 use crate::dolt::Dolt;
 use crate::error::UserError;
+use crate::globals::Globals;
 use crate::output::Printer;
-use crate::plugin::Globals;
 use crate::tracker::Town;
 use crate::workspace::{self, Workspace};
 
@@ -45,6 +45,9 @@ impl Context {
             ));
         }
         let config = config::resolve(files, &[])?;
+        for warning in config.warnings() {
+            printer.warn(warning);
+        }
         Ok(Self { globals, printer, cwd, beads_dir, config })
     }
 
@@ -116,27 +119,55 @@ impl Context {
         Ok(Some(Workspace::at(dir.clone()).lock_for_write(wait)?))
     }
 
-    /// The dolt binary selected by `BD_DOLT`, `dolt.path` or `PATH`.
-    pub fn dolt(&self) -> anyhow::Result<Dolt> {
-        // Files under .beads/ travel with a clone; they must not choose what
-        // runs here: only the user file, BD_DOLT and flags may.
+    /// The `dolt.path` setting bd may follow. Files under .beads/ travel
+    /// with a clone; they must not choose what runs here: only the user
+    /// file, `BD_DOLT_PATH` and flags may.
+    fn dolt_setting(&self) -> Option<&config::Entry> {
         let entry = self.config.entry(config::Key::DoltPath.name());
-        let configured = entry
-            .filter(|e| !matches!(e.origin, config::Origin::Project(_) | config::Origin::Local(_)))
-            .map(|e| e.value.to_string());
-        if let (None, Some(ignored)) = (&configured, entry) {
+        let allowed = entry.filter(|e| !matches!(e.origin, config::Origin::Project(_) | config::Origin::Local(_)));
+        if let (None, Some(ignored)) = (allowed, entry) {
             self.printer.warn(&format!(
                 "dolt.path from {} is ignored: a project's files may not choose the program bd runs. \
                  Set it with `bd config set --user dolt.path PATH` or BD_DOLT instead",
                 ignored.origin
             ));
         }
-        Ok(Dolt::locate(configured.as_deref())?)
+        allowed
+    }
+
+    /// The dolt binary selected by `BD_DOLT`, `dolt.path`, `PATH` or the
+    /// pinned build's cache, version-checked.
+    pub fn dolt(&self) -> anyhow::Result<Dolt> {
+        Dolt::locate(self.dolt_setting().map(|e| e.value.to_string()).as_deref()).map_err(with_install_hint)
+    }
+
+    /// Where the dolt in use is and what chose it (`env:BD_DOLT`, the file
+    /// that sets `dolt.path`, `PATH` or the cache), without running it.
+    pub fn dolt_location(&self) -> anyhow::Result<(PathBuf, String)> {
+        let setting = self.dolt_setting();
+        let (path, found) =
+            crate::dolt::find(setting.map(|e| e.value.to_string()).as_deref()).map_err(with_install_hint)?;
+        let origin = match (found, setting) {
+            (crate::dolt::Found::Config, Some(entry)) => entry.origin.to_string(),
+            (found, _) => found.to_string(),
+        };
+        Ok((path, origin))
     }
 
     /// The town: workspace, Dolt repository and identity.
     pub fn town(&self) -> anyhow::Result<Town> {
         Ok(Town::open(self.workspace()?, &self.dolt()?, &self.config)?.with_printer(self.printer.clone()))
+    }
+}
+
+/// A missing or too old dolt is the user's to fix, with the one command
+/// that does.
+fn with_install_hint(err: crate::dolt::DoltError) -> anyhow::Error {
+    match err {
+        crate::dolt::DoltError::NotFound { .. } | crate::dolt::DoltError::TooOld { .. } => {
+            UserError::failure(err.to_string()).with_hint(crate::dolt::install_hint()).into()
+        }
+        other => other.into(),
     }
 }
 

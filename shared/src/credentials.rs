@@ -25,10 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::env;
 use crate::error::UserError;
 
-/// The variable a password may come from instead of a prompt.
-pub const BD_PEER_PASSWORD: &str = "BD_PEER_PASSWORD";
-/// The variable dolt reads the remotesapi password from.
-pub const DOLT_REMOTE_PASSWORD: &str = "DOLT_REMOTE_PASSWORD";
+pub use crate::env::{BD_PEER_PASSWORD, DOLT_REMOTE_PASSWORD};
 
 /// A password. Its `Debug` is redacted and it has no `Display` or `Serialize`.
 #[derive(Clone, PartialEq, Eq)]

@@ -55,7 +55,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some(d)
         }
         Err(e) => {
-            out.push(check("dolt", Level::Fail, e.to_string(), Some("run scripts/ensure-dolt and set BD_DOLT".into())));
+            out.push(check("dolt", Level::Fail, e.to_string(), crate::error::hint(&e).map(str::to_owned)));
             None
         }
     };
@@ -73,6 +73,9 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             if out.iter().all(|c| c.level == Level::Ok) || ctx.beads_dir().is_none() {
                 let message = err.chain().next().map_or_else(|| "no usable town here".to_owned(), ToString::to_string);
                 let fix = crate::error::hint(&err).map_or_else(|| "run `bd init`".to_owned(), str::to_owned);
+                // `bd init` needs dolt too: the fix starts with getting one.
+                let fix =
+                    if dolt.is_none() { format!("get dolt first (see the dolt check), then: {fix}") } else { fix };
                 out.push(check("town", Level::Fail, message, Some(fix)));
             }
             return out;
@@ -363,13 +366,25 @@ fn peer_checks(
             ));
         }
     }
-    for name in remotes.iter().flat_map(|r| r.keys()) {
+    for (name, url) in remotes.iter().flatten() {
         if name != "origin" && !peers.iter().any(|p| &p.name == name) {
+            // add-peer finishes such a peer only with the remote's own
+            // endpoint (another is refused as "peer already exists"), so
+            // the fix names it; a URL that is no endpoint bd writes cannot be
+            // kept, only replaced.
+            let keep = Endpoint::parse(url)
+                .ok()
+                .filter(|e| e.dolt_url() == url)
+                .map(|e| format!("keep it as a peer with `bd federation add-peer {name} {}`, or ", e.as_str()));
             out.push(check(
                 "peer",
                 Level::Warn,
-                format!("dolt remote '{name}' is not a configured peer"),
-                Some(format!("add it with `bd federation add-peer {name} <endpoint>` or remove it with `dolt remote remove {name}`")),
+                format!("dolt remote '{name}' is not a configured peer (its URL is {url})"),
+                Some(format!(
+                    "{}remove it with `bd federation remove-peer {name}` (then add-peer it again with the endpoint you \
+                     want)",
+                    keep.unwrap_or_default()
+                )),
             ));
         }
     }
@@ -588,6 +603,14 @@ fn config_checks(config: &Resolved) -> Vec<Check> {
                 Some(format!("`bd config set {} <valid value>`", key.name())),
             ));
         }
+    }
+    for warning in config.warnings() {
+        out.push(check(
+            "config",
+            Level::Warn,
+            warning.clone(),
+            Some("edit that line of the file (`bd config list --show-origin` shows what bd reads)".into()),
+        ));
     }
     if out.is_empty() {
         out.push(check("config", Level::Ok, "configuration is valid", None));

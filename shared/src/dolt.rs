@@ -1,7 +1,7 @@
 //! The one way bd runs the `dolt` binary.
 //!
 //! [`Dolt::locate`] finds the binary (`BD_DOLT`, then `dolt.path`, then
-//! `PATH`) and checks its version once per binary (cached by path, size and
+//! `PATH`, then the pinned build that `scripts/ensure-dolt` caches) and checks its version once per binary (cached by path, size and
 //! mtime). Every call goes through [`Call::run`]: stdin closed unless a SQL
 //! script is fed on it, stdout and stderr captured, the exit status
 //! interpreted here with dolt's stderr kept in the [`DoltError`], network
@@ -24,10 +24,89 @@ pub const MIN_VERSION: Version = Version(1, 86, 0);
 /// this to). Other builds from [`MIN_VERSION`] on work; `bd doctor` names them.
 pub const PINNED_VERSION: Version = Version(1, 88, 1);
 
-/// The variable that names the dolt binary to use.
-pub const BD_DOLT: &str = "BD_DOLT";
+pub use crate::env::BD_DOLT;
 
-const INSTALL_HINT: &str = "run scripts/ensure-dolt from the bd repository (it builds the pinned dolt) and set BD_DOLT to the path it prints, or set dolt.path";
+/// The fix for [`DoltError::NotFound`] and [`DoltError::TooOld`], the one
+/// command that gets a usable dolt: `scripts/ensure-dolt` builds the
+/// pinned release into [`pinned_cache_path`], where bd finds it with nothing
+/// set. Named by its absolute path when this bd was built from a source tree
+/// that is still there.
+#[must_use]
+pub fn install_hint() -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ensure-dolt");
+    let script = script
+        .canonicalize()
+        .map_or_else(|_| "scripts/ensure-dolt (in bd's source tree)".to_owned(), |p| p.display().to_string());
+    let cache = pinned_cache_path().map_or_else(|| "its cache".to_owned(), |p| p.display().to_string());
+    format!(
+        "run `{script}`: it builds dolt {PINNED_VERSION} into {cache}, where bd finds it with nothing set \
+         (or point BD_DOLT or dolt.path at a dolt you have)"
+    )
+}
+
+/// Where `scripts/ensure-dolt` puts the pinned build:
+/// `${XDG_CACHE_HOME:-~/.cache}/bd/dolt/VERSION/dolt`.
+#[must_use]
+pub fn pinned_cache_path() -> Option<PathBuf> {
+    env::path(env::XDG_CACHE_HOME)
+        .or_else(|| env::path(env::HOME).map(|h| h.join(".cache")))
+        .map(|d| d.join("bd").join("dolt").join(PINNED_VERSION.to_string()).join("dolt"))
+}
+
+/// Which of the four places the dolt in use came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The `BD_DOLT` variable.
+    Env,
+    /// The `dolt.path` setting.
+    Config,
+    /// The first `dolt` on `PATH`.
+    Path,
+    /// The pinned build in [`pinned_cache_path`].
+    Cache,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Found::Env => "env:BD_DOLT",
+            Found::Config => "config:dolt.path",
+            Found::Path => "PATH",
+            Found::Cache => "the pinned build's cache (scripts/ensure-dolt)",
+        })
+    }
+}
+
+/// Finds the dolt binary without running it: `BD_DOLT`, then `configured`
+/// (`dolt.path`), then `PATH`, then [`pinned_cache_path`]. A place that is
+/// set but holds no file is an error, not a reason to look further: the
+/// user asked for that binary.
+pub fn find(configured: Option<&str>) -> Result<(PathBuf, Found), DoltError> {
+    let (bin, found) = if let Some(path) = env::path(BD_DOLT) {
+        (path, Found::Env)
+    } else if let Some(path) = configured {
+        (PathBuf::from(path), Found::Config)
+    } else if let Ok(path) = which::which("dolt") {
+        (path, Found::Path)
+    } else {
+        let cache = pinned_cache_path();
+        let Some(path) = cache.clone().filter(|c| c.is_file()) else {
+            let cache = cache.map_or_else(|| "no cache directory known".to_owned(), |c| c.display().to_string());
+            return Err(DoltError::NotFound {
+                searched: format!(
+                    "${BD_DOLT} (unset), dolt.path (unset), PATH (no dolt on it) and the pinned build's cache \
+                     ({cache}: not built yet)"
+                ),
+            });
+        };
+        (path, Found::Cache)
+    };
+    if !bin.is_file() {
+        let setting = if found == Found::Env { format!("${BD_DOLT}") } else { "dolt.path".to_owned() };
+        return Err(DoltError::NotFound { searched: format!("{}, which {setting} names", bin.display()) });
+    }
+    Ok((bin, found))
+}
 
 /// A dolt version `major.minor.patch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -164,13 +243,11 @@ impl fmt::Display for DoltError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DoltError::NotFound { searched } => {
-                write!(f, "dolt not found (looked in {searched}); bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}")
+                write!(f, "dolt not found (looked in {searched}); bd needs dolt {MIN_VERSION} or newer")
             }
-            DoltError::TooOld { path, found } => write!(
-                f,
-                "dolt {found} at {} is too old; bd needs dolt {MIN_VERSION} or newer: {INSTALL_HINT}",
-                path.display()
-            ),
+            DoltError::TooOld { path, found } => {
+                write!(f, "dolt {found} at {} is too old; bd needs dolt {MIN_VERSION} or newer", path.display())
+            }
             DoltError::ReadOnly { stderr } => {
                 write!(f, "the database is open read-only because another process holds it: {stderr}")
             }
@@ -227,19 +304,9 @@ pub struct Dolt {
 }
 
 impl Dolt {
-    /// Finds dolt: `BD_DOLT`, then `configured` (`dolt.path`), then `PATH`.
+    /// Finds dolt ([`find`]) and checks its version.
     pub fn locate(configured: Option<&str>) -> Result<Self, DoltError> {
-        let bin = if let Some(path) = env::path(BD_DOLT) {
-            path
-        } else if let Some(path) = configured {
-            PathBuf::from(path)
-        } else {
-            which::which("dolt")
-                .map_err(|_| DoltError::NotFound { searched: format!("${BD_DOLT}, dolt.path and PATH") })?
-        };
-        if !bin.is_file() {
-            return Err(DoltError::NotFound { searched: bin.display().to_string() });
-        }
+        let (bin, _) = find(configured)?;
         let version = cached_version(&bin)?;
         if version < MIN_VERSION {
             return Err(DoltError::TooOld { path: bin, found: version });
@@ -351,7 +418,7 @@ impl Call<'_> {
         #[allow(clippy::disallowed_methods)] // this is the one dolt runner
         let mut expr = duct::cmd(self.bin, &self.args)
             .dir(&self.dir)
-            .env("DOLT_DISABLE_EVENT_FLUSH", "1")
+            .env(env::DOLT_DISABLE_EVENT_FLUSH, "1")
             // dolt never needs bd's own password variable; a call that needs
             // a password gets DOLT_REMOTE_PASSWORD for that call only.
             .env_remove(crate::credentials::BD_PEER_PASSWORD)
@@ -558,7 +625,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
     let mtime =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let key = format!("{}\t{}\t{mtime}", bin.display(), meta.len());
-    let cache = env::path("XDG_CACHE_HOME")
+    let cache = env::path(env::XDG_CACHE_HOME)
         .or_else(|| env::path(env::HOME).map(|h| h.join(".cache")))
         .map(|d| d.join("bd").join("dolt-versions"));
     let cached_text = cache.as_ref().and_then(|c| std::fs::read_to_string(c).ok()).unwrap_or_default();
@@ -584,7 +651,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
     // dolt scans its working directory for databases: run it in an empty one
     // that nothing else creates or deletes entries in.
     let call = match &ready {
-        Some(root) => probe.call(&root.join("empty"), ["version"]).env("DOLT_ROOT_PATH", &root.to_string_lossy()),
+        Some(root) => probe.call(&root.join("empty"), ["version"]).env(env::DOLT_ROOT_PATH, &root.to_string_lossy()),
         None => probe.call(std::env::temp_dir().as_path(), ["version"]),
     };
     let call = call.timeout(Duration::from_secs(30));

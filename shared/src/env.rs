@@ -1,8 +1,12 @@
-//! Every environment variable bd reads or sets, in one place.
+//! Every environment variable bd reads or sets, as a documented constant,
+//! and the only functions that read the environment.
 //!
-//! The front door turns global options into these variables so that every
-//! plugin, in any language, sees the same invocation. Configuration keys map
-//! to `BD_*` variables through [`crate::config::Key::env_name`], not here.
+//! The front door turns global options into the first few of these so that
+//! every plugin, in any language, sees the same invocation
+//! ([`crate::globals`]). Each configuration key also has a variable
+//! ([`CONFIG_VARS`], named by [`crate::config::Key::env_name`], which a test
+//! holds equal). Other modules name variables only through these constants:
+//! a test fails on a variable name written as a string anywhere else.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -37,6 +41,37 @@ pub const HOME: &str = "HOME";
 pub const USER: &str = "USER";
 /// Executable search path.
 pub const PATH: &str = "PATH";
+/// Where bd caches what it learns about dolt binaries, and where
+/// `scripts/ensure-dolt` builds the pinned dolt
+/// (`$XDG_CACHE_HOME/bd/dolt/VERSION/dolt`).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// The dolt binary to use, ahead of `dolt.path`, `PATH` and the cache.
+pub const BD_DOLT: &str = "BD_DOLT";
+/// A peer's password, instead of a prompt (never shown in any message).
+pub const BD_PEER_PASSWORD: &str = "BD_PEER_PASSWORD";
+/// Set for dolt: the remotesapi password of the peer being contacted.
+pub const DOLT_REMOTE_PASSWORD: &str = "DOLT_REMOTE_PASSWORD";
+/// Set for dolt: the directory holding its global config (for the one
+/// `dolt version` call, so it never asks the internet for new releases).
+pub const DOLT_ROOT_PATH: &str = "DOLT_ROOT_PATH";
+/// Set for dolt: `1`, so a command does not wait to send usage events.
+pub const DOLT_DISABLE_EVENT_FLUSH: &str = "DOLT_DISABLE_EVENT_FLUSH";
+/// The variables that override configuration keys, one per
+/// [`crate::config::Key`] in [`crate::config::Key::ALL`] order.
+pub const CONFIG_VARS: [&str; 12] = [
+    "BD_DOLT_PATH",
+    "BD_EXPORT_PATH",
+    "BD_FEDERATION_ALLOWED_REMOTE_PATTERNS",
+    "BD_FEDERATION_EXCLUDE_TYPES",
+    "BD_FEDERATION_REMOTE",
+    "BD_FEDERATION_SOVEREIGNTY",
+    "BD_FEDERATION_STRATEGY",
+    "BD_FEDERATION_TIMEOUT",
+    "BD_LOCK_TIMEOUT",
+    "BD_SYNC_MODE",
+    "BD_TOWN_NAME",
+    "BD_TOWN_PREFIX",
+];
 /// Test only: `1` adds a schema migration to v2 that no release has, so the
 /// suite can show that towns migrating on their own still merge. Never set
 /// it on a real town: no released bd knows that schema.
@@ -114,4 +149,39 @@ pub fn check() -> Result<(), UserError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_config_key_has_its_variable_here() {
+        let derived: Vec<String> = crate::config::Key::ALL.iter().map(|k| k.env_name()).collect();
+        assert_eq!(derived, super::CONFIG_VARS);
+    }
+
+    /// A variable name written as a string outside this module is one the
+    /// list above may miss.
+    #[test]
+    fn no_variable_is_named_outside_this_module() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let calls = ["env::get(\"", "env::path(\"", "env::flag(\"", "env::get_os(\"", ".env(\"", ".env_remove(\""];
+        let mut found = Vec::new();
+        let mut dirs = vec![src];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("env.rs") {
+                    let text = std::fs::read_to_string(&path).expect("source");
+                    for (n, line) in text.lines().enumerate() {
+                        if calls.iter().any(|c| line.contains(c)) {
+                            found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "name these variables through crate::env constants:\n{}", found.join("\n"));
+    }
 }

@@ -8,7 +8,7 @@
 //!
 //! 1. Each bundled executable's `main` is one [`main!`] call, which runs
 //!    [`plugin::main`]: it answers the front door's `--bd-plugin-info`
-//!    handshake, parses the command's clap args with the [`plugin::Globals`]
+//!    handshake, parses the command's clap args with the [`globals::Globals`]
 //!    (`--json`, `-q`, `-v`, `--color`, `--beads-dir`, `-C`), and fills in
 //!    what the front door passed as `BD_*` variables ([`env`](mod@env)).
 //! 2. [`context::Context`] applies `-C`, finds the `.beads/` directory
@@ -25,7 +25,9 @@
 //! # Modules
 //!
 //! - [`frontdoor`]: the `bd` executable: global options, dispatch, `bd help`.
-//! - [`plugin`]: the plugin protocol, the `Command` trait, `Globals` and [`main!`].
+//! - [`plugin`]: the plugin protocol, the `Command` trait and [`main!`].
+//! - [`globals`]: the global options, shared by the front door and every
+//!   command.
 //! - [`context`]: what a handler receives.
 //! - [`cmd`]: one module per bundled command: its args, its call, its report.
 //! - [`config`]: the layered configuration resolver, its keys and its editor.
@@ -100,6 +102,7 @@ pub mod federation;
 pub mod frontdoor;
 pub mod fsutil;
 pub mod gitrepo;
+pub mod globals;
 pub mod output;
 pub mod peer;
 pub mod plugin;

@@ -24,18 +24,8 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Parses `auto|always|never`.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "auto" => Some(Self::Auto),
-            "always" => Some(Self::Always),
-            "never" => Some(Self::Never),
-            _ => None,
-        }
-    }
-
-    /// The spelling used on the command line and in `BD_COLOR`.
+    /// The spelling used on the command line and in `BD_COLOR`: clap's, so
+    /// the flag, the variable and completion share one parser.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +33,13 @@ impl ColorChoice {
             Self::Always => "always",
             Self::Never => "never",
         }
+    }
+
+    /// "auto, always, never", for errors.
+    #[must_use]
+    pub fn spellings() -> String {
+        use clap::ValueEnum as _;
+        Self::value_variants().iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -271,6 +268,15 @@ fn write_stderr(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_spellings_are_clap_s() {
+        use clap::ValueEnum as _;
+        for choice in ColorChoice::value_variants() {
+            assert_eq!(ColorChoice::from_str(choice.as_str(), false), Ok(*choice));
+        }
+        assert_eq!(ColorChoice::spellings(), "auto, always, never");
+    }
 
     #[test]
     fn control_characters_are_shown_not_obeyed() {

@@ -2,11 +2,11 @@
 //! and ends.
 //!
 //! Each executable's `main` is one [`crate::main!`] call. [`main`] parses the
-//! command's [`Command`] args together with the [`Globals`], answers
+//! command's [`Command`] args together with the [`Globals`] (their own
+//! module, which the front door shares), answers
 //! `--bd-plugin-info`, builds the [`Context`], runs the handler, prints the
 //! result or the error through the [`Printer`], and returns the exit code.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, FromArgMatches};
@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::env;
 use crate::error;
+use crate::globals::Globals;
 use crate::output::{ColorChoice, Printer, Report};
 
 /// The plugin protocol version this crate speaks.
@@ -34,52 +35,6 @@ pub trait Command: Args {
     type Output: Report;
     /// Runs the command.
     fn run(self, ctx: &Context) -> anyhow::Result<Self::Output>;
-}
-
-/// The options every command accepts, before or after the command word.
-#[derive(Debug, Clone, Default, Args)]
-pub struct Globals {
-    /// Print machine-readable JSON on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-    /// Print more detail on stderr.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
-    /// When to use colour.
-    #[arg(long, global = true, value_name = "WHEN")]
-    pub color: Option<ColorChoice>,
-    /// Use this .beads directory instead of discovering one.
-    #[arg(long, global = true, value_name = "DIR")]
-    pub beads_dir: Option<PathBuf>,
-    /// Run as if bd was started in DIR.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
-    pub chdir: Option<PathBuf>,
-}
-
-impl Globals {
-    /// Merges the flags with what the front door passed as environment.
-    #[must_use]
-    pub fn with_env(mut self) -> Self {
-        self.json |= env::flag(env::BD_JSON);
-        self.quiet |= env::flag(env::BD_QUIET);
-        self.verbose |= env::flag(env::BD_VERBOSE);
-        if self.color.is_none() {
-            self.color = env::get(env::BD_COLOR).and_then(|c| ColorChoice::parse(&c));
-        }
-        if self.beads_dir.is_none() {
-            self.beads_dir = env::path(env::BEADS_DIR);
-        }
-        self
-    }
-
-    /// The printer these options ask for.
-    #[must_use]
-    pub fn printer(&self) -> Printer {
-        Printer::new(self.json, self.quiet, self.verbose, self.color.unwrap_or_default())
-    }
 }
 
 /// The executable name of a command: `bd-` plus its words joined by `-`.
@@ -165,12 +120,19 @@ pub fn main<C: Command>() -> ExitCode {
             return ExitCode::from(error::exit::USAGE);
         }
     };
-    let globals = globals.with_env();
+    // The flags alone pick how an error in the environment is printed.
+    let flags_printer = globals.printer();
+    let globals = match env::check().and_then(|()| globals.with_env()) {
+        Ok(globals) => globals,
+        Err(err) => {
+            let err = anyhow::Error::from(err);
+            let code = error::exit_code(&err);
+            flags_printer.error(&err, code);
+            return ExitCode::from(code);
+        }
+    };
     let printer = globals.printer();
-    let result = env::check()
-        .map_err(anyhow::Error::from)
-        .and_then(|()| Context::new(globals, printer.clone()))
-        .and_then(|ctx| command.run(&ctx));
+    let result = Context::new(globals, printer.clone()).and_then(|ctx| command.run(&ctx));
     match result {
         Ok(output) => {
             printer.report(&output);
@@ -184,7 +146,7 @@ pub fn main<C: Command>() -> ExitCode {
     }
 }
 
-/// Prints a clap error with the input it quotes shown the way every bd
+/// Prints a clap error in bd's style (`error: …`, then `hint: …`), with the input it quotes shown the way every bd
 /// error shows input ([`error::quoted`]): clap quotes a rejected value or
 /// argument whole, so a megabyte argument would fill the terminal and an
 /// escape sequence would reach it.
@@ -205,6 +167,8 @@ fn print_clap_error(e: &clap::Error) {
             }
         }
     }
+    // bd's errors give their fix on a `hint:` line; clap calls it a tip.
+    let text = text.replace("\n  tip: ", "\nhint: ");
     if text == rendered {
         let _ = e.print();
     } else {

@@ -239,8 +239,9 @@ fn an_unreachable_peer_fails_in_time_and_all_is_partial() {
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
     let gone = a.sandbox().path().join("unmounted");
     a.bd(["federation", "add-peer", "gone", &format!("file://{}", gone.display())]).success();
-    // A directory that vanished (an unmounted share) is unreachable, not empty.
-    std::fs::remove_dir_all(&gone).expect("remove peer directory");
+    // A directory that is not there (an unmounted share) is unreachable, not
+    // empty; add-peer never made it.
+    assert!(!gone.exists(), "add-peer must not create the peer's directory");
     a.bd(["federation", "pull", "gone"]).code(1).stderr_has("does not exist");
     assert!(!gone.exists(), "pull must not recreate a vanished peer");
 }

@@ -31,6 +31,7 @@ mod merges;
 mod model;
 mod modes;
 mod names;
+mod newcomer;
 mod peers;
 mod plugins;
 mod secrets;

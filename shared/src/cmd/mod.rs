@@ -132,7 +132,7 @@ impl clap::builder::TypedValueParser for OpenWord {
         let text = value.to_string_lossy();
         crate::tracker::validate::word(self.what, &text).map(|()| text.into_owned()).map_err(|e| {
             let arg = arg.map_or_else(|| self.what.to_owned(), ToString::to_string);
-            let hint = e.hint().map(|h| format!("\n\n  hint: {h}")).unwrap_or_default();
+            let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("invalid value for {arg}: {e}{hint}\n"))
                 .with_cmd(cmd)
         })

@@ -156,6 +156,14 @@ impl Key {
                     Err(invalid("a plain file name inside .beads/, such as issues.jsonl".to_owned()))
                 }
             }
+            // Shown masked: an endpoint may carry a password.
+            Key::FederationRemote => {
+                crate::peer::Endpoint::parse(value).map(drop).map_err(|_| ConfigError::InvalidValue {
+                    key: self.name().to_owned(),
+                    value: crate::peer::redacted(value),
+                    valid: format!("an endpoint without a password, whose scheme is one of {}", crate::peer::ACCEPTED),
+                })
+            }
             Key::TownName | Key::TownPrefix if is_identifier(value) => Ok(()),
             Key::TownName | Key::TownPrefix => Err(invalid(IDENTIFIER_RULE.to_owned())),
             _ => Ok(()),
@@ -265,6 +273,18 @@ macro_rules! config_enum {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        // A flag taking this value parses, completes and lists it with the
+        // spellings above.
+        impl clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(Self::$variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.as_str()))
             }
         }
     };

@@ -232,6 +232,7 @@ pub fn user_config_path() -> Option<PathBuf> {
 pub struct Resolved {
     entries: BTreeMap<String, Entry>,
     files: Files,
+    warnings: Vec<String>,
 }
 
 /// Reads every layer once. `flags` are the values given on the command line.
@@ -249,9 +250,12 @@ pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, Config
         (files.project.as_ref(), Origin::Project),
         (files.local.as_ref(), Origin::Local),
     ];
+    let mut warnings = Vec::new();
     for (path, origin) in layers {
         if let Some(path) = path {
-            for (key, value) in read_file(path)? {
+            let (values, noted) = read_file_noting(path)?;
+            warnings.extend(noted);
+            for (key, value) in values {
                 entries.insert(key, Entry { value, origin: origin(path.clone()) });
             }
         }
@@ -260,13 +264,23 @@ pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, Config
     for key in Key::ALL {
         let var = key.env_name();
         if let Some(raw) = env_vars.get(&var) {
+            // A variable is set for every command at once and no file can
+            // repair it, so a bad value stops here, naming the variable.
+            key.validate(raw).map_err(|err| match err {
+                ConfigError::InvalidValue { key, value, valid } => ConfigError::InvalidValue {
+                    key: format!("{key} (set by the environment variable {var})"),
+                    value,
+                    valid,
+                },
+                other => other,
+            })?;
             entries.insert(key.name().to_owned(), Entry { value: parse_env_value(key, raw), origin: Origin::Env(var) });
         }
     }
     for (key, raw) in flags {
         entries.insert(key.name().to_owned(), Entry { value: parse_env_value(*key, raw), origin: Origin::Flag });
     }
-    Ok(Resolved { entries, files })
+    Ok(Resolved { entries, files, warnings })
 }
 
 fn parse_env_value(key: Key, raw: &str) -> Value {
@@ -282,8 +296,73 @@ pub fn read_file(path: &Path) -> Result<Vec<(String, Value)>, ConfigError> {
     parse_yaml(path, &edit::read_text(path)?)
 }
 
+/// A file's settings as dotted keys, in file order.
+type Settings = Vec<(String, Value)>;
+
 /// Parses YAML text into dotted keys; `path` names the file in errors.
 pub fn parse_yaml(path: &Path, text: &str) -> Result<Vec<(String, Value)>, ConfigError> {
+    parse_yaml_noting(path, text).map(|(entries, _)| entries)
+}
+
+/// Reads one file like [`read_file`], with a warning for each key bd does
+/// not know and each key written twice, naming the file and line: such a
+/// key changes nothing (or only the later copy counts), which a typo like
+/// `modee:` or a second `sync:` section would otherwise hide.
+fn read_file_noting(path: &Path) -> Result<(Settings, Vec<String>), ConfigError> {
+    let text = edit::read_text(path)?;
+    let (entries, duplicates) = parse_yaml_noting(path, &text)?;
+    let at = |key: &str, nth: usize| match line_of(&text, key, nth) {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
+    };
+    let mut warnings = Vec::new();
+    for (key, _) in entries.iter().filter(|(key, _)| !is_known_key(key)) {
+        let similar = similar_keys(key);
+        let guess =
+            if similar.is_empty() { String::new() } else { format!("; did you mean {}?", similar.join(" or ")) };
+        warnings.push(format!("{}: {} is not a key bd knows, so it is ignored{guess}", at(key, 0), quoted(key)));
+    }
+    for key in duplicates {
+        warnings.push(format!(
+            "{}: {} is written a second time here; YAML allows one, and bd reads both, the later value winning \
+             (merge the two into one)",
+            at(&key, 1),
+            quoted(&key)
+        ));
+    }
+    Ok((entries, warnings))
+}
+
+/// The 1-based line where the `nth` (0-based) copy of a dotted key is
+/// written, following its words down the file: good enough to point at a
+/// typo in block or flow style, and `None` rather than a wrong guess when a
+/// word is not found.
+fn line_of(text: &str, key: &str, nth: usize) -> Option<usize> {
+    let words: Vec<&str> = key.split('.').collect();
+    let mut pos = 0;
+    for (i, word) in words.iter().enumerate() {
+        let skip = if i + 1 == words.len() { nth } else { 0 };
+        pos = text[pos..]
+            .match_indices(word)
+            .map(|(at, _)| pos + at)
+            .filter(|&at| {
+                let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+                let in_comment =
+                    text[line_start..at].trim_start().starts_with('#') || text[line_start..at].contains(" #");
+                let before = text[..at].chars().next_back();
+                let after = text[at + word.len()..].trim_start_matches(['"', '\'']).trim_start_matches([' ', '\t']);
+                !in_comment
+                    && before.is_none_or(|c| c.is_whitespace() || matches!(c, '{' | ',' | '"' | '\''))
+                    && after.starts_with(':')
+            })
+            .nth(skip)?
+            + word.len();
+    }
+    Some(text[..pos].matches('\n').count() + 1)
+}
+
+/// [`parse_yaml`], also returning each key written twice in one mapping.
+fn parse_yaml_noting(path: &Path, text: &str) -> Result<(Settings, Vec<String>), ConfigError> {
     let malformed = |line, column, message| ConfigError::Malformed { file: path.to_owned(), line, column, message };
     let budget = std::cell::Cell::new(MAX_NODES);
     let doc = serde::de::DeserializeSeed::deserialize(yaml::Seed(&budget), serde_yaml_ng::Deserializer::from_str(text))
@@ -292,8 +371,9 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Vec<(String, Value)>, Confi
             malformed(line, column, e.to_string())
         })?;
     let mut out = Vec::new();
-    flatten("", doc, &mut out).map_err(|message| malformed(0, 0, message))?;
-    Ok(out)
+    let mut duplicates = Vec::new();
+    flatten("", doc, &mut out, &mut duplicates).map_err(|message| malformed(0, 0, message))?;
+    Ok((out, duplicates))
 }
 
 /// YAML read into a tree whose size is bounded while it is read: serde
@@ -416,23 +496,32 @@ mod yaml {
     }
 }
 
-fn flatten(prefix: &str, node: yaml::Node, out: &mut Vec<(String, Value)>) -> Result<(), String> {
+fn flatten(
+    prefix: &str,
+    node: yaml::Node,
+    out: &mut Vec<(String, Value)>,
+    duplicates: &mut Vec<String>,
+) -> Result<(), String> {
     use yaml::Node;
     match node {
         Node::Null => {}
         Node::Map(entries) => {
+            let mut seen = std::collections::BTreeSet::new();
             for (k, v) in entries {
                 let Node::Scalar(k) = k else {
                     return Err(format!("a key under '{prefix}' is not a plain string"));
                 };
                 let full = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
+                if !seen.insert(full.clone()) {
+                    duplicates.push(full.clone());
+                }
                 if let Some(odd) = unusual_char(&full, true) {
                     return Err(format!(
                         "the key {} contains {odd}; keys are ASCII (retype the key by hand)",
                         quoted(&full)
                     ));
                 }
-                flatten(&full, v, out)?;
+                flatten(&full, v, out, duplicates)?;
             }
         }
         Node::List(items) => {
@@ -464,6 +553,13 @@ fn check_file_value(key: &str, value: &str) -> Result<(), String> {
 }
 
 impl Resolved {
+    /// What is wrong but harmless in the files read: keys bd does not know,
+    /// keys written twice; each names its file and line.
+    #[must_use]
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The files this resolution read.
     #[must_use]
     pub fn files(&self) -> &Files {
@@ -618,6 +714,50 @@ pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
     Ok(Value::Scalar(raw.to_owned()))
 }
 
+/// The fields a peer's section may hold: `federation.peers.NAME.FIELD`.
+pub const PEER_FIELDS: [&str; 3] = ["endpoint", "sovereignty", "user"];
+
+/// Whether bd reads `key`: a [`Key`], or a field of a peer's section.
+#[must_use]
+pub fn is_known_key(key: &str) -> bool {
+    Key::from_name(key).is_some()
+        || key
+            .strip_prefix("federation.peers.")
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(_, field)| PEER_FIELDS.contains(&field))
+}
+
+/// The known keys closest to an unknown one, for "did you mean".
+#[must_use]
+pub fn similar_keys(key: &str) -> Vec<&'static str> {
+    let mut scored: Vec<(f64, &'static str)> = Key::ALL
+        .iter()
+        .map(|k| {
+            let name = k.name();
+            let prefix = name.starts_with(&format!("{key}.")) || key.starts_with(&format!("{name}."));
+            (if prefix { 1.0 } else { strsim::normalized_damerau_levenshtein(key, name) }, name)
+        })
+        .filter(|(score, _)| *score >= 0.7)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(2).map(|(_, name)| name).collect()
+}
+
+/// Checks an endpoint written through `bd config set` the way
+/// `bd federation add-peer` checks its own: `federation.remote` and
+/// `federation.peers.NAME.endpoint` must parse as an endpoint, and NAME must
+/// be a valid peer name. Other keys pass.
+pub fn check_endpoint(key: &str, raw: &str) -> Result<(), crate::error::UserError> {
+    let peer = key.strip_prefix("federation.peers.").and_then(|rest| rest.strip_suffix(".endpoint"));
+    if let Some(name) = peer {
+        crate::peer::check_name(name)?;
+    }
+    if peer.is_some() || key == Key::FederationRemote.name() {
+        crate::peer::Endpoint::parse(raw)?;
+    }
+    Ok(())
+}
+
 /// A configured federation peer as read from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerEntry {
@@ -756,6 +896,22 @@ mod tests {
         std::fs::write(&path, b"sync:\n  mode: \xff\n").expect("write");
         let err = read_file(&path).expect_err("binary").to_string();
         assert!(err.contains("byte 15 is not UTF-8 text"), "{err}");
+    }
+
+    #[test]
+    fn unknown_and_repeated_keys_are_found_with_their_lines() {
+        let text = "# sync: in a comment\nsync:\n  mode: dolt-native\nexport: {pathh: x}\nsync:\n  modee: x\n";
+        let (entries, duplicates) = parse_yaml_noting(Path::new("c.yaml"), text).expect("parse");
+        let unknown: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).filter(|k| !is_known_key(k)).collect();
+        assert_eq!(unknown, ["export.pathh", "sync.modee"]);
+        assert_eq!(duplicates, ["sync"]);
+        assert_eq!(line_of(text, "export.pathh", 0), Some(4));
+        assert_eq!(line_of(text, "sync.modee", 0), Some(6));
+        assert_eq!(line_of(text, "sync", 1), Some(5));
+        assert_eq!(line_of(text, "nowhere", 0), None);
+        assert!(is_known_key("federation.peers.hub.endpoint") && !is_known_key("federation.peers.hub.url"));
+        assert_eq!(similar_keys("sync"), ["sync.mode"]);
+        assert_eq!(similar_keys("federation.timout").first(), Some(&"federation.timeout"));
     }
 
     #[test]

@@ -41,6 +41,51 @@ pub fn dolt_remotes(repo: &Repo) -> anyhow::Result<BTreeMap<String, String>> {
         .collect())
 }
 
+/// Adds a dolt remote without touching its endpoint. `dolt remote add` (and
+/// `dolt_remote('add', …)`) creates a `file://` remote's directory on the
+/// spot and fails when it cannot, yet a peer may be registered before its
+/// disk is mounted: connectivity is checked on the first push or pull. So a
+/// `file://` remote is written into the repository's remote list directly,
+/// the entry dolt itself would write; other remotes go through dolt, which
+/// contacts none of them. Returns the remote list as it was before, when bd
+/// wrote it, so that an undo can put back exactly what was there.
+pub fn add_remote_lazily(repo: &Repo, name: &str, url: &str) -> anyhow::Result<Option<String>> {
+    if !url.starts_with("file://") {
+        repo.call(["remote", "add", name, url]).run()?;
+        return Ok(None);
+    }
+    let path = remote_list(repo);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read dolt's remote list {}: {e}", path.display()))?;
+    let mut state: Json = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("dolt's remote list {} is not JSON: {e}", path.display()))?;
+    let Some(remotes) = state
+        .as_object_mut()
+        .map(|s| s.entry("remotes").or_insert_with(|| Json::Object(serde_json::Map::new())))
+        .and_then(Json::as_object_mut)
+    else {
+        anyhow::bail!("dolt's remote list {} has an unexpected shape", path.display());
+    };
+    remotes.insert(
+        name.to_owned(),
+        serde_json::json!({
+            "name": name,
+            "url": url,
+            "fetch_specs": [format!("refs/heads/*:refs/remotes/{name}/*")],
+            "params": {},
+        }),
+    );
+    let bytes = serde_json::to_vec_pretty(&state)?;
+    crate::fsutil::write_atomic(&path, &bytes, crate::fsutil::Links::Refuse)
+        .map_err(|e| anyhow::anyhow!("cannot write dolt's remote list {}: {e}", path.display()))?;
+    Ok(Some(text))
+}
+
+/// dolt's list of a repository's remotes (and its other state).
+fn remote_list(repo: &Repo) -> std::path::PathBuf {
+    repo.dir().join(".dolt").join("repo_state.json")
+}
+
 fn already_exists(name: &str, what: &str) -> UserError {
     UserError::failure(format!("peer already exists: '{name}' ({what})"))
         .with_hint("use a different name, or check existing peers with `bd config list | grep federation.peers`")
@@ -97,9 +142,7 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
         (None, _) => {}
     }
     let add_remote = remote.is_none();
-    if add_remote {
-        repo.call(["remote", "add", new.name.as_str(), new.endpoint.dolt_url()]).run()?;
-    }
+    let before = if add_remote { add_remote_lazily(repo, &new.name, new.endpoint.dolt_url())? } else { None };
     let store = Store::new(town.workspace().beads_dir());
     let result = (|| -> anyhow::Result<()> {
         let mut changes: Vec<(String, Option<Value>)> =
@@ -130,11 +173,17 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
         if new.credentials.is_some() {
             let _ = store.remove(&new.name);
         }
-        if add_remote {
-            let _ = repo.call(["remote", "remove", new.name.as_str()]).run();
+        match &before {
+            Some(text) => {
+                let _ = crate::fsutil::write_atomic(&remote_list(repo), text.as_bytes(), crate::fsutil::Links::Refuse);
+            }
+            None if add_remote => {
+                let _ = repo.call(["remote", "remove", new.name.as_str()]).run();
+            }
+            None => {}
         }
         if let Some(old) = &replaced {
-            let _ = repo.call(["remote", "add", new.name.as_str(), old.as_str()]).run();
+            let _ = add_remote_lazily(repo, &new.name, old);
         }
         return Err(err.context(format!("peer '{}' was not added; nothing was changed", new.name)));
     }

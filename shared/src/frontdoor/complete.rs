@@ -13,15 +13,12 @@ use crate::cmd::BUNDLED;
 use crate::config::{self, Files};
 use crate::workspace;
 
-/// Options of the front door that take a value.
-const VALUE_OPTIONS: [&str; 3] = ["-C", "--beads-dir", "--color"];
-/// Options of the front door without a value.
-const FLAG_OPTIONS: [&str; 7] = ["--json", "-q", "--quiet", "-v", "--verbose", "--help", "--version"];
-
 /// The candidates for the last word of `words` (the words after `bd`).
 #[must_use]
 pub fn candidates(search: &SearchPath, cwd: &Path, words: &[String]) -> Vec<String> {
     let Some((current, typed)) = words.split_last() else { return Vec::new() };
+    // The front door's own options, from the clap definition it parses with.
+    let front = <super::FrontArgs as clap::CommandFactory>::command();
     let mut chdir: Option<PathBuf> = None;
     let mut beads_dir: Option<PathBuf> = None;
     let mut i = 0;
@@ -31,10 +28,13 @@ pub fn candidates(search: &SearchPath, cwd: &Path, words: &[String]) -> Vec<Stri
             "--beads-dir" => beads_dir = typed.get(i + 1).map(PathBuf::from),
             _ => {}
         }
-        i += if VALUE_OPTIONS.contains(&typed[i].as_str()) { 2 } else { 1 };
+        i += if option(&front, &typed[i]).is_some_and(|o| o.get_action().takes_values()) { 2 } else { 1 };
     }
     if i > typed.len() {
-        return Vec::new();
+        // The word being typed is the value of the last option (`--color`).
+        let values = arguments(&front, &typed[typed.len() - 1..], current, &Vec::new);
+        let set: BTreeSet<String> = values.into_iter().filter(|c| c.starts_with(current.as_str())).collect();
+        return set.into_iter().collect();
     }
     let rest = &typed[i..];
     let cwd = chdir.map_or_else(|| cwd.to_owned(), |d| cwd.join(d));
@@ -59,9 +59,13 @@ pub fn candidates(search: &SearchPath, cwd: &Path, words: &[String]) -> Vec<Stri
         .filter(|(cmd, _)| cmd.len() <= words_typed.len() && cmd.iter().zip(&words_typed).all(|(a, b)| a == *b))
         .max_by_key(|(cmd, _)| cmd.len());
     let out: Vec<String> = match matched {
-        None if rest.is_empty() && current.starts_with('-') => {
-            VALUE_OPTIONS.iter().chain(FLAG_OPTIONS.iter()).map(|s| (*s).to_owned()).collect()
-        }
+        None if rest.is_empty() && current.starts_with('-') => front
+            .get_arguments()
+            .filter(|a| !a.is_positional())
+            .flat_map(|a| {
+                a.get_long().map(|l| format!("--{l}")).into_iter().chain(a.get_short().map(|s| format!("-{s}")))
+            })
+            .collect(),
         None => {
             let depth = words_typed.len();
             commands
@@ -91,12 +95,7 @@ fn arguments(cmd: &clap::Command, rest: &[String], current: &str, peers: &dyn Fn
     if current.starts_with('-') {
         return cmd.get_arguments().filter_map(|a| a.get_long().map(|l| format!("--{l}"))).collect();
     }
-    let find_option = |word: &str| {
-        cmd.get_arguments().find(|a| {
-            a.get_long().is_some_and(|l| word == format!("--{l}"))
-                || a.get_short().is_some_and(|s| word == format!("-{s}"))
-        })
-    };
+    let find_option = |word: &str| option(cmd, word);
     let values = |arg: &clap::Arg| -> Vec<String> {
         if arg.get_id().as_str().starts_with("peer") {
             peers()
@@ -122,6 +121,15 @@ fn arguments(cmd: &clap::Command, rest: &[String], current: &str, peers: &dyn Fn
         }
     }
     cmd.get_positionals().nth(positional).map(values).unwrap_or_default()
+}
+
+/// The option of `cmd` that `word` names (`--color`, `-C`).
+fn option<'a>(cmd: &'a clap::Command, word: &str) -> Option<&'a clap::Arg> {
+    cmd.get_arguments().find(|a| {
+        !a.is_positional()
+            && (a.get_long().is_some_and(|l| word == format!("--{l}"))
+                || a.get_short().is_some_and(|s| word == format!("-{s}")))
+    })
 }
 
 /// The peers configured for the town at `cwd`.

@@ -21,30 +21,28 @@ use serde::Serialize;
 
 use crate::env;
 use crate::error::{self, UserError};
+use crate::globals::Globals;
 use crate::output::{ColorChoice, Printer, Report, Style};
 use crate::plugin::API_VERSION;
 use discover::{Candidate, SearchPath};
 
-/// Global options given before the command word.
-#[derive(Debug, Default, Clone)]
+/// What the front door parses before the command word: the [`Globals`]
+/// every command shares (one clap definition), `--help`, `--version`, and
+/// the command words with the plugin's arguments, which stay unparsed.
+#[derive(Debug, Default, Clone, clap::Parser)]
+#[command(name = "bd", no_binary_name = true, disable_help_flag = true, disable_version_flag = true)]
 pub struct FrontArgs {
-    /// `--json`
-    pub json: bool,
-    /// `-q`
-    pub quiet: bool,
-    /// `-v`
-    pub verbose: bool,
-    /// `--color`
-    pub color: Option<ColorChoice>,
-    /// `-C DIR`
-    pub chdir: Option<PathBuf>,
-    /// `--beads-dir DIR`
-    pub beads_dir: Option<PathBuf>,
+    /// The global options.
+    #[command(flatten)]
+    pub globals: Globals,
     /// `--version`
+    #[arg(short = 'V', long)]
     pub version: bool,
     /// `--help`
+    #[arg(short, long)]
     pub help: bool,
     /// The command words and the plugin's arguments.
+    #[arg(trailing_var_arg = true, value_parser = clap::value_parser!(OsString))]
     pub rest: Vec<OsString>,
 }
 
@@ -52,55 +50,34 @@ const USAGE: &str = "usage: bd [--json] [-q] [-v] [--color WHEN] [-C DIR] [--bea
 
 /// Parses the global options before the first command word.
 pub fn parse_args(args: Vec<OsString>) -> Result<FrontArgs, UserError> {
-    let mut out = FrontArgs::default();
-    let mut iter = args.into_iter();
-    let value = |iter: &mut std::vec::IntoIter<OsString>, flag: &str| {
-        iter.next().ok_or_else(|| UserError::usage(format!("option '{flag}' needs a value")).with_hint(USAGE))
-    };
-    while let Some(arg) = iter.next() {
-        let text = arg.to_string_lossy().into_owned();
-        match text.as_str() {
-            "--json" => out.json = true,
-            "-q" | "--quiet" => out.quiet = true,
-            "-v" | "--verbose" => out.verbose = true,
-            "--version" | "-V" => out.version = true,
-            "-h" | "--help" => out.help = true,
-            "-C" => out.chdir = Some(value(&mut iter, "-C")?.into()),
-            "--beads-dir" => out.beads_dir = Some(value(&mut iter, "--beads-dir")?.into()),
-            "--color" => {
-                out.color = Some(parse_color(&value(&mut iter, "--color")?.to_string_lossy())?);
-            }
-            "--" => {
-                out.rest.extend(iter);
-                break;
-            }
-            _ => {
-                if let Some(v) = text.strip_prefix("--color=") {
-                    out.color = Some(parse_color(v)?);
-                } else if let Some(v) = text.strip_prefix("--beads-dir=") {
-                    out.beads_dir = Some(v.into());
-                } else if let Some(v) = text.strip_prefix("-C").filter(|v| !v.is_empty()) {
-                    out.chdir = Some(v.into());
-                } else if text.starts_with('-') {
-                    return Err(UserError::usage(format!("unknown option {}", error::quoted(&text))).with_hint(USAGE));
-                } else {
-                    out.rest.push(arg);
-                    out.rest.extend(iter);
-                    break;
-                }
-            }
-        }
-    }
-    Ok(out)
+    use clap::Parser as _;
+    FrontArgs::try_parse_from(args).map_err(|e| front_error(&e))
 }
 
-fn parse_color(value: &str) -> Result<ColorChoice, UserError> {
-    ColorChoice::parse(value).ok_or_else(|| {
-        UserError::usage(format!(
-            "invalid value {} for --color: expected one of auto, always, never",
-            error::quoted(value)
-        ))
-    })
+/// A clap error about the front door's own options, in bd's words.
+fn front_error(e: &clap::Error) -> UserError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(v)) => v.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        _ => String::new(),
+    };
+    // clap names an option with its value placeholder: `--color <WHEN>`.
+    let option = text(ContextKind::InvalidArg).split(' ').next().unwrap_or_default().to_owned();
+    match e.kind() {
+        ErrorKind::InvalidValue if text(ContextKind::InvalidValue).is_empty() => {
+            UserError::usage(format!("option '{option}' needs a value")).with_hint(USAGE)
+        }
+        ErrorKind::InvalidValue => UserError::usage(format!(
+            "invalid value {} for {option}: expected one of {}",
+            error::quoted(&text(ContextKind::InvalidValue)),
+            text(ContextKind::ValidValue)
+        )),
+        ErrorKind::UnknownArgument => {
+            UserError::usage(format!("unknown option {}", error::quoted(&option))).with_hint(USAGE)
+        }
+        _ => UserError::usage(e.kind().as_str().unwrap_or("invalid command line").to_owned()).with_hint(USAGE),
+    }
 }
 
 /// The front door's `main`.
@@ -113,12 +90,12 @@ pub fn main() -> ExitCode {
             return fail(&Printer::new(false, false, false, ColorChoice::Auto), &err.into());
         }
     };
-    let printer = Printer::new(
-        front.json || env::flag(env::BD_JSON),
-        front.quiet,
-        front.verbose,
-        front.color.unwrap_or_default(),
-    );
+    // The plugin reads the environment itself; the front door's own output
+    // (help, plugins, errors) follows the same merged options.
+    let printer = match front.globals.clone().with_env() {
+        Ok(merged) => merged.printer(),
+        Err(err) => return fail(&front.globals.printer(), &err.into()),
+    };
     match run(&front, &printer) {
         Ok(code) => ExitCode::from(code),
         Err(err) => fail(&printer, &err),
@@ -148,11 +125,23 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
             printer.report(&listing(&search));
             Ok(error::exit::SUCCESS)
         }
+        // The built-ins have no executable to ask for --help: their help is here.
+        Some("help") if words.len() == 2 && builtin_help(&words[1]).is_some() => {
+            printer.raw(builtin_help(&words[1]).unwrap_or_default());
+            Ok(error::exit::SUCCESS)
+        }
+        Some(word)
+            if builtin_help(word).is_some()
+                && (front.help || front.rest[1..].iter().any(|a| a == "--help" || a == "-h")) =>
+        {
+            printer.raw(builtin_help(word).unwrap_or_default());
+            Ok(error::exit::SUCCESS)
+        }
         Some("plugins") => {
-            let verbose = front.verbose || front.rest.iter().any(|a| a == "-v" || a == "--verbose");
+            let verbose = front.globals.verbose || front.rest.iter().any(|a| a == "-v" || a == "--verbose");
             let json = front.rest.iter().any(|a| a == "--json");
             let printer = if json {
-                Printer::new(true, front.quiet, verbose, front.color.unwrap_or_default())
+                Printer::new(true, front.globals.quiet, verbose, front.globals.color.unwrap_or_default())
             } else {
                 printer.clone()
             };
@@ -164,7 +153,11 @@ fn run(front: &FrontArgs, printer: &Printer) -> anyhow::Result<u8> {
             Ok(error::exit::SUCCESS)
         }
         Some("completions") => {
-            let name = words.get(1).map(String::as_str).unwrap_or_default();
+            let Some(name) = words.get(1).map(String::as_str) else {
+                return Err(UserError::usage("bd completions needs a shell: bash, zsh or fish")
+                    .with_hint("e.g. `bd completions bash`; `bd completions --help` says how to enable them")
+                    .into());
+            };
             let shell = crate::docs::Shell::parse(name).ok_or_else(|| {
                 UserError::usage(format!("unknown shell {}: expected one of bash, zsh, fish", error::quoted(name)))
                     .with_hint("e.g. `bd completions bash > ~/.local/share/bash-completion/completions/bd`")
@@ -245,7 +238,7 @@ fn resolve(search: &SearchPath, words: &[String]) -> anyhow::Result<(PathBuf, us
 /// Runs the plugin with the global options as environment.
 fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Result<u8> {
     let start = std::env::current_dir()?;
-    let cwd = match &front.chdir {
+    let cwd = match &front.globals.chdir {
         Some(dir) => start.join(dir),
         None => start,
     };
@@ -258,17 +251,7 @@ fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Resul
     if let Ok(me) = std::env::current_exe() {
         command.env(env::BD_BIN, me);
     }
-    for (flag, var) in [(front.json, env::BD_JSON), (front.quiet, env::BD_QUIET), (front.verbose, env::BD_VERBOSE)] {
-        if flag {
-            command.env(var, "1");
-        }
-    }
-    if let Some(color) = front.color {
-        command.env(env::BD_COLOR, color.as_str());
-    }
-    if let Some(dir) = &front.beads_dir {
-        command.env(env::BEADS_DIR, cwd.join(dir));
-    }
+    command.envs(front.globals.to_env(&cwd));
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -279,6 +262,33 @@ fn exec(front: &FrontArgs, path: &PathBuf, args: Vec<OsString>) -> anyhow::Resul
     {
         let status = command.status().map_err(|e| anyhow::anyhow!("cannot run {}: {e}", path.display()))?;
         Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(error::exit::FAILURE))
+    }
+}
+
+/// The help of the commands the front door answers itself.
+fn builtin_help(word: &str) -> Option<&'static str> {
+    match word {
+        "help" => Some(
+            "usage: bd help [<command>...]\n\n\
+             With no command, lists every command installed (bundled ones and bd-* plugins), by group,\n\
+             with its summary. With one, shows that command's options: `bd help federation push`.\n",
+        ),
+        "plugins" => Some(
+            "usage: bd plugins [--json] [-v]\n\n\
+             Lists every bd-* executable found, in search order: BD_EXEC_PATH, the directory of the\n\
+             running bd (the bundled commands), then PATH. Each is bundled or third-party, with its\n\
+             summary (-v: version and protocol too). Files that cannot run, or that another file\n\
+             shadows, are named on stderr. --json lists every file with its path and status.\n",
+        ),
+        "completions" => Some(
+            "usage: bd completions bash|zsh|fish\n\n\
+             Prints the completion script for a shell. To enable it:\n\
+             \x20 bash: bd completions bash > ~/.local/share/bash-completion/completions/bd\n\
+             \x20 zsh:  bd completions zsh > ~/.zfunc/_bd   (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)\n\
+             \x20 fish: bd completions fish > ~/.config/fish/completions/bd.fish\n\
+             Commands, flags, their values and peer names are completed, plugins included.\n",
+        ),
+        _ => None,
     }
 }
 

@@ -8,7 +8,9 @@ use crate::error::UserError;
 use crate::output::{Report, Style};
 use crate::plugin::Command;
 
-/// Print one key's effective value (exit 1 when it is not set).
+/// Print one key's effective value (exit 1 when it is not set). For
+/// dolt.path: the dolt bd runs, found through BD_DOLT, dolt.path, PATH or
+/// the pinned build's cache.
 #[derive(Debug, Args)]
 pub struct Get {
     /// The dotted key, e.g. sync.mode.
@@ -43,6 +45,13 @@ impl Command for Get {
     type Output = Got;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Got> {
+        // The dolt bd would run, wherever it was found (BD_DOLT, PATH or the
+        // cache are not config layers, yet they answer the question asked).
+        if self.key == crate::config::Key::DoltPath.name() {
+            let (path, origin) = ctx.dolt_location()?;
+            let value = crate::config::Value::Scalar(path.display().to_string());
+            return Ok(Got { setting: Setting { key: self.key, value, origin }, show_origin: self.show_origin });
+        }
         let entry = ctx.config().entry(&self.key).ok_or_else(|| {
             UserError::failure(format!("{} is not set", crate::error::quoted(&self.key)))
                 .with_hint("see `bd config list` for the keys that are")

@@ -15,7 +15,8 @@ use crate::plugin::Command;
 /// The file keeps its comments, key order and unknown keys. Values of known
 /// keys are checked first: an invalid sync mode, tier or strategy is refused
 /// with the list of valid values, a town name or prefix by the rule `bd init`
-/// applies, and nothing is written.
+/// applies, an endpoint (federation.remote, federation.peers.NAME.endpoint)
+/// by the rule `bd federation add-peer` applies, and nothing is written.
 #[derive(Debug, Args)]
 pub struct Set {
     /// The dotted key, e.g. sync.mode.
@@ -66,6 +67,7 @@ impl Command for Set {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
         check_key(&self.key)?;
+        config::check_endpoint(&self.key, &self.value)?;
         let value = config::validate(&self.key, &self.value).map_err(|e| {
             UserError::usage(e.to_string())
                 .with_hint(format!("nothing was written: run `bd config set {} VALUE` with a valid value", self.key))
@@ -73,7 +75,7 @@ impl Command for Set {
         let file = super::target(ctx, self.scope.scope())?;
         let _lock = ctx.lock_workspace_if_any(&self.key)?;
         config::update(&file, &[(&self.key, Some(value.clone()))])?;
-        if crate::config::Key::from_name(&self.key).is_none() && !self.key.starts_with("federation.peers.") {
+        if !config::is_known_key(&self.key) {
             ctx.printer()
                 .warn(&format!("{} is not a key bd knows; it was stored as given", crate::error::quoted(&self.key)));
         }

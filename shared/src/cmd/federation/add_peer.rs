@@ -17,7 +17,9 @@ use crate::plugin::Command;
 /// Endpoint formats: dolthub://org/repo, gs://bucket/path, s3://bucket/path,
 /// file:///path, https://host/path (http:// for 127.0.0.1), ssh://host/path,
 /// git@host:path. Connectivity is checked on the first push or pull, not
-/// here. A password is never taken on the command line: it comes from
+/// here: nothing at the endpoint is touched (a file:// directory that does
+/// not exist yet is not created; the first push creates it, or fails naming
+/// the peer and the path). A password is never taken on the command line: it comes from
 /// --password-stdin, BD_PEER_PASSWORD or a prompt, and is stored encrypted.
 #[derive(Debug, Args)]
 pub struct AddPeer {

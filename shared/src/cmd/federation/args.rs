@@ -21,7 +21,7 @@ pub(super) struct Network {
 #[derive(Debug, Clone, Args)]
 pub(super) struct Merging {
     /// How to resolve conflicts: ours, theirs, manual or newest (default: federation.strategy).
-    #[arg(long, value_name = "STRATEGY", value_parser = strategy_arg)]
+    #[arg(long, value_name = "STRATEGY", value_parser = clap::value_parser!(Strategy))]
     strategy: Option<Strategy>,
     /// Show what would move (commits, issues added/changed/removed) without moving it.
     #[arg(long)]
@@ -38,10 +38,6 @@ impl Merging {
 }
 
 /// Parses a strategy for clap.
-pub(super) fn strategy_arg(s: &str) -> Result<Strategy, String> {
-    s.parse()
-}
-
 impl Network {
     /// The time bound: the flag, else `federation.timeout`.
     pub(super) fn timeout(&self, ctx: &Context) -> anyhow::Result<Duration> {

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::args::{Network, strategy_arg};
+use super::args::Network;
 use crate::config::Strategy;
 use crate::context::Context;
 use crate::federation::{self, join::Joined, remote};
@@ -27,7 +27,7 @@ pub struct Join {
     /// The peer.
     pub peer: String,
     /// How to decide fields both sides hold differently: ours, theirs, newest or manual (default: federation.strategy).
-    #[arg(long, value_name = "STRATEGY", value_parser = strategy_arg)]
+    #[arg(long, value_name = "STRATEGY", value_parser = clap::value_parser!(Strategy))]
     pub strategy: Option<Strategy>,
     /// Show what would happen without changing anything.
     #[arg(long)]
