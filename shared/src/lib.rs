@@ -27,6 +27,7 @@
 //! - [`dolt`]: the one way to run dolt.
 //! - [`tracker`]: the schema, issues and their reads and writes.
 //! - [`cmd`]: one module per bundled command.
+//! - [`backup`]: the JSONL backup in git that every sync mode but `dolt-native` keeps.
 //! - [`output`], [`error`], [`env`], [`clock`], [`fsutil`]: printing, exit
 //!   codes, environment variables, timestamps, atomic writes.
 //!
@@ -63,6 +64,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod clock;
 pub mod cmd;
 pub mod config;

@@ -117,22 +117,40 @@ fn rules(tracking: &str) -> Vec<Rule> {
 }
 
 /// The two checks, as statements of the merge's script: the schema first
-/// (a dropped table would break the row checks), then the rows.
+/// (a dropped table would break the row checks), then the rows. Each table
+/// the peer changed is read once, for all of its rules, and each count is
+/// taken once, into a variable, before the statement that fails on it.
 pub(super) fn checks(tracking: &str) -> String {
     let t = sql::lit(tracking);
-    let range = sql::lit(&format!("main...{tracking}"));
-    let count: Vec<String> = rules(tracking)
+    // The peer's changes since the common ancestor, which is found once.
+    let range = format!("@bd_base, {t}");
+    let rules = rules(tracking);
+    let mut tables: Vec<&str> = Vec::new();
+    for rule in &rules {
+        if !tables.contains(&rule.table) {
+            tables.push(rule.table);
+        }
+    }
+    let count: Vec<String> = tables
         .iter()
-        .map(|r| format!("(SELECT COUNT(*) FROM dolt_diff({range}, '{}') WHERE {})", r.table, r.breaks))
+        .map(|table| {
+            let breaks: Vec<String> =
+                rules.iter().filter(|r| r.table == *table).map(|r| format!("({})", r.breaks)).collect();
+            format!("(SELECT COUNT(*) FROM dolt_diff({range}, '{table}') WHERE {})", breaks.join(" OR "))
+        })
         .collect();
     let fail = |what: &str, n: &str| {
-        format!("SELECT IF({n} = 0, 'ok', JSON_EXTRACT(CONCAT('{MARKER}:{what}:', {n}), '$')) AS bd_guard_{what};\n")
+        format!(
+            "SET @bd_guard_{what} = {n};\nSELECT IF(@bd_guard_{what} = 0, 'ok', \
+             JSON_EXTRACT(CONCAT('{MARKER}:{what}:', @bd_guard_{what}), '$')) AS bd_guard_{what};\n"
+        )
     };
     // A peer on another schema version this bd knows (the version guard
     // refuses the others) differs by that migration, which the merge brings.
     let same_version =
         format!("{} <=> {}", crate::tracker::migrate::version_at(Some(&t)), crate::tracker::migrate::version_at(None));
-    let mut out = fail(
+    let mut out = format!("SET @bd_base = DOLT_MERGE_BASE('main', {t});\n");
+    out += &fail(
         "schema",
         &format!("(SELECT IF({same_version}, (SELECT COUNT(*) FROM dolt_schema_diff('main', {t})), 0))"),
     );

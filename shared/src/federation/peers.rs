@@ -191,16 +191,7 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
     }
     store.remove(name)?;
     // Its lineages go too, so a later peer of the same name starts afresh.
-    let lineages = [format!("bd-outgoing-{name}"), format!("bd-sanitized-{name}"), format!("bd-share-{name}")];
-    let existing = repo.query(&format!(
-        "SELECT name FROM dolt_branches WHERE name IN ({})",
-        lineages.iter().map(|b| crate::tracker::sql::lit(b)).collect::<Vec<_>>().join(", ")
-    ))?;
-    for row in existing {
-        if let Some(branch) = row.get("name").and_then(Json::as_str) {
-            repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", crate::tracker::sql::lit(branch)))?;
-        }
-    }
+    super::lineage::delete(repo, &super::lineage::of_peer(name))?;
     Ok(Removed { name: name.to_owned(), endpoint: entry.and_then(|e| e.endpoint), status: "removed" })
 }
 

@@ -110,6 +110,31 @@ pub struct PeerResult {
 }
 
 impl PeerResult {
+    /// This result followed by `later`, a second round of the same
+    /// operation: what came in adds up, the rest is the later round's.
+    #[must_use]
+    pub fn then(self, later: PeerResult) -> PeerResult {
+        let moved_in = self.commits_in > 0 || later.commits_in > 0;
+        let status = match later.status {
+            Status::UpToDate if moved_in => Status::Synced,
+            other => other,
+        };
+        let pending_committed =
+            if self.pending_committed.is_empty() { later.pending_committed } else { self.pending_committed };
+        PeerResult {
+            commits_in: self.commits_in + later.commits_in,
+            issues_in: IssueCounts {
+                added: self.issues_in.added + later.issues_in.added,
+                changed: self.issues_in.changed + later.issues_in.changed,
+                removed: self.issues_in.removed + later.issues_in.removed,
+            },
+            head: later.head.or(self.head),
+            pending_committed,
+            status,
+            ..later
+        }
+    }
+
     /// A result with nothing moved yet.
     #[must_use]
     pub fn new(peer: &str, endpoint: &str) -> Self {
@@ -153,7 +178,7 @@ pub struct Exchange {
     pub peers: Vec<PeerResult>,
     /// The JSONL backup refreshed after the exchange (`belt-and-suspenders`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jsonl: Option<super::backup::Backup>,
+    pub jsonl: Option<crate::backup::Backup>,
 }
 
 fn counts(label: &str, c: IssueCounts) -> String {
