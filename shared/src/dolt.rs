@@ -415,7 +415,9 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn run_once(&self) -> Result<Output, DoltError> {
+    /// The dolt process to start: stdin fed or closed, stderr captured,
+    /// the exit status left to [`Call::interpret`].
+    fn expression(&self) -> duct::Expression {
         #[allow(clippy::disallowed_methods)] // this is the one dolt runner
         let mut expr = duct::cmd(self.bin, &self.args)
             .dir(&self.dir)
@@ -423,7 +425,6 @@ impl<'a> Call<'a> {
             // dolt never needs bd's own password variable; a call that needs
             // a password gets DOLT_REMOTE_PASSWORD for that call only.
             .env_remove(crate::credentials::BD_PEER_PASSWORD)
-            .stdout_capture()
             .stderr_capture()
             .unchecked();
         expr = match &self.stdin {
@@ -433,6 +434,11 @@ impl<'a> Call<'a> {
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }
+        expr
+    }
+
+    fn run_once(&self) -> Result<Output, DoltError> {
+        let expr = self.expression().stdout_capture();
         let io_err = |source| DoltError::Io { path: self.bin.to_owned(), source };
         let output = match self.timeout {
             None => expr.run().map_err(io_err)?,
@@ -479,22 +485,9 @@ impl<'a> Call<'a> {
     /// line of its own as soon as the statement is done, so a script's steps
     /// can each be given their own time bound ([`Stream::line`]).
     pub fn stream(self) -> Result<Stream<'a>, DoltError> {
-        #[allow(clippy::disallowed_methods)] // this is the one dolt runner
-        let mut expr = duct::cmd(self.bin, &self.args)
-            .dir(&self.dir)
-            .env("DOLT_DISABLE_EVENT_FLUSH", "1")
-            .env_remove(crate::credentials::BD_PEER_PASSWORD)
-            .stderr_capture()
-            .unchecked();
-        expr = match &self.stdin {
-            Some(bytes) => expr.stdin_bytes(bytes.clone()),
-            None => expr.stdin_null(),
-        };
-        for (k, v) in &self.env {
-            expr = expr.env(k, v);
-        }
-        let handle =
-            std::sync::Arc::new(expr.reader().map_err(|source| DoltError::Io { path: self.bin.to_owned(), source })?);
+        let handle = std::sync::Arc::new(
+            self.expression().reader().map_err(|source| DoltError::Io { path: self.bin.to_owned(), source })?,
+        );
         let (send, lines) = std::sync::mpsc::channel();
         let reading = std::sync::Arc::clone(&handle);
         let reader = std::thread::spawn(move || {
