@@ -45,12 +45,7 @@ impl Operation {
     /// The word used in output and the audit log.
     #[must_use]
     pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Fetch => "fetch",
-            Operation::Push => "push",
-            Operation::Pull => "pull",
-            Operation::Sync => "sync",
-        }
+        super::audit::Operation::from(self).as_str()
     }
 }
 
@@ -100,11 +95,8 @@ pub fn run(
             let entry = audit::Entry {
                 time: clock::sql_to_rfc3339(&clock::now_sql()),
                 peer: peer.name.clone(),
-                operation: operation.as_str().to_owned(),
-                status: serde_json::to_value(result.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                operation: operation.into(),
+                status: result.status,
                 commits_out: result.commits_out,
                 commits_in: result.commits_in,
                 issues_out: result.issues_out,

@@ -235,8 +235,8 @@ pub fn join(town: &Town, peer: &Peer, strategy: Strategy, dry_run: bool, deadlin
     let entry = audit::Entry {
         time: clock::sql_to_rfc3339(&clock::now_sql()),
         peer: peer.name.clone(),
-        operation: "join".to_owned(),
-        status: "joined".to_owned(),
+        operation: audit::Operation::Join,
+        status: super::report::Status::Joined,
         commits_out: 1,
         commits_in: 0,
         issues_out: IssueCounts { added: joined.gained_there, changed: joined.merged, removed: 0 },

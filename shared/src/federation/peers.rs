@@ -205,7 +205,8 @@ pub struct PeerInfo {
     /// The URL of the dolt remote (`null` when the remote is missing).
     pub dolt_url: Option<String>,
     /// The effective tier: the stricter of the town's and the peer's.
-    pub sovereignty: String,
+    #[serde(serialize_with = "super::report::serialize_tier")]
+    pub sovereignty: Tier,
     /// The remotesapi user, if any.
     pub user: Option<String>,
 }
@@ -230,7 +231,7 @@ pub fn list(town: &Town, config: &Resolved) -> anyhow::Result<Vec<PeerInfo>> {
     for entry in config.peers() {
         out.push(PeerInfo {
             dolt_url: remotes.remove(&entry.name),
-            sovereignty: effective_tier(config, &entry)?.as_str().to_owned(),
+            sovereignty: effective_tier(config, &entry)?,
             name: entry.name.clone(),
             endpoint: entry.endpoint.clone(),
             user: entry.user.clone(),

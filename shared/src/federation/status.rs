@@ -9,7 +9,7 @@ use super::audit::{self, Log};
 use super::fetch;
 use super::outgoing::Exclusions;
 use super::remote::Peer;
-use super::report::IssueCounts;
+use super::report::{IssueCounts, Status};
 use super::state::{self, Standing};
 use crate::clock;
 use crate::config::{Strategy, Tier};
@@ -25,7 +25,8 @@ pub struct PeerStatus {
     /// Its endpoint.
     pub endpoint: String,
     /// The effective sovereignty tier.
-    pub sovereignty: String,
+    #[serde(serialize_with = "super::report::serialize_tier")]
+    pub sovereignty: Tier,
     /// Whether the fetch just now succeeded.
     pub reachable: bool,
     /// Commits here that the peer lacks (`null` when never fetched).
@@ -110,8 +111,8 @@ pub fn status(
         let entry = audit::Entry {
             time: now.clone(),
             peer: peer.name.clone(),
-            operation: "fetch".to_owned(),
-            status: if fetched.is_ok() { "fetched" } else { "failed" }.to_owned(),
+            operation: audit::Operation::Fetch,
+            status: if fetched.is_ok() { Status::Fetched } else { Status::Failed },
             commits_out: 0,
             commits_in: 0,
             issues_out: IssueCounts::default(),
@@ -123,7 +124,7 @@ pub fn status(
         out.push(PeerStatus {
             peer: peer.name.clone(),
             endpoint: peer.endpoint.as_str().to_owned(),
-            sovereignty: peer.tier.as_str().to_owned(),
+            sovereignty: peer.tier,
             reachable: fetched.is_ok(),
             ahead,
             behind,
