@@ -161,6 +161,8 @@ pub enum DoltError {
     },
     /// dolt ran and failed.
     Failed {
+        /// What kind of failure dolt's message describes.
+        kind: Failure,
         /// The dolt subcommand line (never contains secrets).
         command: String,
         /// dolt's stderr (or stdout when stderr was empty).
@@ -216,7 +218,73 @@ pub enum DoltError {
     },
 }
 
+/// What a failure of dolt is, read once from dolt's message: every dolt
+/// error exits 1, so its text is all there is to tell a refused push from a
+/// peer that is down. Callers branch on this, never on the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A remote could not be reached, or stopped answering; worth retrying.
+    Unreachable,
+    /// A remote refused the credentials (or asked for some).
+    AuthRefused,
+    /// The file system refused dolt: on a `file://` remote its directory
+    /// is not writable; elsewhere a remote's way of refusing a user.
+    PermissionDenied,
+    /// The file system is read-only or forbids the write outright.
+    Unwritable,
+    /// A push was refused because the remote has commits the push lacks.
+    NotFastForward,
+    /// A merge or three-way diff found no common ancestor.
+    NoCommonAncestor,
+    /// Anything else; the message says what.
+    Other,
+}
+
+impl Failure {
+    /// Sorts dolt's message. The order matters where messages say several
+    /// things: a refused push may mention a timeout it recovered from.
+    #[must_use]
+    pub fn of(message: &str) -> Self {
+        let s = message.to_ascii_lowercase();
+        let any = |needles: &[&str]| needles.iter().any(|n| s.contains(n));
+        if any(&["non-fast-forward", "non fast-forward", "not fast-forward"]) {
+            Failure::NotFastForward
+        } else if s.contains("no common ancestor") {
+            Failure::NoCommonAncestor
+        } else if any(&["operation not permitted", "read-only file system"]) {
+            Failure::Unwritable
+        } else if s.contains("permission denied") {
+            Failure::PermissionDenied
+        } else if any(&["unauthenticated", "access denied", "authentication", "unauthorized", "invalid credentials"]) {
+            Failure::AuthRefused
+        } else if any(&[
+            "connection refused",
+            "unavailable",
+            "deadline exceeded",
+            "timeout",
+            "timed out",
+            "connection reset",
+            "unexpected eof",
+            "temporarily",
+        ]) {
+            Failure::Unreachable
+        } else {
+            Failure::Other
+        }
+    }
+}
+
 impl DoltError {
+    /// The kind of a failure dolt reported (`Other` for failures that are
+    /// not dolt's answer: a timeout, a crash, a missing binary).
+    #[must_use]
+    pub fn kind(&self) -> Failure {
+        match self {
+            DoltError::Failed { kind, .. } => *kind,
+            _ => Failure::Other,
+        }
+    }
+
     /// dolt's own message, when it ran.
     #[must_use]
     pub fn stderr(&self) -> Option<&str> {
@@ -372,7 +440,7 @@ pub struct Output {
     pub stderr: String,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
     /// Feeds `input` on stdin (SQL scripts, so they never sit on argv).
     #[must_use]
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
@@ -414,7 +482,9 @@ impl Call<'_> {
         }
     }
 
-    fn run_once(&self) -> Result<Output, DoltError> {
+    /// The dolt process to start: stdin fed or closed, stderr captured,
+    /// the exit status left to [`Call::interpret`].
+    fn expression(&self) -> duct::Expression {
         #[allow(clippy::disallowed_methods)] // this is the one dolt runner
         let mut expr = duct::cmd(self.bin, &self.args)
             .dir(&self.dir)
@@ -422,7 +492,6 @@ impl Call<'_> {
             // dolt never needs bd's own password variable; a call that needs
             // a password gets DOLT_REMOTE_PASSWORD for that call only.
             .env_remove(crate::credentials::BD_PEER_PASSWORD)
-            .stdout_capture()
             .stderr_capture()
             .unchecked();
         expr = match &self.stdin {
@@ -432,6 +501,11 @@ impl Call<'_> {
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }
+        expr
+    }
+
+    fn run_once(&self) -> Result<Output, DoltError> {
+        let expr = self.expression().stdout_capture();
         let io_err = |source| DoltError::Io { path: self.bin.to_owned(), source };
         let output = match self.timeout {
             None => expr.run().map_err(io_err)?,
@@ -445,13 +519,17 @@ impl Call<'_> {
                 }
             }
         };
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        if output.status.success() {
+        self.interpret(output.status, String::from_utf8_lossy(&output.stdout).into_owned(), &output.stderr)
+    }
+
+    /// What an exit status means, with what dolt printed.
+    fn interpret(&self, status: std::process::ExitStatus, stdout: String, stderr: &[u8]) -> Result<Output, DoltError> {
+        let stderr = String::from_utf8_lossy(stderr).trim().to_owned();
+        if status.success() {
             return Ok(Output { stdout, stderr });
         }
         #[cfg(unix)]
-        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&output.status) {
+        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
             return Err(DoltError::Killed { command: self.command_line(), signal });
         }
         let message = if stderr.is_empty() { stdout.trim().to_owned() } else { stderr };
@@ -466,7 +544,85 @@ impl Call<'_> {
         if message.contains("database is read only") || message.contains("read only mode") {
             return Err(DoltError::ReadOnly { stderr: message });
         }
-        Err(DoltError::Failed { command: self.command_line(), stderr: message, stdout })
+        Err(DoltError::Failed { kind: Failure::of(&message), command: self.command_line(), stderr: message, stdout })
+    }
+
+    /// Starts the call and hands its output over line by line as dolt
+    /// prints it: `dolt sql -r json` prints each statement's result on a
+    /// line of its own as soon as the statement is done, so a script's steps
+    /// can each be given their own time bound ([`Stream::line`]).
+    pub fn stream(self) -> Result<Stream<'a>, DoltError> {
+        let handle = std::sync::Arc::new(
+            self.expression().reader().map_err(|source| DoltError::Io { path: self.bin.to_owned(), source })?,
+        );
+        let (send, lines) = std::sync::mpsc::channel();
+        let reading = std::sync::Arc::clone(&handle);
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(&*reading).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Stream { call: self, handle, lines, reader: Some(reader), printed: String::new(), started: Instant::now() })
+    }
+}
+
+/// A running call whose output is read line by line ([`Call::stream`]).
+#[derive(Debug)]
+pub struct Stream<'a> {
+    call: Call<'a>,
+    handle: std::sync::Arc<duct::ReaderHandle>,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    printed: String,
+    started: Instant,
+}
+
+impl Stream<'_> {
+    /// The next line dolt prints, waiting at most until `deadline`;
+    /// `Ok(None)` once dolt has closed its output. When the deadline passes
+    /// dolt is stopped, and the error says after how long.
+    pub fn line(&mut self, deadline: Instant) -> Result<Option<String>, DoltError> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                self.printed.push_str(&line);
+                self.printed.push('\n');
+                Ok(Some(line))
+            }
+            Err(RecvTimeoutError::Disconnected) => Ok(None),
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = self.handle.kill();
+                Err(DoltError::Timeout { command: self.call.command_line(), after: self.started.elapsed() })
+            }
+        }
+    }
+
+    /// Waits for dolt to exit (after [`Stream::line`] returned `Ok(None)`)
+    /// and interprets its exit status as [`Call::run`] does.
+    pub fn finish(mut self) -> Result<Output, DoltError> {
+        let io_err = |source| DoltError::Io { path: self.call.bin.to_owned(), source };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        // The reader saw the end of the output, which waits for dolt to exit.
+        let Some(output) = self.handle.try_wait().map_err(io_err)?.cloned() else {
+            let _ = self.handle.kill();
+            return Err(DoltError::Killed { command: self.call.command_line(), signal: 9 });
+        };
+        self.call.interpret(output.status, std::mem::take(&mut self.printed), &output.stderr)
+    }
+}
+
+impl Drop for Stream<'_> {
+    fn drop(&mut self) {
+        // A stream given up on must not leave dolt running on the repository.
+        if self.handle.try_wait().ok().flatten().is_none() {
+            let _ = self.handle.kill();
+        }
     }
 }
 
@@ -589,6 +745,7 @@ impl Repo {
     pub fn query(&self, sql: &str) -> Result<Vec<Row>, DoltError> {
         let out = self.call(["sql", "-r", "json"]).stdin(sql).run()?;
         parse_rows(&out.stdout).map_err(|e| DoltError::Failed {
+            kind: Failure::Other,
             command: "sql -r json".to_owned(),
             stderr: format!("unreadable JSON from dolt ({e}): {}", out.stdout.trim()),
             stdout: String::new(),
@@ -599,6 +756,19 @@ impl Repo {
     pub fn execute(&self, script: &str) -> Result<Output, DoltError> {
         self.call(["sql"]).stdin(script).run()
     }
+}
+
+/// The count in `column` of `row` (0 when absent or NULL): dolt prints
+/// counts as numbers and sums as decimal text.
+#[must_use]
+pub fn number(row: Option<&Row>, column: &str) -> u64 {
+    row.and_then(|r| r.get(column)).map_or(0, count)
+}
+
+/// A count as dolt prints it (a number, or a decimal sum as text).
+#[must_use]
+pub fn count(value: &Value) -> u64 {
+    value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok())).unwrap_or(0)
 }
 
 /// Parses `dolt sql -r json` output. With several statements dolt prints one
@@ -657,6 +827,7 @@ fn cached_version(bin: &Path) -> Result<Version, DoltError> {
     let call = call.timeout(Duration::from_secs(30));
     let out = call.run()?;
     let version = Version::find_in(&out.stdout).ok_or_else(|| DoltError::Failed {
+        kind: Failure::Other,
         command: "version".to_owned(),
         stderr: format!("unrecognised output: {}", out.stdout.trim()),
         stdout: String::new(),
@@ -742,6 +913,22 @@ mod tests {
         assert!(text.contains("chattr -R -i /t/.beads/dolt") && !text.contains("level=warning"), "{text}");
 
         assert!(classify("table not found: issues", "sql", dir, "").is_none());
+    }
+
+    #[test]
+    fn failures_are_sorted_by_what_dolt_said() {
+        let cases = [
+            ("rpc error: code = Unavailable desc = connection refused", Failure::Unreachable),
+            ("rpc error: code = Unauthenticated desc = invalid credentials", Failure::AuthRefused),
+            ("failed to push: non-fast-forward, pull first (timeout earlier)", Failure::NotFastForward),
+            ("error: cannot merge: no common ancestor", Failure::NoCommonAncestor),
+            ("open /peer/manifest: permission denied", Failure::PermissionDenied),
+            ("mkdir /peer: read-only file system", Failure::Unwritable),
+            ("table not found: issues", Failure::Other),
+        ];
+        for (message, kind) in cases {
+            assert_eq!(Failure::of(message), kind, "{message}");
+        }
     }
 
     #[test]

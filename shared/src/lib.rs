@@ -45,6 +45,7 @@
 //!     commenting on issues; dependencies, labels, search, counts, deletion.
 //! - [`federation`]: exchanging issues with peer towns, one file per operation.
 //! - [`peer`]: peer names and the endpoint parser.
+//! - [`backup`]: the JSONL backup in git that every sync mode but `dolt-native` keeps.
 //! - [`credentials`]: peer passwords, sealed at rest, handed to dolt by environment.
 //! - [`gitrepo`]: the project's git repository (committing the export, who wrote a file).
 //! - [`doctor`]: `bd doctor`'s checks, each with its fix.
@@ -88,6 +89,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod clock;
 pub mod cmd;
 pub mod config;

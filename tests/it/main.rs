@@ -11,6 +11,7 @@ mod beads;
 mod boundary;
 mod concurrency;
 mod config;
+mod contention;
 mod core;
 mod disk;
 mod docs;

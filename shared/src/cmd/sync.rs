@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use clap::Args;
 use serde::Serialize;
 
+use crate::backup::{self, Backup};
 use crate::config::{Key, SyncMode};
 use crate::context::Context;
 use crate::error::UserError;
-use crate::federation::backup::{self, Backup};
 use crate::federation::exchange::{self, Operation, Options};
 use crate::federation::{remote, report::Exchange};
 use crate::output::{Report, Style};

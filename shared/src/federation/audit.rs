@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::report::IssueCounts;
+use super::report::{IssueCounts, Status};
 use crate::workspace::Workspace;
 
 /// One recorded share.
@@ -16,10 +16,10 @@ pub struct Entry {
     pub time: String,
     /// The peer.
     pub peer: String,
-    /// `push`, `pull`, `fetch` or `sync`.
-    pub operation: String,
+    /// What was done.
+    pub operation: Operation,
     /// The outcome, as in the command's JSON.
-    pub status: String,
+    pub status: Status,
     /// Commits sent.
     pub commits_out: u64,
     /// Commits received.
@@ -32,6 +32,53 @@ pub struct Entry {
     pub head: Option<String>,
     /// The failure, if any.
     pub error: Option<String>,
+}
+
+/// What a recorded share did.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Downloaded the peer's state (also each peer of a status).
+    Fetch,
+    /// Sent ours.
+    Push,
+    /// Received and merged theirs.
+    Pull,
+    /// Pulled, then pushed.
+    Sync,
+    /// Laid this town onto the peer's unrelated lineage.
+    Join,
+}
+
+impl Operation {
+    /// The word in the log and in output.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Fetch => "fetch",
+            Operation::Push => "push",
+            Operation::Pull => "pull",
+            Operation::Sync => "sync",
+            Operation::Join => "join",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl From<super::exchange::Operation> for Operation {
+    fn from(operation: super::exchange::Operation) -> Self {
+        match operation {
+            super::exchange::Operation::Fetch => Operation::Fetch,
+            super::exchange::Operation::Push => Operation::Push,
+            super::exchange::Operation::Pull => Operation::Pull,
+            super::exchange::Operation::Sync => Operation::Sync,
+        }
+    }
 }
 
 /// What reading the log found.
@@ -142,7 +189,7 @@ impl Log {
             .entries(Some(peer))?
             .into_iter()
             .rev()
-            .find(|e| e.error.is_none() && e.operation != "fetch")
+            .find(|e| e.error.is_none() && e.operation != Operation::Fetch)
             .map(|e| e.time))
     }
 }
@@ -155,8 +202,8 @@ mod tests {
         Entry {
             time: "2026-01-01T00:00:00Z".to_owned(),
             peer: peer.to_owned(),
-            operation: "push".to_owned(),
-            status: "pushed".to_owned(),
+            operation: Operation::Push,
+            status: Status::Pushed,
             commits_out: 1,
             commits_in: 0,
             issues_out: IssueCounts::default(),
@@ -164,6 +211,37 @@ mod tests {
             head: None,
             error: None,
         }
+    }
+
+    #[test]
+    fn operations_and_statuses_are_the_words_of_the_log() {
+        use crate::federation::exchange::Operation as Exchanged;
+        for (op, word) in [
+            (Exchanged::Fetch, "fetch"),
+            (Exchanged::Push, "push"),
+            (Exchanged::Pull, "pull"),
+            (Exchanged::Sync, "sync"),
+        ] {
+            let op = Operation::from(op);
+            assert_eq!((op.as_str(), serde_json::to_value(op).expect("json")), (word, serde_json::json!(word)));
+        }
+        let statuses = [
+            Status::Pushed,
+            Status::Pulled,
+            Status::Fetched,
+            Status::Synced,
+            Status::UpToDate,
+            Status::DryRun,
+            Status::Conflict,
+            Status::Failed,
+            Status::Joined,
+        ];
+        for status in statuses {
+            let json = serde_json::to_value(status).expect("json");
+            assert_eq!(json, serde_json::json!(status.as_str()));
+            assert_eq!(serde_json::from_value::<Status>(json).expect("back"), status);
+        }
+        assert_eq!(format!("{:<5}|", Operation::Join), "join |");
     }
 
     #[test]

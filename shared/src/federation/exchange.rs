@@ -1,5 +1,8 @@
 //! Moving data with peers: fetch, push, pull and sync, one peer at a time,
-//! each step bounded in time and recorded in the audit log.
+//! each step bounded in time and recorded in the audit log. The script each
+//! starts with is [`super::fetch`]'s; a plain push is [`super::push`]'s. A
+//! sync whose push another town beat fetches, merges and pushes again, with
+//! jittered backoff, within its time bound.
 //!
 //! What is pushed is `main` itself, unless some issue types must never leave
 //! the town (`federation.exclude_types`): then it is an outgoing lineage of
@@ -11,15 +14,17 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use super::audit::{self, Log};
+use super::fetch::{self, Then};
 use super::merge;
 use super::outgoing::{self, Exclusions};
-use super::remote::Peer;
+use super::remote::{Peer, PeerError};
 use super::report::{Exchange, IssueCounts, PeerResult, Status};
 use super::sanitized;
 use super::sovereignty;
-use super::state::{self, Then};
+use super::state;
 use crate::clock;
 use crate::config::{Key, Resolved, Strategy, SyncMode, Tier};
+use crate::dolt::Failure;
 use crate::output::Printer;
 use crate::tracker::{Town, sql};
 
@@ -40,12 +45,7 @@ impl Operation {
     /// The word used in output and the audit log.
     #[must_use]
     pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Fetch => "fetch",
-            Operation::Push => "push",
-            Operation::Pull => "pull",
-            Operation::Sync => "sync",
-        }
+        super::audit::Operation::from(self).as_str()
     }
 }
 
@@ -95,11 +95,8 @@ pub fn run(
             let entry = audit::Entry {
                 time: clock::sql_to_rfc3339(&clock::now_sql()),
                 peer: peer.name.clone(),
-                operation: operation.as_str().to_owned(),
-                status: serde_json::to_value(result.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                operation: operation.into(),
+                status: result.status,
                 commits_out: result.commits_out,
                 commits_in: result.commits_in,
                 issues_out: result.issues_out,
@@ -116,12 +113,20 @@ pub fn run(
     let mut jsonl = None;
     if town.mode() == SyncMode::BeltAndSuspenders && !options.dry_run {
         // Belt and suspenders: every share also refreshes the JSONL backup in git.
-        match super::backup::run(town) {
+        match crate::backup::run(town) {
             Ok(backup) => jsonl = Some(backup),
             Err(err) => printer.warn(&format!("the JSONL backup was not updated: {err:#}")),
         }
     }
     Ok(Exchange { operation: operation.as_str(), dry_run: options.dry_run, peers: results, jsonl })
+}
+
+/// A wait of about `base`: anywhere from half of it to one and a half times it.
+fn jittered(base: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    // Without system randomness the wait is simply `base`.
+    let _ = getrandom::fill(&mut byte);
+    base / 2 + base * u32::from(byte[0]) / 255
 }
 
 /// One operation with one peer.
@@ -134,8 +139,45 @@ struct Session<'a> {
     deadline: Instant,
 }
 
+/// The first wait before a sync that lost a push race tries again; each
+/// further wait doubles, up to [`RACE_BACKOFF_MAX`], all jittered so that
+/// towns that collided once do not collide again in step.
+const RACE_BACKOFF: Duration = Duration::from_millis(100);
+const RACE_BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// One run of an operation: done, or a sync whose push another town's
+/// push beat after the merge (the merge stands; the sync can go again).
+enum Round {
+    Done(PeerResult),
+    RaceLost(PeerResult),
+}
+
 impl Session<'_> {
+    /// Runs `operation`. A sync that loses a push race fetches, merges and
+    /// pushes again, with jittered backoff, while its time bound allows.
     fn run(&self, operation: Operation) -> anyhow::Result<PeerResult> {
+        let mut backoff = RACE_BACKOFF;
+        let mut before: Option<PeerResult> = None;
+        loop {
+            let (round, lost) = match self.once(operation)? {
+                Round::Done(result) => (result, false),
+                Round::RaceLost(result) => (result, true),
+            };
+            let round = match before.take() {
+                Some(earlier) => earlier.then(round),
+                None => round,
+            };
+            let wait = jittered(backoff);
+            if !lost || Instant::now() + wait >= self.deadline {
+                return Ok(round);
+            }
+            std::thread::sleep(wait);
+            backoff = (backoff * 2).min(RACE_BACKOFF_MAX);
+            before = Some(round);
+        }
+    }
+
+    fn once(&self, operation: Operation) -> anyhow::Result<Round> {
         let mut result = PeerResult::new(&self.peer.name, self.peer.endpoint.as_str());
         if matches!(operation, Operation::Push | Operation::Sync) {
             // Before any contact with the peer: a forbidden peer gets nothing at all.
@@ -149,7 +191,6 @@ impl Session<'_> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| self.peer.error("is unreachable", format!("cannot create {dir}: {e}")))?;
         }
-        let tracking = self.peer.tracking_ref();
         let message = format!("bd: commit pending changes before {} with {}", operation.as_str(), self.peer.name);
         let author = self.town.actor().signature();
         let commit =
@@ -165,8 +206,29 @@ impl Session<'_> {
             Operation::Fetch => Then::Fetch,
             _ => Then::Stand,
         };
-        let standing = state::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, then, self.deadline)?;
+        let mut pending_committed = Vec::new();
+        if then == Then::Push {
+            // One round trip, from the last fetched state; a peer never
+            // fetched is fetched in the same script as the push below.
+            match super::push::plain(self.town.repo(), self.peer, commit, self.deadline)? {
+                super::push::Outcome::Pushed(pushed) => {
+                    result.pending_committed = pushed.pending_committed;
+                    if pushed.head.is_some() {
+                        result.commits_out = pushed.commits;
+                        result.issues_out = pushed.issues;
+                        result.status = Status::Pushed;
+                        result.head = pushed.head;
+                    }
+                    return Ok(Round::Done(result));
+                }
+                super::push::Outcome::NeverFetched { pending_committed: committed } => pending_committed = committed,
+            }
+        }
+        let standing = fetch::fetch_and_stand(self.town.repo(), self.peer, commit, self.excluded, then, self.deadline)?;
         result.pending_committed.clone_from(&standing.pending_committed);
+        if result.pending_committed.is_empty() {
+            result.pending_committed = pending_committed;
+        }
         if let (Operation::Push, Some(head)) = (operation, &standing.pushed) {
             if standing.ahead > 0 {
                 result.commits_out = standing.ahead;
@@ -174,7 +236,7 @@ impl Session<'_> {
                 result.status = Status::Pushed;
                 result.head = Some(head.clone());
             }
-            return Ok(result);
+            return Ok(Round::Done(result));
         }
         match operation {
             Operation::Fetch if self.peer.tier >= Tier::T3 => {
@@ -189,39 +251,52 @@ impl Session<'_> {
             }
             Operation::Push => self.push(&mut result, &standing, false)?,
             Operation::Pull => self.pull(&mut result, &standing)?,
-            Operation::Sync => {
-                self.pull(&mut result, &standing)?;
-                if let (Some(merged), Some(head)) = (&standing.merged, &standing.pushed) {
-                    // The one script merged and pushed.
-                    if merged.ahead > 0 {
-                        result.commits_out = merged.ahead;
-                        result.issues_out = standing.outgoing.unwrap_or_default();
-                        result.head = Some(head.clone());
-                    }
-                    result.status = if merged.ahead > 0 || result.status == Status::Pulled {
-                        Status::Synced
-                    } else {
-                        Status::UpToDate
-                    };
-                } else if result.status != Status::Conflict {
-                    let pulled = result.status == Status::Pulled;
-                    // A merge moved main: read the standing again before pushing.
-                    let standing = if pulled { state::standing(self.town.repo(), &tracking)? } else { standing };
-                    if let Err(err) = self.push(&mut result, &standing, true) {
-                        // The pull did happen: report it along with the failed push.
-                        result.status = Status::Failed;
-                        result.error = Some(format!("{err:#}"));
-                        return Ok(result);
-                    }
-                    result.status = match (pulled, result.status) {
-                        (_, Status::DryRun) => Status::DryRun,
-                        (true, _) | (_, Status::Pushed) => Status::Synced,
-                        _ => Status::UpToDate,
-                    };
-                }
-            }
+            Operation::Sync => return self.sync(result, standing),
         }
-        Ok(result)
+        Ok(Round::Done(result))
+    }
+
+    /// A sync after the script that fetched (and, in the usual case, merged
+    /// and pushed): finishes the pull, then the push.
+    fn sync(&self, mut result: PeerResult, standing: state::Standing) -> anyhow::Result<Round> {
+        self.pull(&mut result, &standing)?;
+        if let (Some(merged), Some(head)) = (&standing.merged, &standing.pushed) {
+            // The one script merged and pushed.
+            if merged.ahead > 0 {
+                result.commits_out = merged.ahead;
+                result.issues_out = standing.outgoing.unwrap_or_default();
+                result.head = Some(head.clone());
+            }
+            result.status =
+                if merged.ahead > 0 || result.status == Status::Pulled { Status::Synced } else { Status::UpToDate };
+            return Ok(Round::Done(result));
+        }
+        if result.status == Status::Conflict {
+            return Ok(Round::Done(result));
+        }
+        let pulled = result.status == Status::Pulled;
+        let pushed = if standing.merged.is_some() && standing.push_failure == Some(Failure::NotFastForward) {
+            // The one script merged, and another town pushed first.
+            Err(self.peer.race_lost().into())
+        } else {
+            // A merge moved main: read the standing again before pushing.
+            let standing =
+                if pulled { state::standing(self.town.repo(), &self.peer.tracking_ref())? } else { standing };
+            self.push(&mut result, &standing, true)
+        };
+        if let Err(err) = pushed {
+            // The pull did happen: report it along with the failed push.
+            result.status = Status::Failed;
+            result.error = Some(format!("{err:#}"));
+            let lost = err.downcast_ref::<PeerError>().is_some_and(|e| e.kind == Failure::NotFastForward);
+            return Ok(if lost { Round::RaceLost(result) } else { Round::Done(result) });
+        }
+        result.status = match (pulled, result.status) {
+            (_, Status::DryRun) => Status::DryRun,
+            (true, _) | (_, Status::Pushed) => Status::Synced,
+            _ => Status::UpToDate,
+        };
+        Ok(Round::Done(result))
     }
 
     /// Commits here the peer has not received in any form.
@@ -413,7 +488,7 @@ impl Session<'_> {
         let author = sql::lit(&self.town.actor().signature());
         let mut script = format!(
             "SET autocommit = 0;\nSET @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
-            sql::lit(&state::merge_message(self.peer)),
+            sql::lit(&fetch::merge_message(self.peer)),
             sql::lit(tracking)
         );
         if !plan.is_empty() {
@@ -423,7 +498,7 @@ impl Session<'_> {
             }
             // Only fields both sides changed were decided by the strategy.
             let message = if plan.conflicts.is_empty() {
-                state::merge_message(self.peer)
+                fetch::merge_message(self.peer)
             } else {
                 format!("Resolve conflicts from {} using {} strategy", self.peer.name, self.options.strategy)
             };

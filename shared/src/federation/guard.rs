@@ -63,11 +63,22 @@ impl Incoming<'_> {
     fn rows(self, table: &str, breaks: &str) -> Option<String> {
         match self {
             Incoming::Merge { tracking } => {
-                Some(format!("FROM dolt_diff({}, '{table}') WHERE {breaks}", sql::lit(&format!("main...{tracking}"))))
+                Some(format!("FROM dolt_diff(@bd_base, {}, '{table}') WHERE {breaks}", sql::lit(tracking)))
             }
             Incoming::Copy { sources } => {
                 sources.iter().find(|(t, _)| *t == table).map(|(_, from)| format!("{from} AND ({breaks})"))
             }
+        }
+    }
+
+    /// What a script reading [`Incoming::rows`] sets first: a merge's
+    /// common ancestor, found once, as `@bd_base`.
+    fn prelude(self) -> String {
+        match self {
+            Incoming::Merge { tracking } => {
+                format!("SET @bd_base = DOLT_MERGE_BASE('main', {});\n", sql::lit(tracking))
+            }
+            Incoming::Copy { .. } => String::new(),
         }
     }
 
@@ -153,17 +164,36 @@ fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
 
 /// The row check: a statement that fails with the marker when any row
 /// under check breaks a rule.
+/// Each table is read once, for all of its rules.
 fn row_check(incoming: Incoming<'_>) -> String {
-    let count: Vec<String> = rules(incoming)
+    let rules = rules(incoming);
+    let mut tables: Vec<&str> = Vec::new();
+    for rule in &rules {
+        if !tables.contains(&rule.table) {
+            tables.push(rule.table);
+        }
+    }
+    let count: Vec<String> = tables
         .iter()
-        .filter_map(|r| incoming.rows(r.table, &r.breaks))
+        .filter_map(|table| {
+            let breaks: Vec<String> =
+                rules.iter().filter(|r| r.table == *table).map(|r| format!("({})", r.breaks)).collect();
+            incoming.rows(table, &breaks.join(" OR "))
+        })
         .map(|rows| format!("(SELECT COUNT(*) {rows})"))
         .collect();
-    fail("rows", &format!("({})", count.join(" + ")))
+    let mut out = incoming.prelude();
+    out.push_str(&fail("rows", &format!("({})", count.join(" + "))));
+    out
 }
 
+/// A statement that fails with the marker when the count `n` is not 0 (the
+/// count is taken once, into a variable).
 fn fail(what: &str, n: &str) -> String {
-    format!("SELECT IF({n} = 0, 'ok', JSON_EXTRACT(CONCAT('{MARKER}:{what}:', {n}), '$')) AS bd_guard_{what};\n")
+    format!(
+        "SET @bd_guard_{what} = {n};\nSELECT IF(@bd_guard_{what} = 0, 'ok', \
+         JSON_EXTRACT(CONCAT('{MARKER}:{what}:', @bd_guard_{what}), '$')) AS bd_guard_{what};\n"
+    )
 }
 
 /// The schema check: the peer's schema must be the one this town had at
@@ -245,11 +275,11 @@ fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<P
             ),
         ));
     }
-    let mut query = String::new();
+    let mut query = incoming.prelude();
     let rules = rules(incoming);
     for (i, rule) in rules.iter().enumerate() {
         let Some(rows) = incoming.rows(rule.table, &rule.breaks) else { continue };
-        if !query.is_empty() {
+        if i > 0 {
             query.push_str(" UNION ALL ");
         }
         let _ = write!(

@@ -27,11 +27,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::audit::{self, Log};
+use super::lineage;
 use super::merge::{self, Rows};
 use super::remote::Peer;
 use super::report::{Conflict, IssueCounts};
 use crate::clock;
 use crate::config::{Strategy, Tier};
+use crate::dolt::number;
 use crate::error::UserError;
 use crate::output::{Report, Style};
 use crate::tracker::{Town, genesis, schema, sql};
@@ -118,12 +120,6 @@ impl Report for Joined {
     fn exit_code(&self) -> u8 {
         if self.conflicts.is_empty() { crate::error::exit::SUCCESS } else { crate::error::exit::FAILURE }
     }
-}
-
-fn number(row: Option<&serde_json::Map<String, Value>>, column: &str) -> u64 {
-    row.and_then(|r| r.get(column))
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-        .unwrap_or(0)
 }
 
 /// Where the two histories stand, read in one query.
@@ -228,19 +224,19 @@ pub fn join(town: &Town, peer: &Peer, strategy: Strategy, dry_run: bool, deadlin
     }
     let stamp = clock::now_sql().replace(['-', ':'], "").replace(' ', "-");
     let stamp = stamp.split('.').next().unwrap_or_default().to_owned();
-    let ours_kept = format!("bd/before-join/{}/{stamp}", peer.name);
+    let ours_kept = lineage::before_join(&peer.name, &stamp);
     lay_union(town, peer, &plan, moves, strategy, &ours_kept)?;
     if moves != Moves::Peer {
         joined.kept_here = Some(ours_kept);
     }
-    let theirs_kept = (moves != Moves::ThisTown).then(|| format!("bd/before-join/{}/{stamp}", town.name()));
+    let theirs_kept = (moves != Moves::ThisTown).then(|| lineage::before_join(town.name(), &stamp));
     joined.head = Some(share_union(town, peer, theirs_kept.as_deref(), deadline)?);
     joined.kept_there = theirs_kept;
     let entry = audit::Entry {
         time: clock::sql_to_rfc3339(&clock::now_sql()),
         peer: peer.name.clone(),
-        operation: "join".to_owned(),
-        status: "joined".to_owned(),
+        operation: audit::Operation::Join,
+        status: super::report::Status::Joined,
         commits_out: 1,
         commits_in: 0,
         issues_out: IssueCounts { added: joined.gained_there, changed: joined.merged, removed: 0 },
@@ -263,12 +259,9 @@ fn lay_union(
     kept: &str,
 ) -> anyhow::Result<()> {
     let tracking = peer.tracking_ref();
-    let union = sql::lit(&format!("bd-join-{}", peer.name));
+    let union = lineage::union(&peer.name);
     let build = |base: &str| {
-        let mut script = format!(
-            "SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {union}, {});\nCALL DOLT_CHECKOUT({union});\n",
-            sql::lit(base)
-        );
+        let mut script = lineage::begin(&union, base);
         // Every row of the sides the base does not hold, then the rows both
         // hold, as the plan merged them.
         let sides: &[&str] = match moves {
@@ -283,19 +276,17 @@ fn lay_union(
             }
         }
         script.push_str(&plan.statements);
-        let _ = writeln!(
-            script,
-            "CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {});\nCOMMIT;\nSET autocommit = 1;",
-            sql::lit(&format!("bd federation join: union with {}'s unrelated history ({strategy})", peer.name)),
-            sql::lit(&town.actor().signature())
-        );
+        script.push_str(&lineage::commit(
+            &format!("bd federation join: union with {}'s unrelated history ({strategy})", peer.name),
+            &town.actor().signature(),
+            lineage::Empty::Skip,
+        ));
+        script.push_str("SET autocommit = 1;\n");
         if moves != Moves::Peer {
-            let _ = writeln!(script, "CALL DOLT_BRANCH({}, 'main');", sql::lit(kept));
+            script.push_str(&lineage::keep(kept, "main"));
         }
-        let _ = writeln!(
-            script,
-            "CALL DOLT_CHECKOUT('main');\nCALL DOLT_RESET('--hard', {union});\nCALL DOLT_BRANCH('-D', {union});"
-        );
+        let _ = writeln!(script, "CALL DOLT_CHECKOUT('main');\nCALL DOLT_RESET('--hard', {});", sql::lit(&union));
+        script.push_str(&lineage::delete_statement(&union));
         script
     };
     let repo = town.repo();
@@ -323,17 +314,19 @@ fn lay_union(
 fn share_union(town: &Town, peer: &Peer, kept: Option<&str>, deadline: Instant) -> anyhow::Result<String> {
     let repo = town.repo();
     let remote = peer.sql_remote_args();
-    let t = sql::lit(&peer.tracking_ref());
+    let tracking = peer.tracking_ref();
+    let t = sql::lit(&tracking);
     let push = match kept {
         None => format!("CALL DOLT_PUSH({remote}, 'main');\n"),
         Some(kept) => format!(
-            "CALL DOLT_BRANCH({k}, {t});\nCALL DOLT_PUSH({remote}, {k});\nCALL DOLT_BRANCH('-D', {k});\n\
-             CALL DOLT_PUSH('--force', {remote}, 'main');\n",
-            k = sql::lit(kept)
+            "{}CALL DOLT_PUSH({remote}, {});\n{}CALL DOLT_PUSH('--force', {remote}, 'main');\n",
+            lineage::keep(kept, &tracking),
+            sql::lit(kept),
+            lineage::delete_statement(kept)
         ),
     };
     let script = format!("{push}SELECT 1 AS bd_joined, HASHOF('main') AS main, HASHOF({t}) AS peer;");
-    let out = peer.script(repo, &script, "bd_joined", deadline)?;
+    let out = peer.script(repo, &script, &|out| !super::fetch::reached(out, "bd_joined"), deadline)?;
     let rows = crate::dolt::parse_rows(&out.stdout)?;
     let done = rows.iter().find(|r| r.contains_key("bd_joined"));
     let hash = |c: &str| done.and_then(|r| r.get(c)).and_then(Value::as_str).map(str::to_owned);

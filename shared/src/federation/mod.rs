@@ -2,17 +2,33 @@
 //!
 //! [`open`] checks the prerequisites every federation command shares (the
 //! Dolt backend, direct access to the database, a federation sync mode) and
-//! returns the town. One file per operation lives beside this one.
+//! returns the town. Beside this file:
+//!
+//! - `exchange`: push, pull, fetch and sync with each peer in turn, the audit
+//!   log entry of each, and a sync's retries after a lost push race;
+//! - `fetch`: the one script each exchange starts with (fetch, standing, and
+//!   for a plain pull or sync the merge and push in the same dolt process);
+//! - `push`: a plain push in one round trip, from the last fetched state;
+//! - [`status`]: every peer surveyed in one dolt process, each within its bound;
+//! - [`join`]: laying a town onto an unrelated peer's lineage;
+//! - `state`: read-only questions about where the town stands;
+//! - `lineage`: the snapshot branches of exclusions, sanitized tiers and joins;
+//! - `outgoing`, `sanitized`: what those snapshots hold;
+//! - `merge`, `guard`: field-level merges, and the checks on what a peer sends;
+//! - [`remote`]: talking to a peer (bounds, retries, credentials, errors);
+//! - [`peers`], [`clone`], [`sovereignty`], [`audit`], [`report`].
 
 pub mod audit;
-pub mod backup;
 pub mod clone;
 pub mod exchange;
+mod fetch;
 mod guard;
 pub mod join;
+mod lineage;
 mod merge;
 mod outgoing;
 pub mod peers;
+mod push;
 pub mod remote;
 pub mod report;
 mod sanitized;

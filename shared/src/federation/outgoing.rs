@@ -10,6 +10,7 @@
 
 use std::fmt::Write as _;
 
+use super::lineage;
 use super::remote::Peer;
 use super::state;
 use crate::dolt::Repo;
@@ -95,15 +96,9 @@ const TABLES: [(&str, &str); 7] = [
     ("config", "FALSE"),
 ];
 
-/// The local branch holding a peer's outgoing lineage.
-#[must_use]
-pub(super) fn branch(peer: &Peer) -> String {
-    format!("bd-outgoing-{}", peer.name)
-}
-
 /// The message of the merge that records a share in `main`.
 pub(super) fn record_message(peer: &str) -> String {
-    format!("bd federation: record share on bd-outgoing-{peer}")
+    format!("bd federation: record share on {}", lineage::outgoing(peer))
 }
 
 /// Commits in `main` not yet shared with `peer` as a snapshot: those after
@@ -125,14 +120,9 @@ pub(super) fn unshared(repo: &Repo, peer: &str, base: &str) -> anyhow::Result<u6
 /// type became excluded) stays as the peer has it: a snapshot never removes
 /// a row because it is excluded.
 pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<Option<String>> {
-    let branch = branch(peer);
+    let branch = lineage::outgoing(&peer.name);
     let ids = excluded.ids();
-    let author = sql::lit(&town.actor().signature());
-    let mut script = format!(
-        "SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {b}, {base});\nCALL DOLT_CHECKOUT({b});\n",
-        b = sql::lit(&branch),
-        base = sql::lit(base)
-    );
+    let mut script = lineage::begin(&branch, base);
     for (table, excluded_row) in TABLES {
         let excluded_row = excluded_row.replace("{ids}", &ids);
         let _ = writeln!(
@@ -141,18 +131,16 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions)
              INSERT INTO {table} SELECT * FROM {table} AS OF 'main' WHERE NOT ({excluded_row});"
         );
     }
-    let _ = writeln!(
-        script,
-        "CALL DOLT_COMMIT('-A', '--allow-empty', '-m', {}, '--author', {author});\nCOMMIT;",
-        sql::lit(&format!("bd federation: share {} with {}", town.name(), peer.name))
-    );
-    town.repo().execute(&script)?;
+    script.push_str(&lineage::commit(
+        &format!("bd federation: share {} with {}", town.name(), peer.name),
+        &town.actor().signature(),
+        lineage::Empty::Allow,
+    ));
     let repo = town.repo();
+    repo.execute(&script)?;
     // A snapshot equal to its base carries nothing new.
-    let changed =
-        repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_diff_summary({}, {})", sql::lit(base), sql::lit(&branch)))?;
-    if changed.first().and_then(|r| r.get("n")).and_then(serde_json::Value::as_u64).unwrap_or(0) == 0 {
-        repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", sql::lit(&branch)))?;
+    if lineage::changes(repo, base, &branch)? == 0 {
+        lineage::delete(repo, std::slice::from_ref(&branch))?;
         return Ok(None);
     }
     Ok(Some(branch))

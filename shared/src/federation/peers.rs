@@ -240,16 +240,7 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
     }
     store.remove(name)?;
     // Its lineages go too, so a later peer of the same name starts afresh.
-    let lineages = [format!("bd-outgoing-{name}"), format!("bd-sanitized-{name}"), format!("bd-share-{name}")];
-    let existing = repo.query(&format!(
-        "SELECT name FROM dolt_branches WHERE name IN ({})",
-        lineages.iter().map(|b| crate::tracker::sql::lit(b)).collect::<Vec<_>>().join(", ")
-    ))?;
-    for row in existing {
-        if let Some(branch) = row.get("name").and_then(Json::as_str) {
-            repo.execute(&format!("CALL DOLT_BRANCH('-D', {});", crate::tracker::sql::lit(branch)))?;
-        }
-    }
+    super::lineage::delete(repo, &super::lineage::of_peer(name))?;
     Ok(Removed { name: name.to_owned(), endpoint: entry.and_then(|e| e.endpoint), status: "removed" })
 }
 
@@ -263,7 +254,8 @@ pub struct PeerInfo {
     /// The URL of the dolt remote (`null` when the remote is missing).
     pub dolt_url: Option<String>,
     /// The effective tier: the stricter of the town's and the peer's.
-    pub sovereignty: String,
+    #[serde(serialize_with = "super::report::serialize_tier")]
+    pub sovereignty: Tier,
     /// The remotesapi user, if any.
     pub user: Option<String>,
 }
@@ -288,7 +280,7 @@ pub fn list(town: &Town, config: &Resolved) -> anyhow::Result<Vec<PeerInfo>> {
     for entry in config.peers() {
         out.push(PeerInfo {
             dolt_url: remotes.remove(&entry.name),
-            sovereignty: effective_tier(config, &entry)?.as_str().to_owned(),
+            sovereignty: effective_tier(config, &entry)?,
             name: entry.name.clone(),
             endpoint: entry.endpoint.clone(),
             user: entry.user.clone(),

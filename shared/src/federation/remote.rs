@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 
 use crate::config::{PeerEntry, Resolved, Tier};
 use crate::credentials::{DOLT_REMOTE_PASSWORD, Secret, Store};
-use crate::dolt::{DoltError, Output, Repo};
+use crate::dolt::{DoltError, Failure, Output, Repo};
 use crate::error::UserError;
 use crate::peer::{Endpoint, Kind};
 use crate::tracker::Town;
 
 use super::peers::effective_tier;
+
+/// Whether a failed script may run again, judged from what it printed.
+pub type RerunSafe<'a> = &'a dyn Fn(&str) -> bool;
 
 /// How many times a transient failure is tried in all.
 const ATTEMPTS: u32 = 3;
@@ -151,6 +154,9 @@ pub struct PeerError {
     pub reason: String,
     /// What dolt printed before failing (results of earlier statements of a script).
     pub stdout: String,
+    /// What kind of failure it was, for callers that act on it (a sync
+    /// that lost a push race tries again).
+    pub kind: Failure,
 }
 
 impl fmt::Display for PeerError {
@@ -161,32 +167,13 @@ impl fmt::Display for PeerError {
 
 impl std::error::Error for PeerError {}
 
-fn is_transient(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    [
-        "connection refused",
-        "unavailable",
-        "deadline exceeded",
-        "timeout",
-        "timed out",
-        "connection reset",
-        "unexpected eof",
-        "temporarily",
-    ]
-    .iter()
-    .any(|needle| s.contains(needle))
-}
-
-fn is_unwritable(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    ["permission denied", "operation not permitted", "read-only file system"].iter().any(|needle| s.contains(needle))
-}
-
-fn is_auth(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    ["unauthenticated", "permission denied", "access denied", "authentication", "unauthorized", "invalid credentials"]
-        .iter()
-        .any(|needle| s.contains(needle))
+impl PeerError {
+    /// The same failure, of `kind`.
+    #[must_use]
+    pub fn of_kind(mut self, kind: Failure) -> Self {
+        self.kind = kind;
+        self
+    }
 }
 
 impl Peer {
@@ -204,12 +191,18 @@ impl Peer {
 
     /// Runs a SQL script that talks to this peer (`CALL DOLT_FETCH(…)`),
     /// with the same bounds, retries and credentials as [`Peer::call`] —
-    /// except that a script whose output already holds the column `settled`
-    /// is not run again: it got past a step (a merge) that a rerun would
-    /// find done and misreport.
-    pub fn script(&self, repo: &Repo, script: &str, settled: &str, deadline: Instant) -> Result<Output, PeerError> {
+    /// except that a failed run is tried again only when `rerun_safe` says
+    /// so of what it printed: a script that got past a step (a merge) would
+    /// find it done and misreport.
+    pub fn script(
+        &self,
+        repo: &Repo,
+        script: &str,
+        rerun_safe: RerunSafe<'_>,
+        deadline: Instant,
+    ) -> Result<Output, PeerError> {
         let sql = ["sql".to_owned(), "-r".to_owned(), "json".to_owned()];
-        self.run_bounded(repo, &sql, Some((script, settled)), deadline)
+        self.run_bounded(repo, &sql, Some((script, rerun_safe)), deadline)
     }
 
     /// The arguments that name this peer in a `DOLT_FETCH`/`DOLT_PUSH` call.
@@ -222,11 +215,18 @@ impl Peer {
         }
     }
 
+    /// Whether this peer has a password, which dolt takes from its
+    /// environment: one dolt process serves one such peer.
+    #[must_use]
+    pub fn has_credentials(&self) -> bool {
+        self.credentials.is_some()
+    }
+
     fn run_bounded(
         &self,
         repo: &Repo,
         full: &[String],
-        script: Option<(&str, &str)>,
+        script: Option<(&str, RerunSafe<'_>)>,
         deadline: Instant,
     ) -> Result<Output, PeerError> {
         let mut backoff = Duration::from_millis(500);
@@ -243,48 +243,12 @@ impl Peer {
             if let Some((_, password)) = &self.credentials {
                 call = call.env(DOLT_REMOTE_PASSWORD, password.expose());
             }
-            let err = match call.run() {
+            let (failure, transient) = match call.run() {
                 Ok(out) => return Ok(out),
-                Err(err) => err,
+                Err(err) => self.failure(&err),
             };
-            let reason = match &err {
-                DoltError::Timeout { .. } => return Err(self.timed_out()),
-                DoltError::Killed { .. } => return Err(self.error("was interrupted", err.to_string())),
-                other => other.stderr().map_or_else(|| other.to_string(), last_line),
-            };
-            if let Some(dir) = self.missing_directory() {
-                return Err(self.directory_gone(&dir));
-            }
-            if self.endpoint.kind() == Kind::File && is_unwritable(&reason) {
-                return Err(self.error(
-                    "cannot be written",
-                    format!("{reason}; make its directory writable for this user, or remove the peer"),
-                ));
-            }
-            if is_auth(&reason) {
-                return Err(self.error("refused the credentials", reason));
-            }
-            let settled = match (&err, script) {
-                (DoltError::Failed { stdout, .. }, Some((_, marker))) => stdout.contains(&format!("\"{marker}\"")),
-                _ => false,
-            };
-            if settled || reason.contains("non-fast-forward") || attempt >= ATTEMPTS || !is_transient(&reason) {
-                let mut failure = if reason.contains("non-fast-forward") {
-                    // The peer moved on after our fetch: someone else pushed first.
-                    self.error(
-                        "has changes this town does not have",
-                        format!(
-                            "another town pushed to it while this push was under way; run `bd federation sync {}`, \
-                             then push again",
-                            self.name
-                        ),
-                    )
-                } else {
-                    self.error(if is_transient(&reason) { "is unreachable" } else { "failed" }, reason)
-                };
-                if let DoltError::Failed { stdout, .. } = err {
-                    failure.stdout = stdout;
-                }
+            let rerun_safe = script.is_none_or(|(_, safe)| safe(&failure.stdout));
+            if !transient || !rerun_safe || attempt >= ATTEMPTS {
                 return Err(failure);
             }
             attempt += 1;
@@ -293,11 +257,59 @@ impl Peer {
         }
     }
 
-    fn timed_out(&self) -> PeerError {
+    /// What a failed dolt call means for this peer, and whether it is worth
+    /// trying again (the peer could not be reached).
+    pub(super) fn failure(&self, err: &DoltError) -> (PeerError, bool) {
+        let reason = match err {
+            DoltError::Timeout { .. } => return (self.timed_out(), false),
+            DoltError::Killed { .. } => return (self.error("was interrupted", err.to_string()), false),
+            other => other.stderr().map_or_else(|| other.to_string(), last_line),
+        };
+        if let Some(dir) = self.missing_directory() {
+            return (self.directory_gone(&dir), false);
+        }
+        let kind = err.kind();
+        let file = self.endpoint.kind() == Kind::File;
+        let mut failure = match kind {
+            Failure::Unwritable | Failure::PermissionDenied if file => self.error(
+                "cannot be written",
+                format!("{reason}; make its directory writable for this user, or remove the peer"),
+            ),
+            Failure::AuthRefused | Failure::PermissionDenied => self.error("refused the credentials", reason),
+            // The peer moved on after our fetch: someone else pushed first.
+            Failure::NotFastForward => self.race_lost(),
+            Failure::Unreachable => self.error("is unreachable", reason),
+            _ => self.error("failed", reason),
+        }
+        .of_kind(kind);
+        if let Some(stdout) = err.stdout() {
+            stdout.clone_into(&mut failure.stdout);
+        }
+        (failure, kind == Failure::Unreachable)
+    }
+
+    /// The failure of a peer that did not answer within its time bound.
+    #[must_use]
+    pub fn timed_out(&self) -> PeerError {
         self.error(
             "did not answer in time",
             "the time limit ran out; raise it with --timeout or federation.timeout if the peer is just slow".into(),
         )
+        .of_kind(Failure::Unreachable)
+    }
+
+    /// The refusal of a push because another town pushed first.
+    #[must_use]
+    pub fn race_lost(&self) -> PeerError {
+        self.error(
+            "has changes this town does not have",
+            format!(
+                "another town pushed to it while this push was under way; run `bd federation sync {}`, then push \
+                 again",
+                self.name
+            ),
+        )
+        .of_kind(Failure::NotFastForward)
     }
 
     /// A failure naming this peer.
@@ -309,6 +321,7 @@ impl Peer {
             what,
             reason,
             stdout: String::new(),
+            kind: Failure::Other,
         }
     }
 
@@ -316,6 +329,7 @@ impl Peer {
     #[must_use]
     pub fn directory_gone(&self, dir: &str) -> PeerError {
         self.error("is unreachable", format!("directory {dir} does not exist (moved or unmounted?)"))
+            .of_kind(Failure::Unreachable)
     }
 
     /// For a `file://` peer, whether its directory exists (dolt would
@@ -349,7 +363,5 @@ mod tests {
     fn spinner_noise_is_dropped_from_reasons() {
         let raw = "- Fetching...\\ Fetching...could not access dolt url 'http://127.0.0.1:1/db': connection refused";
         assert_eq!(last_line(raw), "could not access dolt url 'http://127.0.0.1:1/db': connection refused");
-        assert!(is_transient("rpc error: code = Unavailable"));
-        assert!(is_auth("rpc error: code = Unauthenticated desc = invalid credentials"));
     }
 }

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::exit;
 use crate::output::{Report, Style};
 
+/// Writes a tier as its name (`"T3"`), for the reports that show one.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `serialize_with` hands a reference
+pub(crate) fn serialize_tier<S: serde::Serializer>(tier: &crate::config::Tier, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(tier.as_str())
+}
+
 /// Issues added, changed and removed by a share.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct IssueCounts {
@@ -29,7 +35,7 @@ impl IssueCounts {
 }
 
 /// The outcome for one peer.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Commits were sent.
@@ -48,6 +54,33 @@ pub enum Status {
     Conflict,
     /// The operation failed.
     Failed,
+    /// A join laid this town onto the peer's lineage (the audit log's word;
+    /// a join reports with its own result).
+    Joined,
+}
+
+impl Status {
+    /// The word in JSON and the audit log.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pushed => "pushed",
+            Status::Pulled => "pulled",
+            Status::Fetched => "fetched",
+            Status::Synced => "synced",
+            Status::UpToDate => "up_to_date",
+            Status::DryRun => "dry_run",
+            Status::Conflict => "conflict",
+            Status::Failed => "failed",
+            Status::Joined => "joined",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 impl Status {
@@ -110,6 +143,31 @@ pub struct PeerResult {
 }
 
 impl PeerResult {
+    /// This result followed by `later`, a second round of the same
+    /// operation: what came in adds up, the rest is the later round's.
+    #[must_use]
+    pub fn then(self, later: PeerResult) -> PeerResult {
+        let moved_in = self.commits_in > 0 || later.commits_in > 0;
+        let status = match later.status {
+            Status::UpToDate if moved_in => Status::Synced,
+            other => other,
+        };
+        let pending_committed =
+            if self.pending_committed.is_empty() { later.pending_committed } else { self.pending_committed };
+        PeerResult {
+            commits_in: self.commits_in + later.commits_in,
+            issues_in: IssueCounts {
+                added: self.issues_in.added + later.issues_in.added,
+                changed: self.issues_in.changed + later.issues_in.changed,
+                removed: self.issues_in.removed + later.issues_in.removed,
+            },
+            head: later.head.or(self.head),
+            pending_committed,
+            status,
+            ..later
+        }
+    }
+
     /// A result with nothing moved yet.
     #[must_use]
     pub fn new(peer: &str, endpoint: &str) -> Self {
@@ -153,7 +211,7 @@ pub struct Exchange {
     pub peers: Vec<PeerResult>,
     /// The JSONL backup refreshed after the exchange (`belt-and-suspenders`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jsonl: Option<super::backup::Backup>,
+    pub jsonl: Option<crate::backup::Backup>,
 }
 
 fn counts(label: &str, c: IssueCounts) -> String {
@@ -210,6 +268,7 @@ impl Report for Exchange {
                     counts("in", p.issues_in),
                     counts("out", p.issues_out)
                 ),
+                Status::Joined => "joined".to_owned(),
                 Status::Conflict | Status::Failed => continue,
             };
             let _ = writeln!(out, "{}: {line}", style.bold(&p.peer));

@@ -15,18 +15,14 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::guard;
+use super::lineage;
 use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::report::{Conflict, IssueCounts};
 use super::sovereignty::Sanitizer;
 use crate::config::Strategy;
-use crate::dolt::Row;
+use crate::dolt::{Row, number};
 use crate::tracker::{Town, sql};
-
-/// The local branch holding a T3/T4 peer's lineage.
-fn branch(peer: &Peer) -> String {
-    format!("bd-sanitized-{}", peer.name)
-}
 
 /// Child tables and the column that links each to its issue.
 const CHILDREN: [&str; 4] = ["labels", "comments", "events", "dependencies"];
@@ -82,15 +78,9 @@ fn sanitize(table: &str, row: &mut Row, s: &Sanitizer) {
     }
 }
 
-/// The local branch holding what this town last shared with a T3/T4 peer
-/// merged with what the peer had: the peer's main right after that share.
-fn shared_branch(peer: &Peer) -> String {
-    format!("bd-share-{}", peer.name)
-}
-
 /// The author of every commit on a sanitized lineage: the tool, never a person.
 fn tool_author(town: &Town) -> String {
-    sql::lit(&format!("bd <bd@{}>", town.name()))
+    format!("bd <bd@{}>", town.name())
 }
 
 /// What the next share with a T3/T4 peer would be.
@@ -130,13 +120,13 @@ pub(super) fn build(
     strategy: Strategy,
 ) -> anyhow::Result<Share> {
     let repo = town.repo();
-    let snapshots = sql::lit(&branch(peer));
+    let snapshots = sql::lit(&lineage::sanitized(&peer.name));
     let rows = repo.query(&format!(
         "SELECT assignee AS p FROM issues UNION SELECT owner FROM issues UNION SELECT created_by FROM issues \
          UNION SELECT author FROM comments UNION SELECT actor FROM events UNION SELECT created_by FROM dependencies;\n\
          SELECT COUNT(*) AS bd_lineage FROM dolt_branches WHERE name = {snapshots};"
     ))?;
-    let lineage = rows.iter().any(|r| r.get("bd_lineage").and_then(Value::as_u64).unwrap_or(0) > 0);
+    let has_lineage = rows.iter().any(|r| r.get("bd_lineage").and_then(Value::as_u64).unwrap_or(0) > 0);
     let people = rows.iter().filter_map(|r| r.get("p").and_then(Value::as_str).map(str::to_owned));
     let sanitizer = Sanitizer::new(town.workspace(), peer.tier)?.with_known_people(people);
     let ours = sql::lit(&town.source_system());
@@ -144,10 +134,10 @@ pub(super) fn build(
     // The snapshot is made on the share branch, from the last snapshot (or
     // the peer's main for the first share); the lineage moves to it only
     // once the peer took the share ([`record`]).
-    let shared = sql::lit(&shared_branch(peer));
-    let start = if lineage { snapshots.clone() } else { sql::lit(base) };
-    let mut script =
-        format!("SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {shared}, {start});\nCALL DOLT_CHECKOUT({shared});\n");
+    let shared_branch = lineage::shared(&peer.name);
+    let shared = sql::lit(&shared_branch);
+    let start = if has_lineage { lineage::sanitized(&peer.name) } else { base.to_owned() };
+    let mut script = lineage::begin(&shared_branch, &start);
     for child in CHILDREN {
         let _ = writeln!(
             script,
@@ -178,13 +168,13 @@ pub(super) fn build(
         }
         sql::inserts(&mut script, child, &rows);
     }
-    let author = tool_author(town);
-    let _ = writeln!(
-        script,
-        "CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {author});\nCOMMIT;\n\
-         SELECT HASHOF({shared}) AS bd_snapshot;",
-        sql::lit(&format!("bd federation: {} share from {}", peer.tier, town.name())),
-    );
+    script.push_str(&lineage::commit(
+        &format!("bd federation: {} share from {}", peer.tier, town.name()),
+        &tool_author(town),
+        lineage::Empty::Skip,
+    ));
+    let _ = writeln!(script, "SELECT HASHOF({shared}) AS bd_snapshot;");
+    let author = sql::lit(&tool_author(town));
     let rows = crate::dolt::parse_rows(&repo.call(["sql", "-r", "json"]).stdin(script).run()?.stdout)?;
     let snapshot = rows
         .iter()
@@ -193,7 +183,7 @@ pub(super) fn build(
         .to_owned();
     let mut script = String::from("SET autocommit = 0;\n");
     if peer_has_data {
-        let plan = super::merge::plan(repo, &shared_branch(peer), base, strategy)?;
+        let plan = super::merge::plan(repo, &shared_branch, base, strategy)?;
         if strategy == Strategy::Manual && !plan.conflicts.is_empty() {
             return Ok(Share::Conflicts(plan.conflicts));
         }
@@ -215,20 +205,17 @@ pub(super) fn build(
             );
         }
     }
-    let _ = writeln!(
-        script,
-        "COMMIT;\nSELECT COUNT(*) AS bd_changes FROM dolt_diff_summary({}, {shared});",
-        sql::lit(base)
-    );
+    let _ = writeln!(script, "COMMIT;\n{};", lineage::changes_query(base, &shared_branch));
     let rows = crate::dolt::parse_rows(&repo.call(["sql", "-r", "json"]).stdin(script).run()?.stdout)?;
     let changes = rows.iter().find_map(|r| r.get("bd_changes").and_then(Value::as_u64)).unwrap_or(0);
-    Ok(if changes == 0 { Share::Nothing } else { Share::Ready { branch: shared_branch(peer), snapshot } })
+    Ok(if changes == 0 { Share::Nothing } else { Share::Ready { branch: shared_branch, snapshot } })
 }
 
 /// Records a share the peer took: the snapshot lineage moves to `snapshot`,
 /// the base of the next share's three-way merge.
 pub(super) fn record(town: &Town, peer: &Peer, snapshot: &str) -> anyhow::Result<()> {
-    town.repo().execute(&format!("CALL DOLT_BRANCH('-f', {}, {});", sql::lit(&branch(peer)), sql::lit(snapshot)))?;
+    let snapshots = sql::lit(&lineage::sanitized(&peer.name));
+    town.repo().execute(&format!("CALL DOLT_BRANCH('-f', {snapshots}, {});", sql::lit(snapshot)))?;
     Ok(())
 }
 
@@ -244,10 +231,10 @@ pub(super) fn outgoing_counts(
     excluded: &Exclusions,
 ) -> anyhow::Result<IssueCounts> {
     let repo = town.repo();
-    let snapshots = branch(peer);
-    let lineage =
+    let snapshots = lineage::sanitized(&peer.name);
+    let known =
         repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", sql::lit(&snapshots)))?;
-    let since = sql::lit(if number(lineage.first(), "n") > 0 { &snapshots } else { base });
+    let since = sql::lit(if number(known.first(), "n") > 0 { &snapshots } else { base });
     let filter = format!("l.source_system = {} AND NOT ({})", sql::lit(&town.source_system()), excluded.issue_row("l"));
     let own_rows = sql::lit(&format!("{}-%", town.prefix()));
     let children = |table: &str, own: &str| {
@@ -272,19 +259,10 @@ pub(super) fn outgoing_counts(
 pub(super) fn standing(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<(u64, u64)> {
     let ahead = u64::from(!outgoing_counts(town, peer, base, excluded)?.is_empty());
     let repo = town.repo();
-    let shared = shared_branch(peer);
+    let shared = lineage::shared(&peer.name);
     let known = repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", sql::lit(&shared)))?;
     let behind = if number(known.first(), "n") > 0 { super::state::ahead_behind(repo, &shared, base)?.1 } else { 0 };
     Ok((ahead, behind))
-}
-
-fn number(row: Option<&Row>, column: &str) -> u64 {
-    row.and_then(|r| r.get(column)).map_or(0, number_of)
-}
-
-/// A count as dolt prints it (a number, or a decimal sum as text).
-fn number_of(value: &Value) -> u64 {
-    value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok())).unwrap_or(0)
 }
 
 /// Copies in what a T3/T4 peer's main holds for this town: the issues
@@ -333,7 +311,7 @@ pub(super) fn import_foreign(town: &Town, peer: &Peer, dry_run: bool) -> anyhow:
         other => other?,
     };
     let rows: Vec<_> = rows.into_iter().filter(|r| r.contains_key("added") || r.contains_key("commented")).collect();
-    let commented = rows.iter().find_map(|r| r.get("commented")).map_or(0, number_of);
+    let commented = rows.iter().find_map(|r| r.get("commented")).map_or(0, crate::dolt::count);
     let counts = IssueCounts {
         added: number(rows.first(), "added"),
         changed: number(rows.first(), "changed") + commented,

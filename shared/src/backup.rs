@@ -1,5 +1,6 @@
 //! The JSONL backup of `git-portable`, `realtime` and `belt-and-suspenders`
-//! modes: import what git brought, export, commit.
+//! modes: import what git brought, export, commit. The file's format is
+//! [`crate::tracker::jsonl`]'s; the git commit is [`crate::gitrepo`]'s.
 
 use serde::Serialize;
 

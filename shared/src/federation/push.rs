@@ -1,0 +1,140 @@
+//! `push` of `main` itself to a peer, in one round trip.
+//!
+//! The push decides from the last fetched state of the peer (the tracking
+//! ref `peer/main`), pushes, and reads the tracking ref dolt moved: dolt
+//! moves it only when the peer accepted the push, so that read is the check
+//! that the peer took it. Nothing is fetched first: dolt itself refuses a
+//! push the peer cannot fast-forward, and only then is the peer fetched, to
+//! say how many commits it has that this town lacks.
+//!
+//! Pushes of filtered or sanitized lineages are built on the peer's current
+//! state and fetch first; [`super::exchange`] runs those.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::fetch;
+use super::outgoing::Exclusions;
+use super::remote::Peer;
+use super::report::IssueCounts;
+use super::state;
+use crate::dolt::{Failure, Repo, number};
+use crate::tracker::{migrate, sql};
+
+/// What a push moved.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pushed {
+    /// Tables whose pending changes were committed first.
+    pub pending_committed: Vec<String>,
+    /// Commits the peer lacked, as of the last fetch.
+    pub commits: u64,
+    /// This town's issue changes the peer lacked.
+    pub issues: IssueCounts,
+    /// Our main, which the peer now has; `None` when it already had it.
+    pub head: Option<String>,
+}
+
+/// How a one-round-trip push ended.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// The peer has our main.
+    Pushed(Pushed),
+    /// The peer was never fetched, so there is no last state to decide
+    /// from; nothing was sent (pending changes were committed). The caller
+    /// fetches first.
+    NeverFetched {
+        /// Tables whose pending changes were committed.
+        pending_committed: Vec<String>,
+    },
+}
+
+/// Pushes `main` to `peer`, first committing pending changes when `commit`
+/// gives the message and author.
+pub(super) fn plain(
+    repo: &Repo,
+    peer: &Peer,
+    commit: Option<(&str, &str)>,
+    deadline: Instant,
+) -> anyhow::Result<Outcome> {
+    // Running it again does nothing twice: the commit skips when nothing is
+    // pending, and a push of what the peer has is a no-op.
+    let out = match peer.script(repo, &script(peer, commit), &|_| true, deadline) {
+        Ok(out) => Ok(crate::dolt::parse_rows(&out.stdout)?),
+        Err(err) => Err(err),
+    };
+    let rows = match &out {
+        Ok(rows) => rows.clone(),
+        Err(err) => crate::dolt::parse_rows(&err.stdout).unwrap_or_default(),
+    };
+    let find = |marker: &str| rows.iter().find(|r| r.contains_key(marker));
+    let pending_committed = state::tables_of(find("bd_pending").and_then(|r| r.get("tables")));
+    let standing = find("bd_standing");
+    if let Err(err) = out {
+        if let Some(mismatch) = fetch::remote_mismatch(peer, &err.reason) {
+            return Err(mismatch.into());
+        }
+        if standing.is_none() && !state::has_remote_ref(repo, &peer.tracking_ref())? {
+            return Ok(Outcome::NeverFetched { pending_committed });
+        }
+        migrate::check_standing(&peer.name, standing)?;
+        if err.kind == Failure::NotFastForward {
+            return Err(explain_refusal(repo, peer, deadline).into());
+        }
+        return Err(err.into());
+    }
+    let ahead = number(standing, "ahead");
+    let hash = |col: &str| find("bd_pushed").and_then(|r| r.get(col)).and_then(Value::as_str);
+    // Truthful: the peer's main must now be ours.
+    if hash("peer").is_none() || hash("peer") != hash("main") {
+        return Err(peer
+            .error("did not take the push", "its main is not this town's main after the push".to_owned())
+            .into());
+    }
+    let moved = ahead > 0;
+    Ok(Outcome::Pushed(Pushed {
+        pending_committed,
+        commits: ahead,
+        issues: if moved { state::counts_of(standing, "out") } else { IssueCounts::default() },
+        head: moved.then(|| hash("main").unwrap_or_default().to_owned()),
+    }))
+}
+
+/// Why the peer refused a fast-forward: fetched now, it has commits this
+/// town lacks (or it moved and moved back, and the push can simply be tried again).
+fn explain_refusal(repo: &Repo, peer: &Peer, deadline: Instant) -> super::remote::PeerError {
+    match fetch::fetch_and_stand(repo, peer, None, &Exclusions::none(), fetch::Then::Fetch, deadline) {
+        Ok(standing) if standing.behind > 0 => state::behind_error(peer, standing.behind),
+        Ok(_) => peer.race_lost(),
+        Err(err) => match err.downcast::<super::remote::PeerError>() {
+            Ok(err) => err,
+            Err(other) => peer.error("refused the push", format!("{other:#}")).of_kind(Failure::NotFastForward),
+        },
+    }
+}
+
+/// The one script: commit pending changes, check the remote is the
+/// configured one, read the standing against the last fetched state, push,
+/// read the tracking ref again. The standing read fails when the peer was
+/// never fetched, before anything is sent.
+fn script(peer: &Peer, commit: Option<(&str, &str)>) -> String {
+    let tracking = peer.tracking_ref();
+    let t = sql::lit(&tracking);
+    let mut script = fetch::prelude(peer, commit);
+    let _ = writeln!(
+        script,
+        "SELECT 1 AS bd_standing, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {}{};",
+        sql::lit(&format!("{tracking}..main")),
+        state::counts_query(&sql::lit(&format!("{tracking}...main")), &Exclusions::none(), "out"),
+        migrate::standing_columns(&t),
+    );
+    // Nothing is pushed across a schema this bd does not know.
+    let _ = writeln!(script, "{}", migrate::guard(&t));
+    let _ = writeln!(
+        script,
+        "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({t}) AS peer, HASHOF('main') AS main;",
+        peer.sql_remote_args()
+    );
+    script
+}
