@@ -1,12 +1,12 @@
 //! Moving data with peers: fetch, push, pull and sync, one peer at a time,
 //! each step bounded in time and recorded in the audit log. The script each
-//! starts with is [`super::fetch`]'s; a plain push is [`super::push`]'s. A
-//! sync whose push another town beat fetches, merges and pushes again, with
-//! jittered backoff, within its time bound.
+//! starts with is `fetch`'s; a plain push is `push`'s. A sync whose push
+//! another town beat fetches, merges and pushes again, with jittered
+//! backoff, within its time bound.
 //!
 //! What is pushed is `main` itself, unless some issue types must never leave
 //! the town (`federation.exclude_types`): then it is an outgoing lineage of
-//! filtered snapshots (see [`super::outgoing`]), so the excluded issues are in
+//! filtered snapshots (see `outgoing`), so the excluded issues are in
 //! neither the peer's tables nor its history.
 
 use std::fmt::Write as _;
