@@ -15,7 +15,7 @@ libfuzzer_sys::fuzz_target!(|text: &str| {
             let c = &plan.counts;
             assert_eq!(c.added + c.changed + c.unchanged + c.skipped, lines);
             assert_eq!(c.skipped, c.skipped_because.values().sum::<u64>());
-            let written = plan.statements.matches("DELETE FROM issues WHERE").count() as u64;
+            let written = plan.statements.as_str().matches("DELETE FROM issues WHERE").count() as u64;
             assert_eq!(written, plan.counts.added + plan.counts.changed);
         }
         Err(err) => assert!(err.to_string().contains("fuzz.jsonl"), "{err}"),
