@@ -4,11 +4,15 @@
 //! Dolt backend, direct access to the database, a federation sync mode) and
 //! returns the town. Beside this file:
 //!
-//! - `exchange`: push, pull, fetch and sync with each peer in turn, the audit
-//!   log entry of each, and a sync's retries after a lost push race;
+//! - `exchange`: each peer in turn, the audit log entry of each, and the
+//!   dispatch of one operation to its file;
 //! - `fetch`: the one script each exchange starts with (fetch, standing, and
 //!   for a plain pull or sync the merge and push in the same dolt process);
-//! - `push`: a plain push in one round trip, from the last fetched state;
+//! - `push`: a plain push in one round trip, from the last fetched state, and
+//!   the pushes that need the peer's current state (after a pull, filtered
+//!   lineages, sanitized shares);
+//! - `pull`: the trust-boundary checks, the merge plan and the merge;
+//! - `sync`: a pull then a push, and its retries after a lost push race;
 //! - [`status`]: every peer surveyed in one dolt process, each within its bound;
 //! - [`join`]: laying a town onto an unrelated peer's lineage;
 //! - `state`: read-only questions about where the town stands;
@@ -28,6 +32,7 @@ mod lineage;
 mod merge;
 mod outgoing;
 pub mod peers;
+mod pull;
 mod push;
 pub mod remote;
 pub mod report;
@@ -35,6 +40,7 @@ mod sanitized;
 pub mod sovereignty;
 mod state;
 pub mod status;
+mod sync;
 
 use std::time::{Duration, Instant};
 

@@ -7,19 +7,25 @@
 //! push the peer cannot fast-forward, and only then is the peer fetched, to
 //! say how many commits it has that this town lacks.
 //!
-//! Pushes of filtered or sanitized lineages are built on the peer's current
-//! state and fetch first; [`super::exchange`] runs those.
+//! Pushes after a pull, and of filtered or sanitized lineages, are built on
+//! the peer's current state, after the fetch that starts the exchange; they
+//! are the `Session` methods at the end of this file.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use serde_json::Value;
 
+use super::exchange::Session;
 use super::fetch;
+use super::outgoing;
 use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::report::IssueCounts;
+use super::report::{PeerResult, Status};
+use super::sanitized;
 use super::state;
+use crate::config::Tier;
 use crate::dolt::{Failure, Repo, number};
 use crate::tracker::{migrate, sql};
 
@@ -137,4 +143,116 @@ fn script(peer: &Peer, commit: Option<(&str, &str)>) -> String {
         peer.sql_remote_args()
     );
     script
+}
+
+/// Pushes that need the peer's current state: after a pull in a sync, of a
+/// filtered lineage (exclusions), or of a sanitized share (T3/T4).
+impl Session<'_> {
+    pub(super) fn push(
+        &self,
+        result: &mut PeerResult,
+        standing: &state::Standing,
+        after_pull: bool,
+    ) -> anyhow::Result<()> {
+        let repo = self.town.repo();
+        let base = standing.base.clone();
+        if self.peer.tier >= Tier::T3 {
+            return self.push_sanitized(result, standing);
+        }
+        let (ahead, behind) = (standing.ahead, standing.behind);
+        // In a dry-run sync the pull has not happened, so the peer is still "ahead".
+        if behind > 0 && !(after_pull && self.options.dry_run) {
+            return Err(state::behind_error(self.peer, behind).into());
+        }
+        let issues = match standing.outgoing {
+            Some(counts) => counts,
+            None => state::outgoing_counts(repo, &base, self.excluded)?,
+        };
+        if self.options.dry_run {
+            result.commits_out = self.unshared(standing)?;
+            result.issues_out = issues;
+            result.status = Status::DryRun;
+            return Ok(());
+        }
+        if ahead == 0 {
+            return Ok(());
+        }
+        let source = if self.excluded.is_empty() {
+            "main".to_owned()
+        } else {
+            match outgoing::build(self.town, self.peer, &base, self.excluded)? {
+                Some(branch) => branch,
+                None => return Ok(()),
+            }
+        };
+        // What is sent: main's commits, or the snapshots of the outgoing lineage.
+        let sent_commits = if source == "main" { ahead } else { state::ahead_behind(repo, &source, &base)?.0 };
+        result.head = self.send(&source, standing)?;
+        if source != "main" {
+            outgoing::record_in_main(self.town, self.peer, &source)?;
+        }
+        result.commits_out = sent_commits;
+        result.issues_out = issues;
+        result.status = Status::Pushed;
+        Ok(())
+    }
+
+    /// Pushes `source` to the peer's main and checks that the peer took it:
+    /// dolt moves our tracking ref only when the remote accepted the push.
+    pub(super) fn send(&self, source: &str, standing: &state::Standing) -> anyhow::Result<Option<String>> {
+        let repo = self.town.repo();
+        self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
+        let rows = repo.query(&format!(
+            "SELECT HASHOF({}) AS peer, HASHOF({}) AS sent, HASHOF('main') AS main",
+            sql::lit(&self.peer.tracking_ref()),
+            sql::lit(source)
+        ))?;
+        let hash = |c: &str| rows.first().and_then(|r| r.get(c)).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let (after, sent) = (hash("peer"), hash("sent"));
+        if after.is_none() || after != sent || after == standing.peer_head {
+            return Err(self
+                .peer
+                .error("did not take the push", format!("its main is {after:?}, expected {sent:?}"))
+                .into());
+        }
+        Ok(hash("main"))
+    }
+
+    /// Sends a sanitized share to a T3/T4 peer (see [`sanitized`]).
+    pub(super) fn push_sanitized(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
+        let base = standing.base.as_str();
+        let issues = sanitized::outgoing_counts(self.town, self.peer, base, self.excluded)?;
+        if self.options.dry_run {
+            result.commits_out = u64::from(!issues.is_empty());
+            result.issues_out = issues;
+            result.status = Status::DryRun;
+            return Ok(());
+        }
+        let built =
+            sanitized::build(self.town, self.peer, base, standing.peer_has_data, self.excluded, self.options.strategy)?;
+        match built {
+            sanitized::Share::Nothing => Ok(()),
+            sanitized::Share::Conflicts(conflicts) => {
+                result.status = Status::Conflict;
+                result.error = Some(format!(
+                    "sharing with {} peer '{}' conflicts in {} row(s): the peer changed fields this town changed \
+                     too; nothing was sent. Choose a strategy: `bd federation sync {} --strategy ours|theirs|newest`",
+                    self.peer.tier,
+                    self.peer.name,
+                    conflicts.len(),
+                    self.peer.name
+                ));
+                result.conflicts = conflicts;
+                Ok(())
+            }
+            sanitized::Share::Ready { branch, snapshot } => {
+                result.head = self.send(&branch, standing)?;
+                sanitized::record(self.town, self.peer, &snapshot)?;
+                result.commits_out = 1;
+                result.issues_out = issues;
+                result.status = Status::Pushed;
+                Ok(())
+            }
+        }
+    }
 }
