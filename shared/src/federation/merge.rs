@@ -263,8 +263,7 @@ pub(super) fn plan_rows(repo: &Repo, ours: &str, theirs: &str, strategy: Strateg
             );
         }
     }
-    let out = repo.call(["sql", "-r", "json"]).stdin(script).run()?;
-    let read = crate::dolt::parse_rows(&out.stdout)?;
+    let read = repo.query(&script)?;
     Ok(plan_from_rows(&read, strategy, rows))
 }
 

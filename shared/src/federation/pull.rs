@@ -113,15 +113,18 @@ impl Session<'_> {
             "COMMIT;\nSELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
             state::counts_query("@bd_before, 'main'", &Exclusions::none(), "in")
         );
-        let out = self.town.repo().call(["sql", "-r", "json"]).stdin(script).run()?;
-        let rows = crate::dolt::parse_rows(&out.stdout)?;
-        let surprise = rows.iter().any(|r| r.get("conflicts").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0);
-        if plan.is_empty() && surprise {
-            anyhow::bail!(
-                "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",
-                self.peer.name
-            );
-        }
+        // A merge that meets conflicts the plan did not resolve cannot
+        // commit: the transaction rolls back and nothing changes.
+        let rows = self.town.repo().query(&script).map_err(|err| {
+            if err.stderr().is_some_and(|e| e.contains("conflict")) {
+                anyhow::anyhow!(
+                    "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",
+                    self.peer.name
+                )
+            } else {
+                err.into()
+            }
+        })?;
         let done = rows.iter().find(|r| r.contains_key("bd_done"));
         let head = done.and_then(|r| r.get("bd_head")).and_then(serde_json::Value::as_str).map(str::to_owned);
         Ok((head, state::counts_of(done, "in")))

@@ -175,7 +175,7 @@ pub(super) fn build(
     ));
     let _ = writeln!(script, "SELECT HASHOF({shared}) AS bd_snapshot;");
     let author = sql::lit(&tool_author(town));
-    let rows = crate::dolt::parse_rows(&repo.call(["sql", "-r", "json"]).stdin(script).run()?.stdout)?;
+    let rows = repo.query(&script)?;
     let snapshot = rows
         .iter()
         .find_map(|r| r.get("bd_snapshot").and_then(Value::as_str))
@@ -206,7 +206,7 @@ pub(super) fn build(
         }
     }
     let _ = writeln!(script, "COMMIT;\n{};", lineage::changes_query(base, &shared_branch));
-    let rows = crate::dolt::parse_rows(&repo.call(["sql", "-r", "json"]).stdin(script).run()?.stdout)?;
+    let rows = repo.query(&script)?;
     let changes = rows.iter().find_map(|r| r.get("bd_changes").and_then(Value::as_u64)).unwrap_or(0);
     Ok(if changes == 0 { Share::Nothing } else { Share::Ready { branch: shared_branch, snapshot } })
 }

@@ -22,6 +22,8 @@ impl Town {
     /// Adds a comment by the acting person to issue `id` as one commit.
     pub fn add_comment(&self, id: &str, text: &str) -> anyhow::Result<Comment> {
         validate::fits("comments", "text", "comment", text)?;
+        // Read under the lock, so a concurrent delete cannot come between.
+        let lock = self.lock()?;
         self.issue(id)?;
         let now = clock::now_sql();
         let comment = Comment {
@@ -46,7 +48,7 @@ impl Town {
             comment.id,
             now
         );
-        self.write(&statements, &format!("bd comment {}", comment.issue_id))?;
+        self.write_locked(&lock, &statements, &format!("bd comment {}", comment.issue_id))?;
         Ok(comment)
     }
 }
