@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use bd_shared::tracker::jsonl;
 
 libfuzzer_sys::fuzz_target!(|text: &str| {
-    let existing = BTreeMap::from([("town-abc123".to_owned(), "2026-01-01 00:00:00.000000".to_owned())]);
-    match jsonl::plan(text, "fuzz.jsonl", &existing) {
+    let here = jsonl::Here {
+        updated: BTreeMap::from([("town-abc123".to_owned(), "2026-01-01 00:00:00.000000".to_owned())]),
+        owners: BTreeMap::from([(("comments".to_owned(), "c1".to_owned()), "town-abc123".to_owned())]),
+    };
+    match jsonl::plan(text, "fuzz.jsonl", &here) {
         Ok(plan) => {
             let lines = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
             let c = &plan.counts;

@@ -99,10 +99,32 @@ pub fn get_os(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
-/// Whether a boolean flag variable is set to a true value (`1`, `true`, `yes`).
+/// The spellings a boolean variable may hold.
+const TRUE: [&str; 4] = ["1", "true", "yes", "on"];
+const FALSE: [&str; 4] = ["0", "false", "no", "off"];
+
+/// A boolean variable: unset or empty is false; anything but the spellings
+/// of true and false is an error naming the variable, never a silent false.
+pub fn flag(name: &str) -> Result<bool, UserError> {
+    let Some(value) = get(name) else { return Ok(false) };
+    let lower = value.to_ascii_lowercase();
+    if TRUE.contains(&lower.as_str()) {
+        Ok(true)
+    } else if FALSE.contains(&lower.as_str()) {
+        Ok(false)
+    } else {
+        Err(bad_value(name, &value, &format!("{} (true) or {} (false)", TRUE.join(", "), FALSE.join(", "))))
+    }
+}
+
+/// The error for a variable holding `value`, which is not one of `valid`.
 #[must_use]
-pub fn flag(name: &str) -> bool {
-    get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+pub fn bad_value(name: &str, value: &str, valid: &str) -> UserError {
+    UserError::usage(format!(
+        "invalid value {} in the environment variable {name}: expected one of {valid}",
+        quoted(value)
+    ))
+    .with_hint(format!("set {name} to one of those, or run `unset {name}`"))
 }
 
 /// Every `BD_*` variable currently set, for the config resolver. Variables

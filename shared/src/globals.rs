@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::env;
-use crate::error::{UserError, quoted};
+use crate::error::UserError;
 use crate::output::{ColorChoice, Printer};
 
 /// The options every command accepts, before or after the command word.
@@ -43,9 +43,9 @@ impl Globals {
     /// variable holding a value bd cannot read is an error listing the valid
     /// ones, never silently ignored.
     pub fn with_env(mut self) -> Result<Self, UserError> {
-        self.json |= env_flag(env::BD_JSON)?;
-        self.quiet |= env_flag(env::BD_QUIET)?;
-        self.verbose |= env_flag(env::BD_VERBOSE)?;
+        self.json |= env::flag(env::BD_JSON)?;
+        self.quiet |= env::flag(env::BD_QUIET)?;
+        self.verbose |= env::flag(env::BD_VERBOSE)?;
         if self.color.is_none() {
             self.color = env::get(env::BD_COLOR).map(|c| env_color(&c)).transpose()?;
         }
@@ -81,33 +81,7 @@ impl Globals {
     }
 }
 
-/// The spellings a boolean variable may hold.
-const TRUE: [&str; 4] = ["1", "true", "yes", "on"];
-const FALSE: [&str; 4] = ["0", "false", "no", "off"];
-
-/// A boolean variable: unset or empty is false; anything but the spellings
-/// of true and false is an error naming the variable.
-fn env_flag(name: &str) -> Result<bool, UserError> {
-    let Some(value) = env::get(name) else { return Ok(false) };
-    let lower = value.to_ascii_lowercase();
-    if TRUE.contains(&lower.as_str()) {
-        Ok(true)
-    } else if FALSE.contains(&lower.as_str()) {
-        Ok(false)
-    } else {
-        Err(bad_variable(name, &value, &format!("{} (true) or {} (false)", TRUE.join(", "), FALSE.join(", "))))
-    }
-}
-
 /// `BD_COLOR`, through the same parser as `--color`.
 fn env_color(value: &str) -> Result<ColorChoice, UserError> {
-    ColorChoice::from_str(value, false).map_err(|_| bad_variable(env::BD_COLOR, value, &ColorChoice::spellings()))
-}
-
-fn bad_variable(name: &str, value: &str, valid: &str) -> UserError {
-    UserError::usage(format!(
-        "invalid value {} in the environment variable {name}: expected one of {valid}",
-        quoted(value)
-    ))
-    .with_hint(format!("set {name} to one of those, or run `unset {name}`"))
+    ColorChoice::from_str(value, false).map_err(|_| env::bad_value(env::BD_COLOR, value, &ColorChoice::spellings()))
 }

@@ -57,6 +57,14 @@ fn ready_and_blocked_follow_blocking_dependencies_in_priority_order() {
     );
     town.bd(["dep", "remove", &waits, &low]).success();
     town.bd(["dep", "remove", &waits, &low]).code(1).stderr_has("does not depend on");
+    // Another project's capability, as beads writes it, comes and goes like an issue.
+    town.bd(["dep", "add", &waits, "external:billing:invoices"]).success();
+    assert_eq!(
+        town.bd(["--json", "dep", "list", &waits]).success().json()["depends_on"][0]["id"],
+        "external:billing:invoices"
+    );
+    town.bd(["dep", "add", &waits, "external:billing"]).code(2).stderr_has("external:PROJECT:CAPABILITY");
+    town.bd(["dep", "remove", &waits, "external:billing:invoices"]).success();
     assert_eq!(town.bd(["--json", "dep", "list", &waits]).success().json()["depends_on"], serde_json::json!([]));
 }
 
@@ -170,6 +178,10 @@ fn a_deleted_issue_is_hidden_and_its_record_kept() {
     assert_eq!(town.bd(["--json", "search", "doomed"]).success().json(), serde_json::json!([]));
     town.bd(["show", &id]).code(1).stderr_has("was deleted");
     town.bd(["delete", &id]).code(1).stderr_has("was deleted");
+    for view in ["list", "tree"] {
+        town.bd(["dep", view, &id]).code(1).stderr_has("was deleted");
+        town.bd(["dep", view, "nowhere-1"]).code(1).stderr_has("no issue 'nowhere-1'");
+    }
     let row = town.sql(&format!("SELECT status, metadata FROM issues WHERE id = '{id}'"));
     assert_eq!(row[0]["status"], "tombstone");
     let fields = &row[0]["metadata"]["_bd_fields"];

@@ -25,13 +25,15 @@ impl Command for Close {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
         let town = ctx.town()?;
-        if town.issue(&self.id)?.status == Status::Closed.as_str() {
-            return Err(UserError::failure(format!("issue {} is already closed", self.id))
-                .with_hint(format!("reopen it with `bd update {} --status open`", self.id))
-                .into());
-        }
         let edit =
             Edit { status: Some(Status::Closed.as_str().to_owned()), close_reason: self.reason, ..Edit::default() };
-        Ok(Written::new("Closed", town.edit(&self.id, edit, "close")?))
+        let closed = town.edit_if(&self.id, edit, "close", |issue| {
+            if issue.status == Status::Closed.as_str() {
+                return Err(UserError::failure(format!("issue {} is already closed", issue.id))
+                    .with_hint(format!("reopen it with `bd reopen {}`", issue.id)));
+            }
+            Ok(())
+        })?;
+        Ok(Written::new("Closed", closed))
     }
 }

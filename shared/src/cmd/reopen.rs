@@ -23,13 +23,16 @@ impl Command for Reopen {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Written> {
         let town = ctx.town()?;
-        let status = town.issue(&self.id)?.status;
-        if status != Status::Closed.as_str() {
-            return Err(UserError::failure(format!("issue {} is not closed (it is {status})", self.id))
-                .with_hint("only a closed issue can be reopened; change another status with `bd update --status`")
-                .into());
-        }
         let edit = Edit { status: Some(Status::Open.as_str().to_owned()), ..Edit::default() };
-        Ok(Written::new("Reopened", town.edit(&self.id, edit, "reopen")?))
+        let reopened = town.edit_if(&self.id, edit, "reopen", |issue| {
+            if issue.status != Status::Closed.as_str() {
+                return Err(UserError::failure(format!("issue {} is not closed (it is {})", issue.id, issue.status))
+                    .with_hint(
+                        "only a closed issue can be reopened; change another status with `bd update --status`",
+                    ));
+            }
+            Ok(())
+        })?;
+        Ok(Written::new("Reopened", reopened))
     }
 }

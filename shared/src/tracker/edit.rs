@@ -101,10 +101,23 @@ impl Changes<'_> {
 impl Town {
     /// Applies `edit` to issue `id` as one commit; returns the issue as it now is.
     pub fn edit(&self, id: &str, edit: Edit, verb: &str) -> anyhow::Result<Issue> {
+        self.edit_if(id, edit, verb, |_| Ok(()))
+    }
+
+    /// Like [`Town::edit`], once `allowed` accepts the issue as it is
+    /// (`bd close` refuses an issue already closed): the issue is read and
+    /// judged under the write lock, so no writer changes it in between.
+    pub fn edit_if(
+        &self,
+        id: &str,
+        edit: Edit,
+        verb: &str,
+        allowed: impl FnOnce(&Issue) -> Result<(), UserError>,
+    ) -> anyhow::Result<Issue> {
         edit.check()?;
-        // Read under the lock, so a concurrent writer cannot slip in between.
         let lock = self.lock()?;
         let mut issue = self.issue(id)?;
+        allowed(&issue)?;
         let mut c = Changes {
             town: self,
             id,

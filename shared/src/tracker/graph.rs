@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::sql::{Sql, ToSql, sql};
+use super::sql::{Sql, sql};
 use super::{Issue, Town, row_id, validate};
 use crate::clock;
 use crate::error::{self, UserError};
@@ -167,52 +167,49 @@ impl Town {
 
     /// Issues not closed with an open blocker, and their blockers: one query.
     pub fn blocked(&self) -> anyhow::Result<Vec<Blocked>> {
-        let rows = self.repo().query(
-            sql!(
-                "SELECT d.issue_id AS issue, d.depends_on_id AS blocker FROM dependencies d \
-                 JOIN issues i ON i.id = d.issue_id JOIN issues b ON b.id = d.depends_on_id \
-                 WHERE d.type = 'blocks' AND i.status NOT IN {} AND b.status NOT IN {} \
-                 ORDER BY d.issue_id, d.depends_on_id",
-                SETTLED,
-                SETTLED
-            )
-            .as_str(),
+        let open_blockers = sql!(
+            "FROM dependencies d JOIN issues b ON b.id = d.depends_on_id \
+             WHERE d.issue_id = i.id AND d.type = 'blocks' AND b.status NOT IN {}",
+            SETTLED
+        );
+        let rows = self.issues_with(
+            &sql!(", (SELECT JSON_ARRAYAGG(d.depends_on_id) {}) AS bd_blockers", open_blockers),
+            &sql!("i.status NOT IN {} AND EXISTS (SELECT 1 {})", SETTLED, open_blockers),
+            None,
         )?;
-        let mut blockers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for row in &rows {
-            if let (Some(issue), Some(blocker)) = (text(row, "issue"), text(row, "blocker")) {
-                blockers.entry(issue).or_default().push(blocker);
-            }
-        }
-        if blockers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = Sql::join(blockers.keys().map(ToSql::to_sql), ", ");
-        let issues = self.issues_where(&sql!("i.id IN ({})", ids))?;
-        Ok(issues
+        Ok(rows
             .into_iter()
-            .map(|issue| {
-                let blocked_by = blockers.remove(&issue.id).unwrap_or_default();
+            .map(|(issue, row)| {
+                let mut blocked_by = super::text_array(row.get("bd_blockers"));
+                blocked_by.sort();
                 Blocked { blocked_by_count: blocked_by.len(), blocked_by, issue }
             })
             .collect())
     }
 
-    /// What `id` depends on, and what depends on it.
+    /// What `id` depends on, and what depends on it: one query, which also
+    /// tells whether `id` is here (only a missing issue costs a second, for
+    /// the error).
     pub fn links(&self, id: &str) -> anyhow::Result<(Vec<Link>, Vec<Link>)> {
-        self.issue(id)?;
+        validate::id(id)?;
         let rows = self.repo().query(
             sql!(
                 "SELECT 'out' AS dir, d.depends_on_id AS other, d.type AS kind, o.title, o.status FROM dependencies d \
                  LEFT JOIN issues o ON o.id = d.depends_on_id WHERE d.issue_id = {} \
                  UNION ALL SELECT 'in', d.issue_id, d.type, o.title, o.status FROM dependencies d \
                  LEFT JOIN issues o ON o.id = d.issue_id WHERE d.depends_on_id = {} AND o.status <> 'tombstone' \
+                 UNION ALL SELECT 'self', id, '', title, status FROM issues WHERE id = {} AND status <> {} \
                  ORDER BY 1, 2",
                 id,
-                id
+                id,
+                id,
+                DELETED
             )
             .as_str(),
         )?;
+        if !rows.iter().any(|r| r.get("dir").and_then(Value::as_str) == Some("self")) {
+            self.issue(id)?;
+        }
         let (mut out, mut inward) = (Vec::new(), Vec::new());
         for row in &rows {
             let link = Link {
@@ -221,20 +218,36 @@ impl Town {
                 title: text(row, "title"),
                 status: text(row, "status"),
             };
-            if row.get("dir").and_then(Value::as_str) == Some("out") { out.push(link) } else { inward.push(link) }
+            match row.get("dir").and_then(Value::as_str) {
+                Some("out") => out.push(link),
+                Some("in") => inward.push(link),
+                _ => {}
+            }
         }
         Ok((out, inward))
     }
 
-    /// The tree of what `id` depends on, depth first, each issue expanded once.
+    /// The tree of what `id` depends on, depth first, each issue expanded
+    /// once: one query for the root and every edge.
     pub fn tree(&self, id: &str) -> anyhow::Result<Vec<TreeNode>> {
-        let root = self.issue(id)?;
+        validate::id(id)?;
         let rows = self.repo().query(
-            "SELECT d.issue_id AS issue, d.depends_on_id AS other, d.type AS kind, o.title, o.status \
-             FROM dependencies d LEFT JOIN issues o ON o.id = d.depends_on_id ORDER BY d.issue_id, d.depends_on_id",
+            sql!(
+                "SELECT 0 AS bd_root, d.issue_id AS issue, d.depends_on_id AS other, d.type AS kind, o.title, o.status \
+                 FROM dependencies d LEFT JOIN issues o ON o.id = d.depends_on_id \
+                 UNION ALL SELECT 1, id, id, '', title, status FROM issues WHERE id = {} AND status <> {} \
+                 ORDER BY 2, 3",
+                id,
+                DELETED
+            )
+            .as_str(),
         )?;
+        let Some(root) = rows.iter().find(|r| r.get("bd_root").and_then(Value::as_u64) == Some(1)) else {
+            self.issue(id)?;
+            return Ok(Vec::new());
+        };
         let mut edges: BTreeMap<String, Vec<Link>> = BTreeMap::new();
-        for row in &rows {
+        for row in rows.iter().filter(|r| r.get("bd_root").and_then(Value::as_u64) == Some(0)) {
             if let (Some(issue), Some(id)) = (text(row, "issue"), text(row, "other")) {
                 let kind = text(row, "kind").unwrap_or_default();
                 edges.entry(issue).or_default().push(Link {
@@ -249,7 +262,7 @@ impl Town {
         let mut seen = BTreeSet::new();
         // Depth first with a stack of its own, so a long chain from a peer
         // cannot overflow ours; children are pushed last first to come out in order.
-        let mut stack = vec![(0, root.id, None, Some(root.title), Some(root.status))];
+        let mut stack = vec![(0, id.to_owned(), None, text(root, "title"), text(root, "status"))];
         while let Some((depth, id, kind, title, status)) = stack.pop() {
             let repeated = !seen.insert(id.clone());
             if !repeated {
@@ -266,7 +279,7 @@ impl Town {
     /// refused, naming it. `on` may be an issue not here yet (another
     /// town's): it counts once it arrives. Returns whether `on` is here.
     pub fn add_dependency(&self, id: &str, on: &str, kind: &str) -> anyhow::Result<bool> {
-        validate::id(on)?;
+        validate::dependency_target(on)?;
         validate::word("dependency type", kind)?;
         if id == on {
             return Err(UserError::usage(format!("issue {} cannot depend on itself", error::quoted(id)))
@@ -338,7 +351,7 @@ impl Town {
 
     /// Removes the dependency of `id` on `on` as one commit; returns its type.
     pub fn remove_dependency(&self, id: &str, on: &str) -> anyhow::Result<String> {
-        validate::id(on)?;
+        validate::stored_target(on)?;
         let lock = self.lock()?;
         self.issue(id)?;
         let rows = self

@@ -230,12 +230,26 @@ const NEWER_HERE: &str = "older than the copy here";
 /// The caller holds the town's write lock.
 pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported> {
     let repo = town.repo();
-    let existing: BTreeMap<String, String> = repo
-        .query("SELECT id, updated_at FROM issues")?
-        .iter()
-        .filter_map(|r| Some((r.get("id")?.as_str()?.to_owned(), r.get("updated_at")?.as_str()?.to_owned())))
-        .collect();
-    let Plan { counts, statements } = plan(text, origin, &existing)?;
+    let mut here = Here::default();
+    let rows = repo.query(
+        "SELECT 'issues' AS t, id, updated_at AS v FROM issues \
+         UNION ALL SELECT 'comments', id, issue_id FROM comments UNION ALL SELECT 'events', id, issue_id FROM events",
+    )?;
+    for r in &rows {
+        let (Some(table), Some(id), Some(value)) = (
+            r.get("t").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+            r.get("v").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if table == "issues" {
+            here.updated.insert(id.to_owned(), value.to_owned());
+        } else {
+            here.owners.insert((table.to_owned(), id.to_owned()), value.to_owned());
+        }
+    }
+    let Plan { counts, statements } = plan(text, origin, &here)?;
     if counts.added + counts.changed == 0 {
         return Ok(counts);
     }
@@ -263,17 +277,35 @@ const OBJECT_RULE: &str = "each line is one JSON object";
 /// The rule a repeated issue breaks.
 const ONCE_RULE: &str = "each issue appears on one line only";
 
-/// Parses and checks JSONL text and plans the import against `existing`
-/// (id to `updated_at`, as the database holds them). A line is a record
+/// What the database holds that an import is planned against.
+#[derive(Debug, Clone, Default)]
+pub struct Here {
+    /// Each issue's `updated_at`, by id.
+    pub updated: BTreeMap<String, String>,
+    /// The issue each comment and event belongs to, by table and row id:
+    /// their ids are unique across issues.
+    pub owners: BTreeMap<(String, String), String>,
+}
+
+/// The child tables whose row ids are unique across issues.
+const GLOBAL_IDS: [&str; 2] = ["comments", "events"];
+
+/// The rule a comment or event id shared by two issues breaks.
+const OWNER_RULE: &str = "comment and event ids are unique across issues";
+
+/// Parses and checks JSONL text and plans the import against what is
+/// `here`. A line is a record
 /// whose `_type` (absent: an issue) says what it is; an issue's known
 /// fields must hold values their columns take. Lines that break a rule are
 /// reported under the rule as `origin:line` with what is wrong, and then
 /// nothing is imported.
-pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Result<Plan, UserError> {
+pub fn plan(text: &str, origin: &str, here: &Here) -> Result<Plan, UserError> {
     let mut counts = Imported::default();
     let mut statements = Sql::default();
     let mut problems: Vec<(usize, Problem)> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    // Comment and event ids this file gives, with their issue and line.
+    let mut given: BTreeMap<(String, String), (String, usize)> = BTreeMap::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let issue = match check_line(line) {
             Ok(Record::Issue(issue)) => issue,
@@ -291,7 +323,11 @@ pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Re
             problems.push((n + 1, Problem::new(ONCE_RULE, detail)));
             continue;
         }
-        if let Some(ours) = existing.get(&issue.id) {
+        if let Some(problem) = shared_row_id(&issue, n + 1, here, &mut given) {
+            problems.push((n + 1, problem));
+            continue;
+        }
+        if let Some(ours) = here.updated.get(&issue.id) {
             let (theirs, ours) = (clock::parse(&issue.updated_at), clock::parse(ours));
             if theirs == ours {
                 counts.unchanged += 1;
@@ -316,6 +352,37 @@ pub fn plan(text: &str, origin: &str, existing: &BTreeMap<String, String>) -> Re
         return Ok(Plan { counts, statements });
     }
     Err(refusal(origin, &problems))
+}
+
+/// The first comment or event of `issue` whose id another issue has, in
+/// this file or here; records the ids `issue` gives.
+fn shared_row_id(
+    issue: &Checked,
+    line: usize,
+    here: &Here,
+    given: &mut BTreeMap<(String, String), (String, usize)>,
+) -> Option<Problem> {
+    for (table, rows) in issue.nested.iter().filter(|(t, _)| GLOBAL_IDS.contains(t)) {
+        for (i, row) in rows.iter().enumerate() {
+            let Some(row_id) = row.get("id").and_then(Value::as_str) else { continue };
+            let key = ((*table).to_owned(), row_id.to_owned());
+            let elsewhere = match (given.get(&key), here.owners.get(&key)) {
+                (Some((other, at)), _) if *other != issue.id => {
+                    Some(format!("issue {} on line {at}", error::quoted(other)))
+                }
+                (_, Some(other)) if *other != issue.id => Some(format!("issue {} here", error::quoted(other))),
+                _ => None,
+            };
+            if let Some(elsewhere) = elsewhere {
+                return Some(Problem::new(
+                    OWNER_RULE,
+                    format!("{table}[{i}]: the id {} is already one of {elsewhere}", error::quoted(row_id)),
+                ));
+            }
+            given.insert(key, (issue.id.clone(), line));
+        }
+    }
+    None
 }
 
 /// The error listing the problem lines: each rule once, then its lines.
@@ -528,6 +595,17 @@ fn check_nested(table: &'static str, id: &str, value: Value) -> Result<(Vec<Row>
         }
         row.insert("issue_id".to_owned(), Value::String(id.to_owned()));
         check_required(table, &row).map_err(at)?;
+        // A row given twice the same is one row; two rows under one key
+        // would make the import fail at its commit.
+        if let Some(j) = rows.iter().position(|r: &Row| r.get(key) == row.get(key)) {
+            if rows[j] == row {
+                continue;
+            }
+            return Err(at(Problem::new(
+                format!("each of an issue's {table} rows has its own {key}"),
+                format!("its {key} {} is also that of {table}[{j}]", shown(row.get(key))),
+            )));
+        }
         if !kept.is_empty()
             && let Some(k) = row.get(key).and_then(Value::as_str)
         {
@@ -536,6 +614,15 @@ fn check_nested(table: &'static str, id: &str, value: Value) -> Result<(Vec<Row>
         rows.push(row);
     }
     Ok((rows, extras))
+}
+
+/// A key's value as a message shows it.
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(text)) => error::quoted(text),
+        Some(other) => other.to_string(),
+        None => "(none)".to_owned(),
+    }
 }
 
 fn check_required(table: &str, row: &Row) -> Result<(), Problem> {
@@ -558,7 +645,7 @@ mod tests {
     const GOOD: &str = r#"{"acceptance_criteria":"","comments":[{"author":"t","created_at":"2026-11-29 02:17:45.520826","id":"townx-du3xh8wd5bpl","text":"a comment"}],"created_at":"2026-11-29 02:17:44.558265","created_by":"t","dependencies":[],"description":"","design":"","events":[{"actor":"t","created_at":"2026-11-29 02:17:44.558265","event_type":"created","id":"townx-fo20wr1hpdcm","new_value":"hello"}],"id":"townx-pyc0ih","issue_type":"task","labels":["x"],"metadata":{"a":[1,2]},"notes":"","priority":2,"source_system":"bd:town-x","status":"open","title":"hello","updated_at":"2026-11-29 02:17:44.558265"}"#;
 
     fn plan_of(text: &str) -> Result<Plan, String> {
-        plan(text, "f.jsonl", &BTreeMap::new()).map_err(|e| format!("{e}\nhint: {}", e.hint().unwrap_or_default()))
+        plan(text, "f.jsonl", &Here::default()).map_err(|e| format!("{e}\nhint: {}", e.hint().unwrap_or_default()))
     }
 
     /// `GOOD` with one field replaced (or removed, for `None`).
@@ -586,7 +673,10 @@ mod tests {
             "metadata is stored as JSON text: {}",
             first.statements
         );
-        let existing = BTreeMap::from([("townx-pyc0ih".to_owned(), "2026-11-29 02:17:44.558265".to_owned())]);
+        let existing = Here {
+            updated: BTreeMap::from([("townx-pyc0ih".to_owned(), "2026-11-29 02:17:44.558265".to_owned())]),
+            ..Here::default()
+        };
         let again = plan(GOOD, "f", &existing).expect("plan");
         assert_eq!((again.counts.unchanged, again.statements.as_str()), (1, ""));
         let newer = with("updated_at", Some(Value::from("2026-11-30T00:00:00Z")));
@@ -617,6 +707,36 @@ mod tests {
         );
         assert!(s.contains("'gt-0', 'gt-1', 'parent-child'"), "parent is a dependency: {s}");
         assert!(s.contains("'elsewhere-9'"), "a dependency on an issue not in the file is kept: {s}");
+    }
+
+    #[test]
+    fn rows_given_twice_and_ids_of_other_issues_are_refused_before_the_commit() {
+        let label = |labels: Value| with("labels", Some(labels));
+        let once = plan_of(&label(serde_json::json!(["x", "x"]))).expect("a label given twice the same is one");
+        assert_eq!(once.statements.as_str().matches("INSERT INTO labels").count(), 1);
+        let dep =
+            |kind: &str| serde_json::json!({"depends_on_id": "other-1", "type": kind, "created_at": "2026-11-29T00:00:00Z"});
+        let twice = with("dependencies", Some(serde_json::json!([dep("blocks"), dep("related")])));
+        let err = plan_of(&twice).expect_err("two dependencies on one target");
+        assert!(
+            err.contains("f.jsonl:1: dependencies[1]: its depends_on_id 'other-1' is also that of dependencies[0]"),
+            "{err}"
+        );
+        let second = GOOD.replace("townx-pyc0ih", "townx-second");
+        let err = plan_of(&format!("{GOOD}\n{second}")).expect_err("one comment id for two issues");
+        assert!(
+            err.contains(
+                "f.jsonl:2: comments[0]: the id 'townx-du3xh8wd5bpl' is already one of issue 'townx-pyc0ih' on line 1"
+            ),
+            "{err}"
+        );
+        let here = Here {
+            owners: BTreeMap::from([(("events".to_owned(), "townx-fo20wr1hpdcm".to_owned()), "townx-else".to_owned())]),
+            ..Here::default()
+        };
+        let err = plan(GOOD, "f", &here).expect_err("an event id another issue holds here").to_string();
+        assert!(err.contains("the id 'townx-fo20wr1hpdcm' is already one of issue 'townx-else' here"), "{err}");
+        assert!(err.contains(OWNER_RULE), "{err}");
     }
 
     #[test]

@@ -57,7 +57,7 @@ const TEST_STEP: Migration = Migration { ddl: "ALTER TABLE issues ADD COLUMN bd_
 /// town to a schema no release knows.
 fn migrations() -> Vec<&'static Migration> {
     let mut all: Vec<&'static Migration> = RELEASED.iter().collect();
-    if cfg!(debug_assertions) && env::flag(env::BD_TEST_SCHEMA_V2) {
+    if cfg!(debug_assertions) && env::flag(env::BD_TEST_SCHEMA_V2).unwrap_or(false) {
         all.push(&TEST_STEP);
     }
     all

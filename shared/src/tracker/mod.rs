@@ -336,33 +336,32 @@ impl Town {
     /// Like [`Town::issues_where`], the first `limit` of them (most urgent,
     /// then oldest, first).
     fn issues_limited(&self, condition: &Sql, limit: Option<usize>) -> anyhow::Result<Vec<Issue>> {
+        Ok(self.issues_with(&Sql::default(), condition, limit)?.into_iter().map(|(issue, _)| issue).collect())
+    }
+
+    /// Like [`Town::issues_limited`], with `extra` columns (each `, expr AS
+    /// name`, over `issues i`) read in the same query and returned with
+    /// each issue's row.
+    fn issues_with(&self, extra: &Sql, condition: &Sql, limit: Option<usize>) -> anyhow::Result<Vec<(Issue, Row)>> {
         let limit = limit.map(|n| sql!(" LIMIT {}", n)).unwrap_or_default();
         // One query: the labels ride along as a JSON array per issue.
         let rows = self.repo.query(
             sql!(
-                "SELECT {}, JSON_ARRAYAGG(l.label) AS labels FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
+                "SELECT {}, JSON_ARRAYAGG(l.label) AS labels{} FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
                  WHERE {} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id{}",
                 issue::SELECT_COLUMNS,
+                extra,
                 condition,
                 limit
             )
             .as_str(),
         )?;
         Ok(rows
-            .iter()
-            .map(|row: &Row| {
-                let mut labels: Vec<String> = match row.get("labels") {
-                    Some(Value::Array(items)) => items.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect(),
-                    // Some dolt versions return the aggregate as JSON text.
-                    Some(Value::String(text)) => serde_json::from_str::<Vec<Option<String>>>(text)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .flatten()
-                        .collect(),
-                    _ => Vec::new(),
-                };
+            .into_iter()
+            .map(|row: Row| {
+                let mut labels = text_array(row.get("labels"));
                 labels.sort();
-                Issue::from_row(row, labels)
+                (Issue::from_row(&row, labels), row)
             })
             .collect())
     }
@@ -464,4 +463,16 @@ pub fn default_town_name(workspace: &Workspace) -> String {
 pub fn default_prefix(town: &str) -> String {
     let prefix: String = town.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
     if prefix.is_empty() { "bd".to_owned() } else { prefix }
+}
+
+/// The texts of a JSON array aggregate (NULLs left out); some dolt
+/// versions return the aggregate as JSON text.
+fn text_array(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect(),
+        Some(Value::String(text)) => {
+            serde_json::from_str::<Vec<Option<String>>>(text).unwrap_or_default().into_iter().flatten().collect()
+        }
+        _ => Vec::new(),
+    }
 }

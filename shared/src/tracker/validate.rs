@@ -42,6 +42,35 @@ pub fn id(value: &str) -> Result<(), UserError> {
     check_id(value).map(drop).map_err(|p| UserError::usage(p.to_string()).with_hint("give an id as `bd list` shows it"))
 }
 
+/// Checks what a dependency given on the command line points at: an issue
+/// id, or another project's capability as beads writes it,
+/// `external:PROJECT:CAPABILITY` (each part as an id is written).
+pub fn dependency_target(value: &str) -> Result<(), UserError> {
+    let Some(rest) = value.strip_prefix("external:") else { return id(value) };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let fine = value.len() <= 255 && parts.len() == 2 && parts.iter().all(|p| check_id(p).is_ok());
+    if fine {
+        return Ok(());
+    }
+    Err(UserError::usage(format!(
+        "the dependency target {} is not valid: an external dependency is `external:PROJECT:CAPABILITY`, each \
+         part 1 or more ASCII letters, digits, '-', '_' and '.', 255 characters in all",
+        error::quoted(value)
+    ))
+    .with_hint("give an id as `bd list` shows it, or `external:PROJECT:CAPABILITY`"))
+}
+
+/// Checks a dependency target named to remove it: whatever a dependency
+/// row can hold (one imported from beads may point anywhere), only bounded
+/// and free of hidden characters, since it is shown back in messages.
+pub fn stored_target(value: &str) -> Result<(), UserError> {
+    if let Some(odd) = error::unusual_char(value, false) {
+        return Err(UserError::usage(format!("the dependency target {} contains {odd}", error::quoted(value)))
+            .with_hint("give the target as `bd dep list` shows it"));
+    }
+    fits("dependencies", "depends_on_id", "dependency target", value)
+}
+
 /// Checks a status or type given on the command line (`what` names the
 /// option): both are open sets, so any word of [`WORD_RULE`] is accepted.
 pub fn word(what: &str, value: &str) -> Result<(), UserError> {

@@ -14,13 +14,14 @@ use crate::tracker::{BLOCKS, DEP_TYPES};
 /// With the default type `blocks`, ISSUE is not ready until DEPENDS_ON is
 /// closed; a cycle of blocking dependencies is refused, naming it. Other
 /// types: parent-child (ISSUE is a child of DEPENDS_ON), related,
-/// discovered-from. DEPENDS_ON may be another town's issue not here yet; it
-/// counts once it arrives.
+/// discovered-from. DEPENDS_ON may be another town's issue not here yet (it
+/// counts once it arrives), or another project's capability written as
+/// beads writes it, `external:PROJECT:CAPABILITY`.
 #[derive(Debug, Args)]
 pub struct Add {
     /// The issue that depends.
     pub issue: String,
-    /// The issue it depends on.
+    /// The issue it depends on (or `external:PROJECT:CAPABILITY`).
     pub depends_on: String,
     /// The dependency's type.
     #[arg(short = 't', long = "type", default_value = BLOCKS,
