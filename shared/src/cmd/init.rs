@@ -224,15 +224,18 @@ fn build(
         tracker::migrate::apply(&staged)?;
         write_if_absent(&files.beads_dir().join(".gitignore"), GITIGNORE)?;
         let mode = if federated { format!("sync:\n  mode: {}\n", SyncMode::DoltNative) } else { String::new() };
-        write_if_absent(
+        let wrote_config = write_if_absent(
             &files.project_config(),
             &format!(
                 "# bd project configuration; see `bd config list --show-origin`.\ntown:\n  name: {town}\n  prefix: {prefix}\n{mode}"
             ),
         )?;
         if let Some(source) = source {
-            let mode = Some(config::Value::Scalar(SyncMode::DoltNative.to_string()));
-            config::update(&files.project_config(), &[(Key::SyncMode.name(), mode)])?;
+            // A project file that was there already is given the mode too.
+            if !wrote_config {
+                let mode = Some(config::Value::Scalar(SyncMode::DoltNative.to_string()));
+                config::update(&files.project_config(), &[(Key::SyncMode.name(), mode)])?;
+            }
             let resolved = config::resolve(Files::for_workspace(Some(files.beads_dir())), &[])?;
             clone::register(&staged, &resolved, source)?;
         }
@@ -367,10 +370,12 @@ fn already_a_town(workspace: &Workspace, dolt: &Dolt) -> anyhow::Error {
         .into()
 }
 
-fn write_if_absent(path: &Path, text: &str) -> anyhow::Result<()> {
-    if !path.exists() {
-        fsutil::write_atomic(path, text.as_bytes(), fsutil::Links::Refuse)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+/// Writes `text` to `path` unless something is there; returns whether it wrote.
+fn write_if_absent(path: &Path, text: &str) -> anyhow::Result<bool> {
+    if path.exists() {
+        return Ok(false);
     }
-    Ok(())
+    fsutil::write_atomic(path, text.as_bytes(), fsutil::Links::Refuse)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(true)
 }

@@ -714,8 +714,7 @@ mod tests {
         let label = |labels: Value| with("labels", Some(labels));
         let once = plan_of(&label(serde_json::json!(["x", "x"]))).expect("a label given twice the same is one");
         assert_eq!(once.statements.as_str().matches("INSERT INTO labels").count(), 1);
-        let dep =
-            |kind: &str| serde_json::json!({"depends_on_id": "other-1", "type": kind, "created_at": "2026-11-29T00:00:00Z"});
+        let dep = |kind: &str| serde_json::json!({"depends_on_id": "other-1", "type": kind, "created_at": "2026-11-29T00:00:00Z"});
         let twice = with("dependencies", Some(serde_json::json!([dep("blocks"), dep("related")])));
         let err = plan_of(&twice).expect_err("two dependencies on one target");
         assert!(
