@@ -1,6 +1,7 @@
 //! The local, unversioned audit log of every share:
 //! `.beads/federation-log.jsonl`, one JSON object per line, never pushed.
 
+use std::collections::BTreeMap;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -185,13 +186,31 @@ impl Log {
 
     /// When the peer last exchanged data successfully (push, pull or sync).
     pub fn last_sync(&self, peer: &str) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .entries(Some(peer))?
-            .into_iter()
-            .rev()
-            .find(|e| e.error.is_none() && e.operation != Operation::Fetch)
-            .map(|e| e.time))
+        Ok(self.last_exchanges()?.remove(peer).and_then(|last| last.sync))
     }
+
+    /// For every peer in the log, when it last answered and when it last
+    /// exchanged data, from one read of the log.
+    pub fn last_exchanges(&self) -> anyhow::Result<BTreeMap<String, LastExchange>> {
+        let mut out: BTreeMap<String, LastExchange> = BTreeMap::new();
+        for entry in self.entries(None)?.into_iter().filter(|e| e.error.is_none()) {
+            let last = out.entry(entry.peer).or_default();
+            if entry.operation != Operation::Fetch {
+                last.sync = Some(entry.time.clone());
+            }
+            last.answered = Some(entry.time);
+        }
+        Ok(out)
+    }
+}
+
+/// A peer's last successful exchanges, as the audit log tells them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastExchange {
+    /// The last operation of any kind that succeeded (a fetch included).
+    pub answered: Option<String>,
+    /// The last push, pull or sync that succeeded.
+    pub sync: Option<String>,
 }
 
 #[cfg(test)]
@@ -259,5 +278,32 @@ mod tests {
         let warning = read.warning(log.path()).expect("warning");
         assert!(warning.ends_with("federation-log.jsonl: lines 2, 3 are not readable entries and were skipped"));
         assert_eq!(log.entries(Some("b")).expect("b").len(), 1);
+    }
+
+    #[test]
+    fn the_last_exchanges_are_read_per_peer_in_one_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Log::new(&Workspace::at(dir.path().to_owned()));
+        let at = |peer: &str, operation: Operation, time: &str, failed: bool| Entry {
+            time: time.to_owned(),
+            operation,
+            error: failed.then(|| "unreachable".to_owned()),
+            ..entry(peer)
+        };
+        for e in [
+            at("a", Operation::Fetch, "t1", false),
+            at("a", Operation::Push, "t2", false),
+            at("b", Operation::Pull, "t3", false),
+            at("a", Operation::Pull, "t4", true),
+            at("a", Operation::Fetch, "t5", false),
+            at("b", Operation::Fetch, "t6", true),
+        ] {
+            log.append(&e).expect("append");
+        }
+        let last = log.last_exchanges().expect("read");
+        let of = |peer: &str| last.get(peer).map(|l| (l.answered.as_deref(), l.sync.as_deref()));
+        assert_eq!(of("a"), Some((Some("t5"), Some("t2"))));
+        assert_eq!(of("b"), Some((Some("t3"), Some("t3"))));
+        assert_eq!(log.last_sync("a").expect("a").as_deref(), Some("t2"));
     }
 }

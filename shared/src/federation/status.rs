@@ -71,6 +71,7 @@ pub fn status(
     let repo = town.repo();
     let excluded = &Exclusions::new(town, excluded_types);
     let log = Log::new(town.workspace());
+    let mut last_exchanges = log.last_exchanges()?;
     let mut surveys = Surveys::run(town, peers, excluded, unconfirmed, timeout)?;
     let mut out = Vec::new();
     for (peer, fetched) in peers.iter().zip(surveys.peers.drain(..)) {
@@ -107,7 +108,7 @@ pub fn status(
             Some(standing) => (Some(unshared(&standing.base, standing.ahead)?), Some(0), 0),
             None => (None, None, 0),
         };
-        let last_fetch = log.entries(Some(&peer.name))?.into_iter().rev().find(|e| e.error.is_none()).map(|e| e.time);
+        let last = last_exchanges.remove(&peer.name).unwrap_or_default();
         let entry = audit::Entry {
             time: now.clone(),
             peer: peer.name.clone(),
@@ -128,9 +129,9 @@ pub fn status(
             reachable: fetched.is_ok(),
             ahead,
             behind,
-            fetched_at: if fetched.is_ok() { Some(now) } else { last_fetch },
+            fetched_at: if fetched.is_ok() { Some(now) } else { last.answered },
             conflicts,
-            last_sync: log.last_sync(&peer.name)?,
+            last_sync: last.sync,
             unrelated,
             error: match fetched {
                 Err(e) => Some(format!("{e:#}")),
