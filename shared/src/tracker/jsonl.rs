@@ -60,13 +60,12 @@ const PARENT_CHILD: &str = "parent-child";
 /// The JSONL text of the town's whole database, and the number of issues.
 pub fn export(town: &Town) -> anyhow::Result<(String, usize)> {
     let repo = town.repo();
-    let issues = repo.query("SELECT * FROM issues ORDER BY id")?;
+    let issues = repo.query(&Sql::raw("SELECT * FROM issues ORDER BY id"))?;
     let mut children: BTreeMap<&str, BTreeMap<String, Vec<Row>>> = BTreeMap::new();
     // Upstream counts the blocking dependencies each issue has and is the target of.
     let mut dependents: BTreeMap<String, u64> = BTreeMap::new();
     for (table, order, _) in CHILDREN {
-        let rows =
-            repo.query(sql!("SELECT * FROM {} ORDER BY issue_id, {}", Sql::raw(table), Sql::raw(order)).as_str())?;
+        let rows = repo.query(&sql!("SELECT * FROM {} ORDER BY issue_id, {}", Sql::raw(table), Sql::raw(order)))?;
         let grouped = children.entry(table).or_default();
         for row in rows {
             let Some(Value::String(issue)) = row.get("issue_id") else { continue };
@@ -231,7 +230,7 @@ const NEWER_HERE: &str = "older than the copy here";
 pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported> {
     let repo = town.repo();
     let existing: BTreeMap<String, String> = repo
-        .query("SELECT id, updated_at FROM issues")?
+        .query(&Sql::raw("SELECT id, updated_at FROM issues"))?
         .iter()
         .filter_map(|r| Some((r.get("id")?.as_str()?.to_owned(), r.get("updated_at")?.as_str()?.to_owned())))
         .collect();
