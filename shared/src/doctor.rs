@@ -10,6 +10,7 @@ use crate::config::{Key, Resolved, SyncMode, Tier};
 use crate::context::Context;
 use crate::federation::{audit, peers};
 use crate::peer::Endpoint;
+use crate::tracker::sql::{Sql, sql};
 use crate::workspace::Workspace;
 
 /// How a check came out.
@@ -122,7 +123,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
     }
     let conflicts = town
         .repo()
-        .query("SELECT COALESCE(SUM(num_conflicts), 0) AS n FROM dolt_conflicts")
+        .query(&Sql::raw("SELECT COALESCE(SUM(num_conflicts), 0) AS n FROM dolt_conflicts"))
         .ok()
         .and_then(|r| r.first().and_then(|r| r.get("n")).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())))
         .unwrap_or(0);
@@ -173,27 +174,27 @@ fn dolt_check(dolt: &crate::dolt::Dolt) -> Check {
 /// Peers whose last fetched `main` shares no commit with ours: nothing can
 /// be merged with them until a join.
 fn unrelated_checks(town: &crate::tracker::Town, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
-    use crate::tracker::sql;
-    let Ok(fetched) = town.repo().query("SELECT name FROM dolt_remote_branches") else { return Vec::new() };
+    let Ok(fetched) = town.repo().query(&Sql::raw("SELECT name FROM dolt_remote_branches")) else { return Vec::new() };
     let has =
         |p: &str| fetched.iter().any(|r| r.get("name").and_then(|v| v.as_str()) == Some(&format!("remotes/{p}/main")));
     let fetched_peers: Vec<&crate::config::PeerEntry> = peers.iter().filter(|p| has(&p.name)).collect();
-    let columns: Vec<String> = fetched_peers
+    let columns: Vec<Sql> = fetched_peers
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let t = format!("{}/main", p.name);
-            format!(
-                "((SELECT COUNT(*) FROM dolt_log({})) = (SELECT COUNT(*) FROM dolt_log({}))) AS bd_unrelated_{i}",
-                sql::lit(&format!("main..{t}")),
-                sql::lit(&t)
+            sql!(
+                "((SELECT COUNT(*) FROM dolt_log({})) = (SELECT COUNT(*) FROM dolt_log({}))) AS bd_unrelated_{}",
+                format!("main..{t}"),
+                t,
+                i
             )
         })
         .collect();
     if columns.is_empty() {
         return Vec::new();
     }
-    let Ok(rows) = town.repo().query(&format!("SELECT {}", columns.join(", "))) else { return Vec::new() };
+    let Ok(rows) = town.repo().query(&sql!("SELECT {}", Sql::join(columns, ", "))) else { return Vec::new() };
     let Some(row) = rows.first() else { return Vec::new() };
     fetched_peers
         .iter()

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::env;
+use crate::tracker::sql::Sql;
 
 /// The oldest dolt release bd is tested with.
 pub const MIN_VERSION: Version = Version(1, 86, 0);
@@ -441,10 +442,10 @@ pub struct Output {
 }
 
 impl<'a> Call<'a> {
-    /// Feeds `input` on stdin (SQL scripts, so they never sit on argv).
+    /// Feeds a SQL script on stdin, so it never sits on argv.
     #[must_use]
-    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(input.into());
+    pub fn sql(mut self, script: &Sql) -> Self {
+        self.stdin = Some(script.as_str().as_bytes().to_vec());
         self
     }
 
@@ -742,8 +743,8 @@ impl Repo {
     }
 
     /// Runs one read query and returns its rows.
-    pub fn query(&self, sql: &str) -> Result<Vec<Row>, DoltError> {
-        let out = self.call(["sql", "-r", "json"]).stdin(sql).run()?;
+    pub fn query(&self, sql: &Sql) -> Result<Vec<Row>, DoltError> {
+        let out = self.call(["sql", "-r", "json"]).sql(sql).run()?;
         parse_rows(&out.stdout).map_err(|e| DoltError::Failed {
             kind: Failure::Other,
             command: "sql -r json".to_owned(),
@@ -753,8 +754,8 @@ impl Repo {
     }
 
     /// Runs a SQL script (several statements) fed on stdin.
-    pub fn execute(&self, script: &str) -> Result<Output, DoltError> {
-        self.call(["sql"]).stdin(script).run()
+    pub fn execute(&self, script: &Sql) -> Result<Output, DoltError> {
+        self.call(["sql"]).sql(script).run()
     }
 }
 

@@ -72,3 +72,34 @@ fn command_handlers_hold_no_sql() {
         found.join("\n")
     );
 }
+
+/// The files that still write their SQL as text, quoting with `sql::lit`
+/// and handing the script over through `Sql::from_federation_text`, until
+/// they build `Sql` like every other file.
+const TEXT_SQL: [&str; 4] = ["federation/fetch.rs", "federation/guard.rs", "federation/pull.rs", "federation/push.rs"];
+
+#[test]
+fn values_are_quoted_only_by_the_sql_fragment_type() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("shared/src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let name = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().replace('\\', "/");
+        if name == "tracker/sql.rs" || TEXT_SQL.contains(&name.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("source");
+        for (n, line) in text.lines().enumerate() {
+            if ["sql::lit(", "from_federation_text("].iter().any(|m| line.contains(m)) {
+                found.push(format!("{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(files.len() > 50, "the scan found only {} files under {}", files.len(), root.display());
+    assert!(
+        found.is_empty(),
+        "SQL built as text; build it as `Sql` (the `sql!` template, `Sql::raw`, `Sql::ident`):\n{}",
+        found.join("\n")
+    );
+}

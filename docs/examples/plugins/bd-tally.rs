@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use bd_shared::context::Context;
 use bd_shared::output::{Report, Style};
 use bd_shared::plugin::Command;
+use bd_shared::tracker::sql::{Sql, ToSql};
 
 /// Count this town's issues by status.
 #[derive(Debug, clap::Args)]
@@ -45,11 +46,14 @@ impl Command for Tally {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Counts> {
         let town = ctx.town()?;
-        let filter = self
-            .issue_type
-            .map(|t| format!(" WHERE issue_type = {}", bd_shared::tracker::sql::lit(&t)))
-            .unwrap_or_default();
-        let rows = town.repo().query(&format!("SELECT status, COUNT(*) AS n FROM issues{filter} GROUP BY status"))?;
+        // Fixed text and quoted values only: the type given is never spliced in as SQL.
+        let mut query = Sql::raw("SELECT status, COUNT(*) AS n FROM issues");
+        if let Some(t) = &self.issue_type {
+            query.push(&Sql::raw(" WHERE issue_type = "));
+            query.push(&t.to_sql());
+        }
+        query.push(&Sql::raw(" GROUP BY status"));
+        let rows = town.repo().query(&query)?;
         let counts =
             rows.iter().filter_map(|r| Some((r.get("status")?.as_str()?.to_owned(), r.get("n")?.as_u64()?))).collect();
         Ok(Counts { town: town.name().to_owned(), counts })

@@ -16,7 +16,8 @@ use crate::credentials::Secret;
 use crate::dolt::{Dolt, Repo};
 use crate::error::{self, UserError};
 use crate::peer::{self, Endpoint};
-use crate::tracker::{Town, genesis, migrate, schema, sql};
+use crate::tracker::sql::sql;
+use crate::tracker::{Town, genesis, migrate, schema};
 
 /// Where a new town comes from.
 #[derive(Debug)]
@@ -68,11 +69,11 @@ pub fn clone_into(dolt: &Dolt, source: &Source, dolt_dir: &Path) -> anyhow::Resu
 /// or a history that does not start from bd's genesis (it could never
 /// merge with other towns); or one on a schema this bd does not know.
 fn check_town(repo: &Repo, name: &str, endpoint: &Endpoint) -> anyhow::Result<()> {
-    let rows = repo.query(&format!(
+    let rows = repo.query(&sql!(
         "SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() \
          AND table_name IN ('issues', 'metadata')) AS tables, \
          (SELECT COUNT(*) FROM dolt_log WHERE commit_hash = {}) AS genesis",
-        sql::lit(genesis::SCHEMA_COMMIT)
+        genesis::SCHEMA_COMMIT
     ))?;
     let count = |col: &str| rows.first().and_then(|r| r.get(col)).and_then(Value::as_u64).unwrap_or(0);
     let why = match (count("tables"), count("genesis")) {

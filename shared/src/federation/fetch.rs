@@ -18,6 +18,7 @@ use super::state::{
     unrelated_error,
 };
 use crate::dolt::{Failure, Repo, Row, number};
+use crate::tracker::sql::{Sql, ToSql};
 use crate::tracker::{migrate, schema, sql};
 
 /// What the fetch script does once it has read the standing, so that the
@@ -61,7 +62,7 @@ pub(super) fn fetch_and_stand(
     then: Then<'_>,
     deadline: Instant,
 ) -> anyhow::Result<Standing> {
-    let script = exchange_script(peer, commit, excluded, then);
+    let script = Sql::from_federation_text(exchange_script(peer, commit, excluded, then));
     let (rows, failure) = match peer.script(repo, &script, &|out| !reached(out, "bd_merged"), deadline) {
         Ok(out) => (crate::dolt::parse_rows(&out.stdout)?, None),
         Err(err) => (crate::dolt::parse_rows(&err.stdout).unwrap_or_default(), Some(err)),
@@ -71,8 +72,8 @@ pub(super) fn fetch_and_stand(
 
 /// The script of a status survey of `peer`: fetch, then read ahead, behind
 /// and the conflict preview, ending with a row marked `bd_survey_done`.
-pub(super) fn survey_script(peer: &Peer, excluded: &Exclusions) -> String {
-    exchange_script(peer, None, excluded, Then::Survey) + "SELECT 1 AS bd_survey_done;\n"
+pub(super) fn survey_script(peer: &Peer, excluded: &Exclusions) -> Sql {
+    Sql::from_federation_text(exchange_script(peer, None, excluded, Then::Survey) + "SELECT 1 AS bd_survey_done;\n")
 }
 
 /// Whether `rows` end a survey ([`survey_script`]).
@@ -135,12 +136,12 @@ pub(super) fn read_standing(
                 if !fetched || has_remote_ref(repo, &tracking)? {
                     return Err(err.into());
                 }
-                let rows = repo.query(&format!(
+                let rows = repo.query(&Sql::from_federation_text(format!(
                     "SELECT (SELECT COUNT(*) FROM dolt_log) AS commits, {} AS genesis, \
                      (SELECT COUNT(*) FROM dolt_log WHERE message = {}) AS on_genesis",
                     genesis_query(),
                     sql::lit(schema::SCHEMA_MESSAGE),
-                ))?;
+                )))?;
                 let base = rows.first();
                 let genesis = base.and_then(|r| r.get("genesis")).and_then(Value::as_str).ok_or(err)?;
                 // The genesis holds two of main's commits (a history made by
@@ -203,7 +204,7 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
     let tracking = peer.tracking_ref();
     let t = sql::lit(&tracking);
     let mut script = prelude(peer, commit);
-    let range = |r: String| sql::lit(&r);
+    let range = |r: String| r.to_sql();
     // Issue counts and above all the conflict preview cost more than the
     // fetch itself: each step reads only what it reports or decides on. A
     // merge finds its own conflicts (its transaction then rolls back).
@@ -231,11 +232,11 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
         peer.sql_remote_args(),
         range(format!("{tracking}..main")),
         range(format!("main..{tracking}")),
-        migrate::standing_columns(&t),
+        migrate::standing_columns(&tracking),
     );
     if !matches!(then, Then::Fetch | Then::Survey) {
         // Nothing is merged or pushed across a schema this bd does not know.
-        let _ = writeln!(script, "{}", migrate::guard(&t));
+        let _ = writeln!(script, "{}", migrate::guard(&tracking));
     }
     if let Then::Merge { author } | Then::MergeAndPush { author } = then {
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
@@ -249,7 +250,7 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
             sql::lit(author),
             sql::lit(&merge_message(peer)),
             range(format!("{tracking}..main")),
-            counts_query("@bd_before, 'main'", &Exclusions::none(), "in"),
+            counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), "in"),
         );
     }
     if let Then::Push | Then::MergeAndPush { .. } = then {

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use super::remote::{Peer, PeerError};
 use crate::dolt::Repo;
 use crate::tracker::sql;
+use crate::tracker::sql::Sql;
 
 /// What a failed check carries in dolt's message.
 const MARKER: &str = "bd-refused-incoming";
@@ -47,7 +48,7 @@ enum Incoming<'a> {
     Merge { tracking: &'a str },
     /// Rows copied as they are from a T3/T4 peer's main (alias `p`): each
     /// table's `FROM … WHERE …` naming exactly the rows that would land.
-    Copy { sources: &'a [(&'static str, String)] },
+    Copy { sources: &'a [(&'static str, Sql)] },
 }
 
 impl Incoming<'_> {
@@ -200,13 +201,14 @@ fn fail(what: &str, n: &str) -> String {
 /// the peer's schema version (our own `main` when on the same version).
 fn schema_check(tracking: &str) -> String {
     let t = sql::lit(tracking);
-    let mut out = set_schema_base(&t);
+    let mut out = set_schema_base(tracking);
     out.push_str(&fail("schema", &format!("(SELECT COUNT(*) FROM dolt_schema_diff(@bd_schema_base, {t}))")));
     out
 }
 
-/// Sets `@bd_schema_base` to the revision the peer's schema is compared
-/// with (dolt takes no subquery inside a table function's `CASE`).
+/// Sets `@bd_schema_base` to the revision the peer's schema at the ref
+/// `tracking` is compared with (dolt takes no subquery inside a table
+/// function's `CASE`).
 fn set_schema_base(tracking: &str) -> String {
     format!("SET @bd_schema_base = {};\n", crate::tracker::migrate::schema_of_version_at(tracking))
 }
@@ -221,10 +223,10 @@ pub(super) fn checks(tracking: &str) -> String {
 
 /// The same checks before rows are copied from a T3/T4 peer's main at
 /// `tracking`: `sources` names each table's incoming rows (alias `p`).
-pub(super) fn copy_checks(tracking: &str, sources: &[(&'static str, String)]) -> String {
+pub(super) fn copy_checks(tracking: &str, sources: &[(&'static str, Sql)]) -> Sql {
     let mut out = schema_check(tracking);
     out.push_str(&row_check(Incoming::Copy { sources }));
-    out
+    Sql::from_federation_text(out)
 }
 
 /// Whether a failed script stopped at [`checks`].
@@ -243,16 +245,16 @@ pub(super) fn refusal(repo: &Repo, peer: &Peer) -> anyhow::Result<PeerError> {
 
 /// What exactly the peer's rows hold that bd refuses (read after
 /// [`copy_checks`] failed).
-pub(super) fn copy_refusal(repo: &Repo, peer: &Peer, sources: &[(&'static str, String)]) -> anyhow::Result<PeerError> {
+pub(super) fn copy_refusal(repo: &Repo, peer: &Peer, sources: &[(&'static str, Sql)]) -> anyhow::Result<PeerError> {
     explain(repo, peer, Incoming::Copy { sources })
 }
 
 fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<PeerError> {
     let t = sql::lit(&peer.tracking_ref());
-    let schema = repo.query(&format!(
+    let schema = repo.query(&Sql::from_federation_text(format!(
         "{}SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff(@bd_schema_base, {t})",
-        set_schema_base(&t)
-    ))?;
+        set_schema_base(&peer.tracking_ref())
+    )))?;
     if !schema.is_empty() {
         let changes: Vec<String> = schema
             .iter()
@@ -289,7 +291,7 @@ fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<P
             incoming.key(rule.table)
         );
     }
-    let rows = repo.query(&query)?;
+    let rows = repo.query(&Sql::from_federation_text(query))?;
     let listed: Vec<String> = rows
         .iter()
         .take(SHOWN)

@@ -36,7 +36,8 @@ use crate::config::{Strategy, Tier};
 use crate::dolt::number;
 use crate::error::UserError;
 use crate::output::{Report, Style};
-use crate::tracker::{Town, genesis, schema, sql};
+use crate::tracker::sql::{Sql, sql};
+use crate::tracker::{Town, genesis, schema};
 
 /// Which side leaves its lineage for the standard one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -132,22 +133,28 @@ struct Survey {
 
 fn survey(repo: &crate::dolt::Repo, peer: &Peer) -> anyhow::Result<Survey> {
     let tracking = peer.tracking_ref();
-    let t = sql::lit(&tracking);
-    let standard = sql::lit(genesis::SCHEMA_COMMIT);
-    let mut query = format!(
-        "SELECT (SELECT COUNT(*) FROM dolt_log('main') WHERE commit_hash = {standard}) AS ours_standard, \
-         (SELECT COUNT(*) FROM dolt_log({t}) WHERE commit_hash = {standard}) AS theirs_standard, \
-         (SELECT COUNT(*) FROM dolt_log({t})) AS peer_commits, \
+    let standard = genesis::SCHEMA_COMMIT;
+    let mut query = sql!(
+        "SELECT (SELECT COUNT(*) FROM dolt_log('main') WHERE commit_hash = {}) AS ours_standard, \
+         (SELECT COUNT(*) FROM dolt_log({}) WHERE commit_hash = {}) AS theirs_standard, \
+         (SELECT COUNT(*) FROM dolt_log({})) AS peer_commits, \
          (SELECT COUNT(*) FROM dolt_log({})) AS behind, \
-         (SELECT COUNT(*) FROM dolt_schema_diff('main', {t})) AS schema_changes, \
+         (SELECT COUNT(*) FROM dolt_schema_diff('main', {})) AS schema_changes, \
          (SELECT COUNT(*) FROM dolt_status) AS pending",
-        sql::lit(&format!("main..{tracking}"))
+        standard,
+        tracking,
+        standard,
+        tracking,
+        format!("main..{tracking}"),
+        tracking
     );
     for (kind, column) in [("added", "gained_here"), ("removed", "gained_there"), ("modified", "merged")] {
-        let _ = write!(
-            query,
-            ", (SELECT COUNT(*) FROM dolt_diff('main', {t}, 'issues') WHERE diff_type = '{kind}') AS {column}"
-        );
+        query.push(&sql!(
+            ", (SELECT COUNT(*) FROM dolt_diff('main', {}, 'issues') WHERE diff_type = {}) AS {}",
+            tracking,
+            kind,
+            Sql::raw(column)
+        ));
     }
     let rows = repo.query(&query).map_err(|err| {
         UserError::failure(format!("cannot compare this town with peer '{}': {err}", peer.name))
@@ -271,22 +278,22 @@ fn lay_union(
         };
         for side in sides {
             for table in schema::TABLES {
-                let _ =
-                    writeln!(script, "INSERT IGNORE INTO `{table}` SELECT * FROM `{table}` AS OF {};", sql::lit(side));
+                let table = Sql::ident(table);
+                script.push(&sql!("INSERT IGNORE INTO {} SELECT * FROM {} AS OF {};\n", table, table, side));
             }
         }
-        script.push_str(&plan.statements);
-        script.push_str(&lineage::commit(
+        script.push(&plan.statements);
+        script.push(&lineage::commit(
             &format!("bd federation join: union with {}'s unrelated history ({strategy})", peer.name),
             &town.actor().signature(),
             lineage::Empty::Skip,
         ));
-        script.push_str("SET autocommit = 1;\n");
+        script.push(&Sql::raw("SET autocommit = 1;\n"));
         if moves != Moves::Peer {
-            script.push_str(&lineage::keep(kept, "main"));
+            script.push(&lineage::keep(kept, "main"));
         }
-        let _ = writeln!(script, "CALL DOLT_CHECKOUT('main');\nCALL DOLT_RESET('--hard', {});", sql::lit(&union));
-        script.push_str(&lineage::delete_statement(&union));
+        script.push(&sql!("CALL DOLT_CHECKOUT('main');\nCALL DOLT_RESET('--hard', {});\n", union));
+        script.push(&lineage::delete_statement(&union));
         script
     };
     let repo = town.repo();
@@ -296,10 +303,10 @@ fn lay_union(
         // Neither stands on the standard lineage: the genesis comes in
         // through a remote of its own, for this call.
         Moves::Both => genesis::with_remote(town.workspace().beads_dir(), |url| {
-            let script = format!(
+            let script = sql!(
                 "CALL DOLT_REMOTE('add', 'bd-genesis', {});\nCALL DOLT_FETCH('bd-genesis');\n{}\
                  CALL DOLT_REMOTE('remove', 'bd-genesis');\n",
-                sql::lit(url),
+                url,
                 build("bd-genesis/main")
             );
             Ok(repo.execute(&script)?)
@@ -315,17 +322,18 @@ fn share_union(town: &Town, peer: &Peer, kept: Option<&str>, deadline: Instant) 
     let repo = town.repo();
     let remote = peer.sql_remote_args();
     let tracking = peer.tracking_ref();
-    let t = sql::lit(&tracking);
     let push = match kept {
-        None => format!("CALL DOLT_PUSH({remote}, 'main');\n"),
-        Some(kept) => format!(
-            "{}CALL DOLT_PUSH({remote}, {});\n{}CALL DOLT_PUSH('--force', {remote}, 'main');\n",
+        None => sql!("CALL DOLT_PUSH({}, 'main');\n", remote),
+        Some(kept) => sql!(
+            "{}CALL DOLT_PUSH({}, {});\n{}CALL DOLT_PUSH('--force', {}, 'main');\n",
             lineage::keep(kept, &tracking),
-            sql::lit(kept),
-            lineage::delete_statement(kept)
+            remote,
+            kept,
+            lineage::delete_statement(kept),
+            remote
         ),
     };
-    let script = format!("{push}SELECT 1 AS bd_joined, HASHOF('main') AS main, HASHOF({t}) AS peer;");
+    let script = sql!("{}SELECT 1 AS bd_joined, HASHOF('main') AS main, HASHOF({}) AS peer;", push, tracking);
     let out = peer.script(repo, &script, &|out| !super::fetch::reached(out, "bd_joined"), deadline)?;
     let rows = crate::dolt::parse_rows(&out.stdout)?;
     let done = rows.iter().find(|r| r.contains_key("bd_joined"));

@@ -13,7 +13,7 @@
 //! steps. What goes into a snapshot is left to the operation.
 
 use crate::dolt::{Repo, number};
-use crate::tracker::sql;
+use crate::tracker::sql::{Sql, ToSql, sql};
 
 /// The branch holding a peer's filtered snapshots.
 #[must_use]
@@ -55,9 +55,8 @@ pub(super) fn of_peer(peer: &str) -> [String; 3] {
 /// The statements that start building a snapshot on `branch`: a
 /// transaction, the branch made (or moved) at `start`, and checked out.
 #[must_use]
-pub(super) fn begin(branch: &str, start: &str) -> String {
-    let b = sql::lit(branch);
-    format!("SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {b}, {});\nCALL DOLT_CHECKOUT({b});\n", sql::lit(start))
+pub(super) fn begin(branch: &str, start: &str) -> Sql {
+    sql!("SET autocommit = 0;\nCALL DOLT_BRANCH('-f', {}, {});\nCALL DOLT_CHECKOUT({});\n", branch, start, branch)
 }
 
 /// When a snapshot commit may be empty.
@@ -72,18 +71,18 @@ pub(super) enum Empty {
 /// The statements that commit what was written on the checked-out branch
 /// (every table) as `author`, and end the transaction.
 #[must_use]
-pub(super) fn commit(message: &str, author: &str, empty: Empty) -> String {
+pub(super) fn commit(message: &str, author: &str, empty: Empty) -> Sql {
     let flag = match empty {
-        Empty::Allow => "'--allow-empty', ",
-        Empty::Skip => "'--skip-empty', ",
+        Empty::Allow => Sql::raw("'--allow-empty', "),
+        Empty::Skip => Sql::raw("'--skip-empty', "),
     };
-    format!("CALL DOLT_COMMIT('-A', {flag}'-m', {}, '--author', {});\nCOMMIT;\n", sql::lit(message), sql::lit(author))
+    sql!("CALL DOLT_COMMIT('-A', {}'-m', {}, '--author', {});\nCOMMIT;\n", flag, message, author)
 }
 
 /// A query of how many tables differ between `from` and `to`, as `bd_changes`.
 #[must_use]
-pub(super) fn changes_query(from: &str, to: &str) -> String {
-    format!("SELECT COUNT(*) AS bd_changes FROM dolt_diff_summary({}, {})", sql::lit(from), sql::lit(to))
+pub(super) fn changes_query(from: &str, to: &str) -> Sql {
+    sql!("SELECT COUNT(*) AS bd_changes FROM dolt_diff_summary({}, {})", from, to)
 }
 
 /// How many tables differ between `from` and `to`.
@@ -93,27 +92,59 @@ pub(super) fn changes(repo: &Repo, from: &str, to: &str) -> anyhow::Result<u64> 
 
 /// The statement that makes `branch` at `at` (failing when it exists).
 #[must_use]
-pub(super) fn keep(branch: &str, at: &str) -> String {
-    format!("CALL DOLT_BRANCH({}, {});\n", sql::lit(branch), sql::lit(at))
+pub(super) fn keep(branch: &str, at: &str) -> Sql {
+    sql!("CALL DOLT_BRANCH({}, {});\n", branch, at)
 }
 
 /// The statement that deletes `branch`.
 #[must_use]
-pub(super) fn delete_statement(branch: &str) -> String {
-    format!("CALL DOLT_BRANCH('-D', {});\n", sql::lit(branch))
+pub(super) fn delete_statement(branch: &str) -> Sql {
+    sql!("CALL DOLT_BRANCH('-D', {});\n", branch)
 }
 
 /// Deletes those of `branches` that exist.
 pub(super) fn delete(repo: &Repo, branches: &[String]) -> anyhow::Result<()> {
-    let names: Vec<String> = branches.iter().map(|b| sql::lit(b)).collect();
-    let existing = repo.query(&format!("SELECT name FROM dolt_branches WHERE name IN ({})", names.join(", ")))?;
-    let script: String = existing
-        .iter()
-        .filter_map(|row| row.get("name").and_then(serde_json::Value::as_str))
-        .map(delete_statement)
-        .collect();
+    let names = Sql::join(branches.iter().map(ToSql::to_sql), ", ");
+    let existing = repo.query(&sql!("SELECT name FROM dolt_branches WHERE name IN ({})", names))?;
+    let script = Sql::join(
+        existing.iter().filter_map(|row| row.get("name").and_then(serde_json::Value::as_str)).map(delete_statement),
+        "",
+    );
     if !script.is_empty() {
         repo.execute(&script)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Branch names carry a peer's name, and commit messages and authors
+    /// carry people's text: each stays inside its quoted literal.
+    #[test]
+    fn names_and_messages_land_quoted() {
+        let branch = outgoing("o'b\\x");
+        assert_eq!(
+            begin(&branch, "o'b\\x/main").as_str(),
+            concat!(
+                "SET autocommit = 0;\n",
+                r"CALL DOLT_BRANCH('-f', 'bd-outgoing-o\'b\\x', 'o\'b\\x/main');",
+                "\n",
+                r"CALL DOLT_CHECKOUT('bd-outgoing-o\'b\\x');",
+                "\n"
+            )
+        );
+        assert_eq!(
+            delete_statement("x'); DROP TABLE issues; --").as_str(),
+            concat!(r"CALL DOLT_BRANCH('-D', 'x\'); DROP TABLE issues; --');", "\n")
+        );
+        assert_eq!(
+            commit("it's \\ done", "Ann <ann@x>", Empty::Skip).as_str(),
+            concat!(
+                r"CALL DOLT_COMMIT('-A', '--skip-empty', '-m', 'it\'s \\ done', '--author', 'Ann <ann@x>');",
+                "\nCOMMIT;\n"
+            )
+        );
+    }
 }

@@ -21,14 +21,14 @@
 //! run after `DOLT_MERGE` in the same transaction, resolves every conflict.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use super::report::{Conflict, FieldValues};
 use crate::config::Strategy;
 use crate::dolt::{Repo, Row};
-use crate::tracker::{schema, sql};
+use crate::tracker::schema;
+use crate::tracker::sql::{Sql, ToSql, sql};
 
 /// A row's columns; absent (NULL) columns are `Value::Null`.
 pub(super) type Fields = BTreeMap<String, Value>;
@@ -170,7 +170,7 @@ struct Layout {
 pub(super) struct Plan {
     /// Statements that resolve every conflicted row; run them after
     /// `DOLT_MERGE` in the same transaction.
-    pub statements: String,
+    pub statements: Sql,
     /// Tables that had conflicts (their `dolt_conflicts_*` rows are cleared).
     pub tables: Vec<String>,
     /// Rows with fields both sides changed to different values.
@@ -182,6 +182,14 @@ impl Plan {
     #[must_use]
     pub(super) fn is_empty(&self) -> bool {
         self.tables.is_empty()
+    }
+
+    /// The statements that clear the conflicts dolt recorded in the plan's
+    /// tables, once its statements resolved them.
+    #[must_use]
+    pub(super) fn clear_conflicts(&self) -> Sql {
+        let clear = |table: &String| sql!("DELETE FROM {};\n", Sql::ident(&format!("dolt_conflicts_{table}")));
+        Sql::join(self.tables.iter().map(clear), "")
     }
 }
 
@@ -197,26 +205,37 @@ pub(super) enum Rows {
 }
 
 impl Rows {
-    /// The query of `table`'s rows, each marked with `bd_table`.
-    fn query(self, o: &str, t: &str, table: &str) -> String {
+    /// The query of `table`'s rows between the revisions `ours` and
+    /// `theirs`, each row marked with `bd_table`.
+    fn query(self, ours: &str, theirs: &str, table: &str) -> Sql {
         match self {
-            Rows::MergeConflicts => {
-                format!("SELECT '{table}' AS bd_table, c.* FROM dolt_preview_merge_conflicts({o}, {t}, '{table}') c")
-            }
-            Rows::HeldByBoth => format!(
-                "SELECT '{table}' AS bd_table, d.* FROM dolt_diff({o}, {t}, '{table}') d WHERE d.diff_type = 'modified'"
+            Rows::MergeConflicts => sql!(
+                "SELECT {} AS bd_table, c.* FROM dolt_preview_merge_conflicts({}, {}, {}) c",
+                table,
+                ours,
+                theirs,
+                table
+            ),
+            Rows::HeldByBoth => sql!(
+                "SELECT {} AS bd_table, d.* FROM dolt_diff({}, {}, {}) d WHERE d.diff_type = 'modified'",
+                table,
+                ours,
+                theirs,
+                table
             ),
         }
     }
 
     /// The ids of the issues among those rows.
-    fn issue_ids(self, o: &str, t: &str) -> String {
+    fn issue_ids(self, ours: &str, theirs: &str) -> Sql {
         match self {
-            Rows::MergeConflicts => {
-                format!("SELECT COALESCE(c.our_id, c.their_id) FROM dolt_preview_merge_conflicts({o}, {t}, 'issues') c")
-            }
+            Rows::MergeConflicts => sql!(
+                "SELECT COALESCE(c.our_id, c.their_id) FROM dolt_preview_merge_conflicts({}, {}, 'issues') c",
+                ours,
+                theirs
+            ),
             Rows::HeldByBoth => {
-                format!("SELECT d.to_id FROM dolt_diff({o}, {t}, 'issues') d WHERE d.diff_type = 'modified'")
+                sql!("SELECT d.to_id FROM dolt_diff({}, {}, 'issues') d WHERE d.diff_type = 'modified'", ours, theirs)
             }
         }
     }
@@ -239,28 +258,24 @@ pub(super) fn plan(repo: &Repo, ours: &str, theirs: &str, strategy: Strategy) ->
 
 /// Like [`plan`], for the given rows.
 pub(super) fn plan_rows(repo: &Repo, ours: &str, theirs: &str, strategy: Strategy, rows: Rows) -> anyhow::Result<Plan> {
-    let (o, t) = (sql::lit(ours), sql::lit(theirs));
-    let mut script = String::new();
-    for table in schema::TABLES {
-        let _ = writeln!(script, "{};", rows.query(&o, &t, table));
-    }
-    let names: Vec<String> = schema::TABLES.iter().map(|t| format!("'{t}'")).collect();
-    let _ = writeln!(
-        script,
+    let mut script = Sql::join(schema::TABLES.iter().map(|table| sql!("{};\n", rows.query(ours, theirs, table))), "");
+    let names = Sql::join(schema::TABLES.iter().map(ToSql::to_sql), ", ");
+    script.push(&sql!(
         "SELECT table_name AS bd_layout, column_name AS name, column_key AS k FROM information_schema.columns \
-         WHERE table_schema = DATABASE() AND table_name IN ({}) ORDER BY table_name, ordinal_position;",
-        names.join(", ")
-    );
+         WHERE table_schema = DATABASE() AND table_name IN ({}) ORDER BY table_name, ordinal_position;\n",
+        names
+    ));
     if strategy == Strategy::Newest {
         // When each side last changed each field of a conflicting issue.
-        for (side, rev) in [("ours", &o), ("theirs", &t)] {
-            let _ = writeln!(
-                script,
-                "SELECT '{side}' AS bd_side, e.issue_id, e.comment AS field, MAX(e.created_at) AS at \
-                 FROM events AS OF {rev} e WHERE e.event_type IN ('updated', 'closed') AND e.issue_id IN ({}) \
-                 GROUP BY e.issue_id, e.comment;",
-                rows.issue_ids(&o, &t)
-            );
+        for (side, rev) in [("ours", ours), ("theirs", theirs)] {
+            script.push(&sql!(
+                "SELECT {} AS bd_side, e.issue_id, e.comment AS field, MAX(e.created_at) AS at \
+                 FROM events AS OF {} e WHERE e.event_type IN ('updated', 'closed') AND e.issue_id IN ({}) \
+                 GROUP BY e.issue_id, e.comment;\n",
+                side,
+                rev,
+                rows.issue_ids(ours, theirs)
+            ));
         }
     }
     let read = repo.query(&script)?;
@@ -329,7 +344,7 @@ fn plan_from_rows(rows: &[Row], strategy: Strategy, kind: Rows) -> Plan {
                     .collect(),
             });
         }
-        write_resolution(&mut plan.statements, table, layout, &versions, merged.row.as_ref());
+        plan.statements.push(&resolution(table, layout, &versions, merged.row.as_ref()));
     }
     plan
 }
@@ -364,18 +379,20 @@ fn key_text(versions: &Versions, layout: &Layout) -> String {
         .join(" ")
 }
 
-/// Appends the statement that makes the working row equal `row` (or deletes it).
-fn write_resolution(out: &mut String, table: &str, layout: &Layout, versions: &Versions, row: Option<&Fields>) {
+/// The statements that make the working row equal `row` (or delete it).
+/// The table and column names were read from dolt: they are quoted as names.
+fn resolution(table: &str, layout: &Layout, versions: &Versions, row: Option<&Fields>) -> Sql {
     let key_of = versions.ours.as_ref().or(versions.theirs.as_ref()).or(versions.base.as_ref());
-    let Some(key_of) = key_of else { return };
-    let condition: Vec<String> =
-        layout.key.iter().map(|k| format!("`{k}` = {}", sql::json_literal(key_of.get(k)))).collect();
-    let _ = writeln!(out, "DELETE FROM `{table}` WHERE {};", condition.join(" AND "));
+    let Some(key_of) = key_of else { return Sql::default() };
+    let table = Sql::ident(table);
+    let condition = Sql::join(layout.key.iter().map(|k| sql!("{} = {}", Sql::ident(k), key_of.get(k))), " AND ");
+    let mut out = sql!("DELETE FROM {} WHERE {};\n", table, condition);
     if let Some(row) = row {
-        let names: Vec<String> = row.keys().map(|c| format!("`{c}`")).collect();
-        let values: Vec<String> = row.values().map(|v| sql::json_literal(Some(v))).collect();
-        let _ = writeln!(out, "INSERT INTO `{table}` ({}) VALUES ({});", names.join(", "), values.join(", "));
+        let names = Sql::join(row.keys().map(|c| Sql::ident(c)), ", ");
+        let values = Sql::join(row.values().map(ToSql::to_sql), ", ");
+        out.push(&sql!("INSERT INTO {} ({}) VALUES ({});\n", table, names, values));
     }
+    out
 }
 
 #[cfg(test)]
@@ -451,6 +468,24 @@ mod tests {
         assert_eq!(merge_row(&v, OURS).row, None);
     }
 
+    /// A row's key and values come from a peer, and its column names from
+    /// the database: values are quoted as text, names as names.
+    #[test]
+    fn a_hostile_row_lands_quoted() {
+        let layout = Layout { columns: vec!["id".into(), "ti`tle".into()], key: vec!["id".into()] };
+        let row = fields(&[("id", json!("n-1'); DROP TABLE issues; --")), ("ti`tle", json!("a\\b"))]);
+        let versions = Versions { base: None, ours: Some(row.clone()), theirs: None };
+        assert_eq!(
+            resolution("issues", &layout, &versions, Some(&row)).as_str(),
+            concat!(
+                r"DELETE FROM `issues` WHERE `id` = 'n-1\'); DROP TABLE issues; --';",
+                "\n",
+                r"INSERT INTO `issues` (`id`, `ti``tle`) VALUES ('n-1\'); DROP TABLE issues; --', 'a\\b');",
+                "\n"
+            )
+        );
+    }
+
     fn preview(rows: &[Value]) -> Vec<Row> {
         let mut all: Vec<Row> = rows.iter().map(|r| r.as_object().expect("object").clone()).collect();
         for (name, key) in [("id", "PRI"), ("title", ""), ("updated_at", "")] {
@@ -478,9 +513,10 @@ mod tests {
         let plan = plan_from_rows(&rows, Strategy::Newest, Rows::MergeConflicts);
         assert_eq!(plan.tables, ["issues"]);
         assert_eq!(plan.conflicts.len(), 1);
-        assert!(plan.statements.contains("'B'") && plan.statements.contains("'2026-01-05'"), "{}", plan.statements);
+        let text = plan.statements.as_str();
+        assert!(text.contains("'B'") && text.contains("'2026-01-05'"), "{text}");
         // Without events, the side's updated_at decides.
         let plan = plan_from_rows(&rows[..rows.len() - 2], Strategy::Newest, Rows::MergeConflicts);
-        assert!(plan.statements.contains("'A'"), "{}", plan.statements);
+        assert!(plan.statements.as_str().contains("'A'"), "{}", plan.statements);
     }
 }

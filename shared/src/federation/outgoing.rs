@@ -8,13 +8,12 @@
 //! recorded in `main` as a merge that keeps `main`'s content exactly, so the
 //! next pull has a common ancestor with the peer.
 
-use std::fmt::Write as _;
-
 use super::lineage;
 use super::remote::Peer;
 use super::state;
 use crate::dolt::Repo;
-use crate::tracker::{Town, sql};
+use crate::tracker::Town;
+use crate::tracker::sql::{Sql, ToSql, sql};
 
 /// This town's own issues of the types in `federation.exclude_types`: they
 /// never leave the town. Issues of those types that other towns created
@@ -44,57 +43,64 @@ impl Exclusions {
         self.types.is_empty()
     }
 
-    fn types_list(&self) -> String {
-        self.types.iter().map(|t| sql::lit(t)).collect::<Vec<_>>().join(", ")
+    fn types_list(&self) -> Sql {
+        Sql::join(self.types.iter().map(ToSql::to_sql), ", ")
     }
 
     /// A condition true for an excluded row of `issues` (columns qualified
     /// by `alias.` when it is not empty). Issues without a `source_system`
     /// were made here (or imported here), so they count as this town's.
     #[must_use]
-    pub(super) fn issue_row(&self, alias: &str) -> String {
+    pub(super) fn issue_row(&self, alias: &'static str) -> Sql {
         if self.is_empty() {
-            return "FALSE".to_owned();
+            return Sql::raw("FALSE");
         }
-        let a = if alias.is_empty() { String::new() } else { format!("{alias}.") };
-        format!(
-            "({a}issue_type IN ({}) AND COALESCE({a}source_system, {src}) = {src})",
+        let a = if alias.is_empty() { Sql::default() } else { sql!("{}.", Sql::raw(alias)) };
+        sql!(
+            "({}issue_type IN ({}) AND COALESCE({}source_system, {}) = {})",
+            a,
             self.types_list(),
-            src = sql::lit(&self.source)
+            a,
+            self.source,
+            self.source
         )
     }
 
     /// The same condition for a row of `dolt_diff(…, 'issues')`.
     #[must_use]
-    pub(super) fn diff_row(&self) -> String {
+    pub(super) fn diff_row(&self) -> Sql {
         if self.is_empty() {
-            return "FALSE".to_owned();
+            return Sql::raw("FALSE");
         }
-        format!(
-            "(COALESCE(to_issue_type, from_issue_type) IN ({}) AND COALESCE(to_source_system, from_source_system, {src}) = {src})",
+        sql!(
+            "(COALESCE(to_issue_type, from_issue_type) IN ({}) AND COALESCE(to_source_system, from_source_system, {}) = {})",
             self.types_list(),
-            src = sql::lit(&self.source)
+            self.source,
+            self.source
         )
     }
 
     /// The ids of excluded issues in `main`, as a subquery.
-    fn ids(&self) -> String {
-        format!("SELECT id FROM issues AS OF 'main' WHERE {}", self.issue_row(""))
+    fn ids(&self) -> Sql {
+        sql!("SELECT id FROM issues AS OF 'main' WHERE {}", self.issue_row(""))
     }
 }
 
-/// Tables copied into a snapshot, each with the condition that marks a row
-/// as belonging to an excluded issue (`{ids}` is their subquery).
-const TABLES: [(&str, &str); 7] = [
-    ("issues", "id IN ({ids})"),
-    ("labels", "issue_id IN ({ids})"),
-    ("comments", "issue_id IN ({ids})"),
-    ("events", "issue_id IN ({ids})"),
-    // A dependency on an excluded issue would name it.
-    ("dependencies", "(issue_id IN ({ids}) OR depends_on_id IN ({ids}))"),
-    ("metadata", "FALSE"),
-    ("config", "FALSE"),
-];
+/// Tables copied into a snapshot.
+const TABLES: [&str; 7] = ["issues", "labels", "comments", "events", "dependencies", "metadata", "config"];
+
+/// The condition that marks a row of `table` as belonging to an excluded
+/// issue, whose ids are the subquery `ids`.
+fn excluded_row(table: &str, ids: &Sql) -> Sql {
+    match table {
+        "issues" => sql!("id IN ({})", ids),
+        // A dependency on an excluded issue would name it.
+        "dependencies" => sql!("(issue_id IN ({}) OR depends_on_id IN ({}))", ids, ids),
+        "labels" | "comments" | "events" => sql!("issue_id IN ({})", ids),
+        // `metadata` and `config` belong to no issue.
+        _ => Sql::raw("FALSE"),
+    }
+}
 
 /// The message of the merge that records a share in `main`.
 pub(super) fn record_message(peer: &str) -> String {
@@ -104,10 +110,8 @@ pub(super) fn record_message(peer: &str) -> String {
 /// Commits in `main` not yet shared with `peer` as a snapshot: those after
 /// the latest recorded share (all since `base` when there is none).
 pub(super) fn unshared(repo: &Repo, peer: &str, base: &str) -> anyhow::Result<u64> {
-    let rows = repo.query(&format!(
-        "SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1",
-        sql::lit(&record_message(peer))
-    ))?;
+    let rows =
+        repo.query(&sql!("SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1", record_message(peer)))?;
     let since = rows.first().and_then(|r| r.get("commit_hash")).and_then(serde_json::Value::as_str).unwrap_or(base);
     Ok(state::ahead_behind(repo, "main", since)?.0)
 }
@@ -123,15 +127,19 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions)
     let branch = lineage::outgoing(&peer.name);
     let ids = excluded.ids();
     let mut script = lineage::begin(&branch, base);
-    for (table, excluded_row) in TABLES {
-        let excluded_row = excluded_row.replace("{ids}", &ids);
-        let _ = writeln!(
-            script,
-            "DELETE FROM {table} WHERE NOT ({excluded_row});\n\
-             INSERT INTO {table} SELECT * FROM {table} AS OF 'main' WHERE NOT ({excluded_row});"
-        );
+    for table in TABLES {
+        let (name, excluded) = (Sql::raw(table), excluded_row(table, &ids));
+        script.push(&sql!(
+            "DELETE FROM {} WHERE NOT ({});\n\
+             INSERT INTO {} SELECT * FROM {} AS OF 'main' WHERE NOT ({});\n",
+            name,
+            excluded,
+            name,
+            name,
+            excluded
+        ));
     }
-    script.push_str(&lineage::commit(
+    script.push(&lineage::commit(
         &format!("bd federation: share {} with {}", town.name(), peer.name),
         &town.actor().signature(),
         lineage::Empty::Allow,
@@ -150,22 +158,25 @@ pub(super) fn build(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions)
 /// "ours" merge), so later merges with the peer have a common ancestor.
 /// Call only after the peer took the snapshot: a failed push records nothing.
 pub(super) fn record_in_main(town: &Town, peer: &Peer, branch: &str) -> anyhow::Result<()> {
-    let mut script = format!(
+    let mut script = sql!(
         "SET autocommit = 0;\nSET @@dolt_allow_commit_conflicts = 1;\nCALL DOLT_MERGE('--no-ff', '--no-commit', {});\n",
-        sql::lit(branch)
+        branch
     );
-    for (table, _) in TABLES {
-        let _ = writeln!(
-            script,
-            "DELETE FROM dolt_conflicts_{table};\nDELETE FROM {table};\nINSERT INTO {table} SELECT * FROM {table} AS OF 'main';"
-        );
+    for table in TABLES {
+        let name = Sql::raw(table);
+        script.push(&sql!(
+            "DELETE FROM dolt_conflicts_{};\nDELETE FROM {};\nINSERT INTO {} SELECT * FROM {} AS OF 'main';\n",
+            name,
+            name,
+            name,
+            name
+        ));
     }
-    let _ = writeln!(
-        script,
-        "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;",
-        sql::lit(&record_message(&peer.name)),
-        sql::lit(&town.actor().signature())
-    );
+    script.push(&sql!(
+        "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
+        record_message(&peer.name),
+        town.actor().signature()
+    ));
     town.repo().execute(&script)?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::dolt::Repo;
 use crate::error::UserError;
 use crate::peer::{self, Endpoint};
 use crate::tracker::Town;
+use crate::tracker::sql::Sql;
 
 /// A peer to add.
 #[derive(Debug)]
@@ -32,7 +33,7 @@ pub struct NewPeer {
 /// The dolt remotes of a repository, by name.
 pub fn dolt_remotes(repo: &Repo) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(repo
-        .query("SELECT name, url FROM dolt_remotes ORDER BY name")?
+        .query(&Sql::raw("SELECT name, url FROM dolt_remotes ORDER BY name"))?
         .iter()
         .filter_map(|r| match (r.get("name"), r.get("url")) {
             (Some(Json::String(n)), Some(Json::String(u))) => Some((n.clone(), u.clone())),

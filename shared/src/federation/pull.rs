@@ -13,6 +13,7 @@ use super::sanitized;
 use super::state;
 use crate::config::{Strategy, Tier};
 use crate::tracker::sql;
+use crate::tracker::sql::Sql;
 
 impl Session<'_> {
     pub(super) fn pull(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
@@ -49,7 +50,7 @@ impl Session<'_> {
         }
         // What the peer sends is checked before anything reads it further
         // (a dry run shows the refusal the real run would meet).
-        if let Err(err) = repo.execute(&super::guard::checks(&tracking)) {
+        if let Err(err) = repo.execute(&Sql::from_federation_text(super::guard::checks(&tracking))) {
             if err.stderr().is_some_and(super::guard::refused) {
                 return Err(super::guard::refusal(repo, self.peer)?.into());
             }
@@ -96,7 +97,7 @@ impl Session<'_> {
             sql::lit(tracking)
         );
         if !plan.is_empty() {
-            script.push_str(&plan.statements);
+            script.push_str(plan.statements.as_str());
             for table in &plan.tables {
                 let _ = writeln!(script, "DELETE FROM `dolt_conflicts_{table}`;");
             }
@@ -111,11 +112,11 @@ impl Session<'_> {
         let _ = writeln!(
             script,
             "COMMIT;\nSELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
-            state::counts_query("@bd_before, 'main'", &Exclusions::none(), "in")
+            state::counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), "in")
         );
         // A merge that meets conflicts the plan did not resolve cannot
         // commit: the transaction rolls back and nothing changes.
-        let rows = self.town.repo().query(&script).map_err(|err| {
+        let rows = self.town.repo().query(&Sql::from_federation_text(script)).map_err(|err| {
             if err.stderr().is_some_and(|e| e.contains("conflict")) {
                 anyhow::anyhow!(
                     "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",

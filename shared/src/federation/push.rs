@@ -27,6 +27,7 @@ use super::sanitized;
 use super::state;
 use crate::config::Tier;
 use crate::dolt::{Failure, Repo, number};
+use crate::tracker::sql::{Sql, ToSql};
 use crate::tracker::{migrate, sql};
 
 /// What a push moved.
@@ -66,7 +67,7 @@ pub(super) fn plain(
 ) -> anyhow::Result<Outcome> {
     // Running it again does nothing twice: the commit skips when nothing is
     // pending, and a push of what the peer has is a no-op.
-    let out = match peer.script(repo, &script(peer, commit), &|_| true, deadline) {
+    let out = match peer.script(repo, &Sql::from_federation_text(script(peer, commit)), &|_| true, deadline) {
         Ok(out) => Ok(crate::dolt::parse_rows(&out.stdout)?),
         Err(err) => Err(err),
     };
@@ -132,11 +133,11 @@ fn script(peer: &Peer, commit: Option<(&str, &str)>) -> String {
         script,
         "SELECT 1 AS bd_standing, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {}{};",
         sql::lit(&format!("{tracking}..main")),
-        state::counts_query(&sql::lit(&format!("{tracking}...main")), &Exclusions::none(), "out"),
-        migrate::standing_columns(&t),
+        state::counts_query(&format!("{tracking}...main").to_sql(), &Exclusions::none(), "out"),
+        migrate::standing_columns(&tracking),
     );
     // Nothing is pushed across a schema this bd does not know.
-    let _ = writeln!(script, "{}", migrate::guard(&t));
+    let _ = writeln!(script, "{}", migrate::guard(&tracking));
     let _ = writeln!(
         script,
         "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({t}) AS peer, HASHOF('main') AS main;",
@@ -202,11 +203,11 @@ impl Session<'_> {
     pub(super) fn send(&self, source: &str, standing: &state::Standing) -> anyhow::Result<Option<String>> {
         let repo = self.town.repo();
         self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
-        let rows = repo.query(&format!(
+        let rows = repo.query(&Sql::from_federation_text(format!(
             "SELECT HASHOF({}) AS peer, HASHOF({}) AS sent, HASHOF('main') AS main",
             sql::lit(&self.peer.tracking_ref()),
             sql::lit(source)
-        ))?;
+        )))?;
         let hash = |c: &str| rows.first().and_then(|r| r.get(c)).and_then(serde_json::Value::as_str).map(str::to_owned);
         let (after, sent) = (hash("peer"), hash("sent"));
         if after.is_none() || after != sent || after == standing.peer_head {

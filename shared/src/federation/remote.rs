@@ -12,6 +12,7 @@ use crate::dolt::{DoltError, Failure, Output, Repo};
 use crate::error::UserError;
 use crate::peer::{Endpoint, Kind};
 use crate::tracker::Town;
+use crate::tracker::sql::{Sql, ToSql, sql};
 
 use super::peers::effective_tier;
 
@@ -197,7 +198,7 @@ impl Peer {
     pub fn script(
         &self,
         repo: &Repo,
-        script: &str,
+        script: &Sql,
         rerun_safe: RerunSafe<'_>,
         deadline: Instant,
     ) -> Result<Output, PeerError> {
@@ -207,11 +208,10 @@ impl Peer {
 
     /// The arguments that name this peer in a `DOLT_FETCH`/`DOLT_PUSH` call.
     #[must_use]
-    pub fn sql_remote_args(&self) -> String {
-        let name = crate::tracker::sql::lit(&self.name);
+    pub fn sql_remote_args(&self) -> Sql {
         match &self.credentials {
-            Some((user, _)) => format!("'--user', {}, {name}", crate::tracker::sql::lit(user)),
-            None => name,
+            Some((user, _)) => sql!("'--user', {}, {}", user, self.name),
+            None => self.name.to_sql(),
         }
     }
 
@@ -226,7 +226,7 @@ impl Peer {
         &self,
         repo: &Repo,
         full: &[String],
-        script: Option<(&str, RerunSafe<'_>)>,
+        script: Option<(&Sql, RerunSafe<'_>)>,
         deadline: Instant,
     ) -> Result<Output, PeerError> {
         let mut backoff = Duration::from_millis(500);
@@ -238,7 +238,7 @@ impl Peer {
             }
             let mut call = repo.call(full).timeout(left);
             if let Some((script, _)) = script {
-                call = call.stdin(script);
+                call = call.sql(script);
             }
             if let Some((_, password)) = &self.credentials {
                 call = call.env(DOLT_REMOTE_PASSWORD, password.expose());
@@ -358,6 +358,16 @@ fn last_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_remote_arguments_quote_the_user_and_the_name() {
+        let endpoint = Endpoint::parse("file:///tmp/north").expect("endpoint");
+        let credentials = Some(("o'b\\x".to_owned(), Secret::new("pw".to_owned())));
+        let peer = Peer::with_credentials("north".to_owned(), endpoint.clone(), Tier::T1, credentials);
+        assert_eq!(peer.sql_remote_args().as_str(), r"'--user', 'o\'b\\x', 'north'");
+        let peer = Peer::unauthenticated("north".to_owned(), endpoint, Tier::T1);
+        assert_eq!(peer.sql_remote_args().as_str(), "'north'");
+    }
 
     #[test]
     fn spinner_noise_is_dropped_from_reasons() {

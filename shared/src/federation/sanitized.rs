@@ -10,8 +10,6 @@
 //! towns created (by `source_system`) are copied in, newer versions winning,
 //! with their labels, comments, events and dependencies.
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 
 use super::guard;
@@ -22,7 +20,8 @@ use super::report::{Conflict, IssueCounts};
 use super::sovereignty::Sanitizer;
 use crate::config::Strategy;
 use crate::dolt::{Row, number};
-use crate::tracker::{Town, sql};
+use crate::tracker::Town;
+use crate::tracker::sql::{Sql, sql};
 
 /// Child tables and the column that links each to its issue.
 const CHILDREN: [&str; 4] = ["labels", "comments", "events", "dependencies"];
@@ -120,92 +119,92 @@ pub(super) fn build(
     strategy: Strategy,
 ) -> anyhow::Result<Share> {
     let repo = town.repo();
-    let snapshots = sql::lit(&lineage::sanitized(&peer.name));
-    let rows = repo.query(&format!(
+    let rows = repo.query(&sql!(
         "SELECT assignee AS p FROM issues UNION SELECT owner FROM issues UNION SELECT created_by FROM issues \
          UNION SELECT author FROM comments UNION SELECT actor FROM events UNION SELECT created_by FROM dependencies;\n\
-         SELECT COUNT(*) AS bd_lineage FROM dolt_branches WHERE name = {snapshots};"
+         SELECT COUNT(*) AS bd_lineage FROM dolt_branches WHERE name = {};",
+        lineage::sanitized(&peer.name)
     ))?;
     let has_lineage = rows.iter().any(|r| r.get("bd_lineage").and_then(Value::as_u64).unwrap_or(0) > 0);
     let people = rows.iter().filter_map(|r| r.get("p").and_then(Value::as_str).map(str::to_owned));
     let sanitizer = Sanitizer::new(town.workspace(), peer.tier)?.with_known_people(people);
-    let ours = sql::lit(&town.source_system());
-    let own_ids = format!("SELECT id FROM issues WHERE source_system = {ours} AND NOT ({})", excluded.issue_row(""));
+    let ours = town.source_system();
+    let own_ids = sql!("SELECT id FROM issues WHERE source_system = {} AND NOT ({})", ours, excluded.issue_row(""));
     // The snapshot is made on the share branch, from the last snapshot (or
     // the peer's main for the first share); the lineage moves to it only
     // once the peer took the share ([`record`]).
     let shared_branch = lineage::shared(&peer.name);
-    let shared = sql::lit(&shared_branch);
     let start = if has_lineage { lineage::sanitized(&peer.name) } else { base.to_owned() };
     let mut script = lineage::begin(&shared_branch, &start);
     for child in CHILDREN {
-        let _ = writeln!(
-            script,
-            "DELETE FROM {child} WHERE issue_id IN (SELECT id FROM issues WHERE source_system = {ours});"
-        );
+        script.push(&sql!(
+            "DELETE FROM {} WHERE issue_id IN (SELECT id FROM issues WHERE source_system = {});\n",
+            Sql::raw(child),
+            ours
+        ));
     }
-    let _ = writeln!(script, "DELETE FROM issues WHERE source_system = {ours};");
-    let mut issues = repo.query(&format!("SELECT * FROM issues WHERE id IN ({own_ids})"))?;
+    script.push(&sql!("DELETE FROM issues WHERE source_system = {};\n", ours));
+    let mut issues = repo.query(&sql!("SELECT * FROM issues WHERE id IN ({})", own_ids))?;
     for row in &mut issues {
         sanitize("issues", row, &sanitizer);
     }
-    sql::inserts(&mut script, "issues", &issues);
+    script.push(&Sql::inserts("issues", &issues));
     // Comments and events a partner added to our issues (their ids carry
     // another town's prefix) are theirs: the peer keeps them as it has them.
-    let own_rows = sql::lit(&format!("{}-%", town.prefix()));
+    let own_rows = format!("{}-%", town.prefix());
     for child in CHILDREN {
         let also = match child {
             // A dependency on an issue that is not shared would name it.
             "dependencies" => {
-                format!(" AND (depends_on_id IN ({own_ids}) OR depends_on_id NOT IN (SELECT id FROM issues))")
+                sql!(" AND (depends_on_id IN ({}) OR depends_on_id NOT IN (SELECT id FROM issues))", own_ids)
             }
-            "comments" | "events" => format!(" AND id LIKE {own_rows}"),
-            _ => String::new(),
+            "comments" | "events" => sql!(" AND id LIKE {}", own_rows),
+            _ => Sql::default(),
         };
-        let mut rows = repo.query(&format!("SELECT * FROM {child} WHERE issue_id IN ({own_ids}){also}"))?;
+        let mut rows =
+            repo.query(&sql!("SELECT * FROM {} WHERE issue_id IN ({}){}", Sql::raw(child), own_ids, also))?;
         for row in &mut rows {
             sanitize(child, row, &sanitizer);
         }
-        sql::inserts(&mut script, child, &rows);
+        script.push(&Sql::inserts(child, &rows));
     }
-    script.push_str(&lineage::commit(
+    script.push(&lineage::commit(
         &format!("bd federation: {} share from {}", peer.tier, town.name()),
         &tool_author(town),
         lineage::Empty::Skip,
     ));
-    let _ = writeln!(script, "SELECT HASHOF({shared}) AS bd_snapshot;");
-    let author = sql::lit(&tool_author(town));
+    script.push(&sql!("SELECT HASHOF({}) AS bd_snapshot;\n", shared_branch));
+    let author = tool_author(town);
     let rows = repo.query(&script)?;
     let snapshot = rows
         .iter()
         .find_map(|r| r.get("bd_snapshot").and_then(Value::as_str))
         .ok_or_else(|| anyhow::anyhow!("the {} snapshot for peer '{}' was not made", peer.tier, peer.name))?
         .to_owned();
-    let mut script = String::from("SET autocommit = 0;\n");
+    let mut script = Sql::raw("SET autocommit = 0;\n");
     if peer_has_data {
         let plan = super::merge::plan(repo, &shared_branch, base, strategy)?;
         if strategy == Strategy::Manual && !plan.conflicts.is_empty() {
             return Ok(Share::Conflicts(plan.conflicts));
         }
-        let _ = writeln!(
-            script,
-            "CALL DOLT_CHECKOUT({shared});\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n{}",
-            sql::lit(&format!("bd federation: {} share from {} onto {}'s main", peer.tier, town.name(), peer.name)),
-            sql::lit(base),
+        script.push(&sql!(
+            "CALL DOLT_CHECKOUT({});\nCALL DOLT_MERGE('--author', {}, '-m', {}, {});\n{}\n",
+            shared_branch,
+            author,
+            format!("bd federation: {} share from {} onto {}'s main", peer.tier, town.name(), peer.name),
+            base,
             plan.statements
-        );
+        ));
         if !plan.is_empty() {
-            for table in &plan.tables {
-                let _ = writeln!(script, "DELETE FROM `dolt_conflicts_{table}`;");
-            }
-            let _ = writeln!(
-                script,
-                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});",
-                sql::lit(&format!("Resolve conflicts from {} using {strategy} strategy", peer.name))
-            );
+            script.push(&plan.clear_conflicts());
+            script.push(&sql!(
+                "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\n",
+                format!("Resolve conflicts from {} using {strategy} strategy", peer.name),
+                author
+            ));
         }
     }
-    let _ = writeln!(script, "COMMIT;\n{};", lineage::changes_query(base, &shared_branch));
+    script.push(&sql!("COMMIT;\n{};\n", lineage::changes_query(base, &shared_branch)));
     let rows = repo.query(&script)?;
     let changes = rows.iter().find_map(|r| r.get("bd_changes").and_then(Value::as_u64)).unwrap_or(0);
     Ok(if changes == 0 { Share::Nothing } else { Share::Ready { branch: shared_branch, snapshot } })
@@ -214,8 +213,7 @@ pub(super) fn build(
 /// Records a share the peer took: the snapshot lineage moves to `snapshot`,
 /// the base of the next share's three-way merge.
 pub(super) fn record(town: &Town, peer: &Peer, snapshot: &str) -> anyhow::Result<()> {
-    let snapshots = sql::lit(&lineage::sanitized(&peer.name));
-    town.repo().execute(&format!("CALL DOLT_BRANCH('-f', {snapshots}, {});", sql::lit(snapshot)))?;
+    town.repo().execute(&sql!("CALL DOLT_BRANCH('-f', {}, {});", lineage::sanitized(&peer.name), snapshot))?;
     Ok(())
 }
 
@@ -232,23 +230,30 @@ pub(super) fn outgoing_counts(
 ) -> anyhow::Result<IssueCounts> {
     let repo = town.repo();
     let snapshots = lineage::sanitized(&peer.name);
-    let known =
-        repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", sql::lit(&snapshots)))?;
-    let since = sql::lit(if number(known.first(), "n") > 0 { &snapshots } else { base });
-    let filter = format!("l.source_system = {} AND NOT ({})", sql::lit(&town.source_system()), excluded.issue_row("l"));
-    let own_rows = sql::lit(&format!("{}-%", town.prefix()));
-    let children = |table: &str, own: &str| {
-        format!(
-            "(SELECT COUNT(*) FROM {table} c WHERE c.issue_id = l.id{own}) <> \
-             (SELECT COUNT(*) FROM {table} AS OF {since} c WHERE c.issue_id = l.id{own})"
+    let known = repo.query(&sql!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", snapshots))?;
+    let since = if number(known.first(), "n") > 0 { snapshots.as_str() } else { base };
+    let filter = sql!("l.source_system = {} AND NOT ({})", town.source_system(), excluded.issue_row("l"));
+    let own_rows = format!("{}-%", town.prefix());
+    let children = |table: &'static str, own: Sql| {
+        let table = Sql::raw(table);
+        sql!(
+            "(SELECT COUNT(*) FROM {} c WHERE c.issue_id = l.id{}) <> \
+             (SELECT COUNT(*) FROM {} AS OF {} c WHERE c.issue_id = l.id{})",
+            table,
+            own,
+            table,
+            since,
+            own
         )
     };
-    let rows = repo.query(&format!(
+    let rows = repo.query(&sql!(
         "SELECT SUM(CASE WHEN p.id IS NULL THEN 1 ELSE 0 END) AS added, \
          SUM(CASE WHEN p.id IS NOT NULL AND (p.updated_at <> l.updated_at OR {} OR {}) THEN 1 ELSE 0 END) AS changed \
-         FROM issues l LEFT JOIN issues AS OF {since} p ON p.id = l.id WHERE {filter}",
-        children("comments", &format!(" AND c.id LIKE {own_rows}")),
-        children("labels", "")
+         FROM issues l LEFT JOIN issues AS OF {} p ON p.id = l.id WHERE {}",
+        children("comments", sql!(" AND c.id LIKE {}", own_rows)),
+        children("labels", Sql::default()),
+        since,
+        filter
     ))?;
     Ok(IssueCounts { added: number(rows.first(), "added"), changed: number(rows.first(), "changed"), removed: 0 })
 }
@@ -260,7 +265,7 @@ pub(super) fn standing(town: &Town, peer: &Peer, base: &str, excluded: &Exclusio
     let ahead = u64::from(!outgoing_counts(town, peer, base, excluded)?.is_empty());
     let repo = town.repo();
     let shared = lineage::shared(&peer.name);
-    let known = repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", sql::lit(&shared)))?;
+    let known = repo.query(&sql!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", shared))?;
     let behind = if number(known.first(), "n") > 0 { super::state::ahead_behind(repo, &shared, base)?.1 } else { 0 };
     Ok((ahead, behind))
 }
@@ -272,37 +277,50 @@ pub(super) fn standing(town: &Town, peer: &Peer, base: &str, excluded: &Exclusio
 /// would be) added or changed; a dry run changes nothing.
 pub(super) fn import_foreign(town: &Town, peer: &Peer, dry_run: bool) -> anyhow::Result<IssueCounts> {
     let repo = town.repo();
-    let tracking = sql::lit(&peer.tracking_ref());
-    let ours = sql::lit(&town.source_system());
-    let from_peer = |p: &str| {
-        format!(
-            "FROM issues AS OF {tracking} {p} LEFT JOIN issues l ON l.id = {p}.id \
-             WHERE COALESCE({p}.source_system, '') <> {ours} \
-             AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {ours} AND {p}.updated_at > l.updated_at))"
+    let tracking = peer.tracking_ref();
+    let ours = town.source_system();
+    let from_peer = |p: &'static str| {
+        let p = Sql::raw(p);
+        sql!(
+            "FROM issues AS OF {} {} LEFT JOIN issues l ON l.id = {}.id \
+             WHERE COALESCE({}.source_system, '') <> {} \
+             AND (l.id IS NULL OR (COALESCE(l.source_system, '') <> {} AND {}.updated_at > l.updated_at))",
+            tracking,
+            p,
+            p,
+            p,
+            ours,
+            ours,
+            p
         )
     };
-    let incoming = format!("SELECT i.id {}", from_peer("i"));
+    let incoming = sql!("SELECT i.id {}", from_peer("i"));
     // Partners' comments on our issues: ids of another town's prefix, not here yet.
-    let back = format!(
+    let back = sql!(
         "p.id NOT LIKE {} AND p.id NOT IN (SELECT id FROM comments) \
-         AND p.issue_id IN (SELECT id FROM issues WHERE source_system = {ours})",
-        sql::lit(&format!("{}-%", town.prefix()))
+         AND p.issue_id IN (SELECT id FROM issues WHERE source_system = {})",
+        format!("{}-%", town.prefix()),
+        ours
     );
-    let comments_back = format!("FROM comments AS OF {tracking} p WHERE {back}");
+    let comments_back = sql!("FROM comments AS OF {} p WHERE {}", tracking, back);
     // What would land is checked like any peer's change, in the same script.
-    let sources: Vec<(&'static str, String)> =
-        std::iter::once(("issues", format!("FROM issues AS OF {tracking} p WHERE p.id IN ({incoming})")))
+    let sources: Vec<(&'static str, Sql)> =
+        std::iter::once(("issues", sql!("FROM issues AS OF {} p WHERE p.id IN ({})", tracking, incoming)))
             .chain(CHILDREN.iter().map(|child| {
-                let back = if *child == "comments" { format!(" OR ({back})") } else { String::new() };
-                (*child, format!("FROM {child} AS OF {tracking} p WHERE (p.issue_id IN ({incoming}){back})"))
+                let back = if *child == "comments" { sql!(" OR ({})", back) } else { Sql::default() };
+                (
+                    *child,
+                    sql!("FROM {} AS OF {} p WHERE (p.issue_id IN ({}){})", Sql::raw(child), tracking, incoming, back),
+                )
             }))
             .collect();
-    let checked = repo.query(&format!(
+    let checked = repo.query(&sql!(
         "{}SELECT SUM(CASE WHEN l.id IS NULL THEN 1 ELSE 0 END) AS added, \
          SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS changed {};\n\
-         SELECT COUNT(DISTINCT p.issue_id) AS commented {comments_back};",
-        guard::copy_checks(&peer.tracking_ref(), &sources),
-        from_peer("p")
+         SELECT COUNT(DISTINCT p.issue_id) AS commented {};",
+        guard::copy_checks(&tracking, &sources),
+        from_peer("p"),
+        comments_back
     ));
     let rows = match checked {
         Err(err) if err.stderr().is_some_and(guard::refused) => {
@@ -320,23 +338,28 @@ pub(super) fn import_foreign(town: &Town, peer: &Peer, dry_run: bool) -> anyhow:
     if counts.is_empty() || dry_run {
         return Ok(counts);
     }
-    let mut script = format!(
-        "SET autocommit = 0;\nCREATE TEMPORARY TABLE bd_incoming AS {incoming};\n\
-         INSERT INTO comments SELECT p.* {comments_back};\n\
-         REPLACE INTO issues SELECT * FROM issues AS OF {tracking} WHERE id IN (SELECT id FROM bd_incoming);\n"
+    let mut script = sql!(
+        "SET autocommit = 0;\nCREATE TEMPORARY TABLE bd_incoming AS {};\n\
+         INSERT INTO comments SELECT p.* {};\n\
+         REPLACE INTO issues SELECT * FROM issues AS OF {} WHERE id IN (SELECT id FROM bd_incoming);\n",
+        incoming,
+        comments_back,
+        tracking
     );
     for child in CHILDREN {
-        let _ = writeln!(
-            script,
-            "INSERT IGNORE INTO {child} SELECT * FROM {child} AS OF {tracking} WHERE issue_id IN (SELECT id FROM bd_incoming);"
-        );
+        let child = Sql::raw(child);
+        script.push(&sql!(
+            "INSERT IGNORE INTO {} SELECT * FROM {} AS OF {} WHERE issue_id IN (SELECT id FROM bd_incoming);\n",
+            child,
+            child,
+            tracking
+        ));
     }
-    let _ = writeln!(
-        script,
-        "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;",
-        sql::lit(&format!("bd federation: import {} peer {}'s issues", peer.tier, peer.name)),
-        sql::lit(&town.actor().signature())
-    );
+    script.push(&sql!(
+        "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\nCOMMIT;\n",
+        format!("bd federation: import {} peer {}'s issues", peer.tier, peer.name),
+        town.actor().signature()
+    ));
     repo.execute(&script)?;
     Ok(counts)
 }

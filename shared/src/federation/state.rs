@@ -9,7 +9,8 @@ use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::report::IssueCounts;
 use crate::dolt::{DoltError, Failure, Repo, Row, number};
-use crate::tracker::{schema, sql};
+use crate::tracker::schema;
+use crate::tracker::sql::{Sql, ToSql, sql};
 
 /// Where this town stands against a peer's fetched main, read in one query.
 #[derive(Debug, Clone)]
@@ -59,12 +60,11 @@ pub(super) struct Merged {
 
 /// Reads the standing against `tracking` (e.g. `b/main`).
 pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> {
-    let t = sql::lit(tracking);
-    let range = |from: &str, to: &str| sql::lit(&format!("{from}..{to}"));
-    let query = format!(
-        "SELECT HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, (SELECT COUNT(*) FROM dolt_log({})) AS behind",
-        range(tracking, "main"),
-        range("main", tracking)
+    let query = sql!(
+        "SELECT HASHOF({}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, (SELECT COUNT(*) FROM dolt_log({})) AS behind",
+        tracking,
+        format!("{tracking}..main"),
+        format!("main..{tracking}")
     );
     match repo.query(&query) {
         Ok(rows) => Ok(Standing {
@@ -113,20 +113,26 @@ pub(super) fn empty_peer(ahead: u64, genesis: String) -> Standing {
 }
 
 /// A column `{prefix}_counts` counting the issues added, changed and
-/// removed over `range` (the arguments of `dolt_diff` before the table), as
+/// removed over `range` (the arguments of `dolt_diff` before the table,
+/// such as the value `'b/main...main'` or `@bd_before, 'main'`), as
 /// `added,changed,removed`, in one read of the diff (see [`counts_of`]); an
 /// issue whose only change is `updated_at` did not really change.
-pub(super) fn counts_query(range: &str, excluded: &Exclusions, prefix: &str) -> String {
-    let filter = if excluded.is_empty() { String::new() } else { format!(" WHERE NOT ({})", excluded.diff_row()) };
-    let same: Vec<String> =
-        schema::ISSUE_FIELDS.iter().filter(|c| **c != "updated_at").map(|c| format!("to_{c} <=> from_{c}")).collect();
+pub(super) fn counts_query(range: &Sql, excluded: &Exclusions, prefix: &'static str) -> Sql {
+    let filter = if excluded.is_empty() { Sql::default() } else { sql!(" WHERE NOT ({})", excluded.diff_row()) };
+    let same = schema::ISSUE_FIELDS
+        .iter()
+        .filter(|c| **c != "updated_at")
+        .map(|c| sql!("to_{} <=> from_{}", Sql::raw(c), Sql::raw(c)));
     let kind =
-        |kind: &str, also: &str| format!("COALESCE(SUM(CASE WHEN diff_type = '{kind}'{also} THEN 1 ELSE 0 END), 0)");
-    format!(
-        "(SELECT CONCAT({}, ',', {}, ',', {}) FROM dolt_diff({range}, 'issues'){filter}) AS {prefix}_counts",
-        kind("added", ""),
-        kind("modified", &format!(" AND NOT ({})", same.join(" AND "))),
-        kind("removed", "")
+        |kind: &str, also: Sql| sql!("COALESCE(SUM(CASE WHEN diff_type = {}{} THEN 1 ELSE 0 END), 0)", kind, also);
+    sql!(
+        "(SELECT CONCAT({}, ',', {}, ',', {}) FROM dolt_diff({}, 'issues'){}) AS {}_counts",
+        kind("added", Sql::default()),
+        kind("modified", sql!(" AND NOT ({})", Sql::join(same, " AND "))),
+        kind("removed", Sql::default()),
+        range,
+        filter,
+        Sql::raw(prefix)
     )
 }
 
@@ -174,16 +180,13 @@ pub(super) fn behind_error(peer: &Peer, behind: u64) -> super::remote::PeerError
 /// Whether a remote-tracking ref such as `b/main` exists.
 pub(super) fn has_remote_ref(repo: &Repo, tracking: &str) -> anyhow::Result<bool> {
     let name = format!("remotes/{tracking}");
-    Ok(number(
-        repo.query(&format!("SELECT COUNT(*) AS n FROM dolt_remote_branches WHERE name = {}", sql::lit(&name)))?
-            .first(),
-        "n",
-    ) > 0)
+    Ok(number(repo.query(&sql!("SELECT COUNT(*) AS n FROM dolt_remote_branches WHERE name = {}", name))?.first(), "n")
+        > 0)
 }
 
 /// The first commit every town shares: the base when a peer has no data.
 pub(super) fn genesis(repo: &Repo) -> anyhow::Result<String> {
-    let rows = repo.query(&format!("SELECT {} AS commit_hash", genesis_query()))?;
+    let rows = repo.query(&sql!("SELECT {} AS commit_hash", genesis_query()))?;
     rows.first()
         .and_then(|r| r.get("commit_hash"))
         .and_then(Value::as_str)
@@ -193,25 +196,24 @@ pub(super) fn genesis(repo: &Repo) -> anyhow::Result<String> {
 
 /// The schema commit of the genesis; for a history another tool made, its
 /// root commit.
-pub(super) fn genesis_query() -> String {
-    format!(
+pub(super) fn genesis_query() -> Sql {
+    sql!(
         "COALESCE((SELECT commit_hash FROM dolt_log WHERE message = {} LIMIT 1), \
          (SELECT commit_hash FROM dolt_log ORDER BY commit_order LIMIT 1))",
-        sql::lit(schema::SCHEMA_MESSAGE)
+        schema::SCHEMA_MESSAGE
     )
 }
 
 /// Commits in `ours` that `theirs` lacks, and commits in `theirs` that `ours` lacks.
 pub(super) fn ahead_behind(repo: &Repo, ours: &str, theirs: &str) -> anyhow::Result<(u64, u64)> {
-    let rows =
-        repo.query(&format!("CALL DOLT_COUNT_COMMITS('--from', {}, '--to', {})", sql::lit(ours), sql::lit(theirs)))?;
+    let rows = repo.query(&sql!("CALL DOLT_COUNT_COMMITS('--from', {}, '--to', {})", ours, theirs))?;
     Ok((number(rows.first(), "ahead"), number(rows.first(), "behind")))
 }
 
 /// This town's issue changes since it forked from `base`, leaving out what
 /// `excluded` keeps at home.
 pub(super) fn outgoing_counts(repo: &Repo, base: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
-    let range = sql::lit(&format!("{base}...main"));
-    let rows = repo.query(&format!("SELECT {}", counts_query(&range, excluded, "out")))?;
+    let range = format!("{base}...main").to_sql();
+    let rows = repo.query(&sql!("SELECT {}", counts_query(&range, excluded, "out")))?;
     Ok(counts_of(rows.first(), "out"))
 }

@@ -16,6 +16,7 @@ use crate::config::{Strategy, Tier};
 use crate::dolt::{Repo, Row, number};
 use crate::output::{Report, Style};
 use crate::tracker::Town;
+use crate::tracker::sql::Sql;
 
 /// One peer's standing.
 #[derive(Debug, Serialize)]
@@ -157,8 +158,10 @@ struct Surveys {
 }
 
 /// The query of the town's own counts, its row marked `bd_town`.
-const TOWN_QUERY: &str = "SELECT 1 AS bd_town, (SELECT COUNT(*) FROM dolt_status) AS pending, \
-     (SELECT COALESCE(SUM(num_conflicts), 0) FROM dolt_conflicts) AS unresolved;\n";
+const TOWN_QUERY: Sql = Sql::raw(
+    "SELECT 1 AS bd_town, (SELECT COUNT(*) FROM dolt_status) AS pending, \
+     (SELECT COALESCE(SUM(num_conflicts), 0) FROM dolt_conflicts) AS unresolved;\n",
+);
 
 impl Surveys {
     /// Surveys every peer. The town's counts and the peers without a
@@ -191,7 +194,7 @@ impl Surveys {
         }
         let town_row = match town_row {
             Some(row) => row,
-            None => repo.query(TOWN_QUERY)?.into_iter().next().unwrap_or_default(),
+            None => repo.query(&TOWN_QUERY)?.into_iter().next().unwrap_or_default(),
         };
         let peers = peers
             .iter()
@@ -232,11 +235,11 @@ fn shared_survey(
     let (mut attempt, mut backoff) = (1, Duration::from_millis(500));
     let mut deadline = None;
     while next < which.len() {
-        let mut script = if town_row.is_none() { TOWN_QUERY.to_owned() } else { String::new() };
+        let mut script = if town_row.is_none() { TOWN_QUERY } else { Sql::default() };
         for &i in &which[next..] {
-            script.push_str(&fetch::survey_script(&peers[i], excluded));
+            script.push(&fetch::survey_script(&peers[i], excluded));
         }
-        let call = repo.call(["sql", "-r", "json"]).stdin(script);
+        let call = repo.call(["sql", "-r", "json"]).sql(&script);
         let mut stream = match call.stream() {
             Ok(stream) => stream,
             Err(err) => {

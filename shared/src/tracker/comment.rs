@@ -8,14 +8,11 @@ use crate::clock;
 impl Town {
     /// The comments on an issue, oldest first.
     pub fn comments(&self, id: &str) -> anyhow::Result<Vec<Comment>> {
-        let rows = self.repo().query(
-            sql!(
-                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = {} \
+        let rows = self.repo().query(&sql!(
+            "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = {} \
                  ORDER BY created_at, id",
-                id
-            )
-            .as_str(),
-        )?;
+            id
+        ))?;
         Ok(rows.iter().map(Comment::from_row).collect())
     }
 

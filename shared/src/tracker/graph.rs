@@ -155,8 +155,7 @@ impl Town {
 
     /// How many issues `filter` takes: one query.
     pub fn count(&self, filter: &Filter) -> anyhow::Result<u64> {
-        let rows =
-            self.repo().query(sql!("SELECT COUNT(*) AS n FROM issues i WHERE {}", filter.condition()).as_str())?;
+        let rows = self.repo().query(&sql!("SELECT COUNT(*) AS n FROM issues i WHERE {}", filter.condition()))?;
         Ok(number(rows.first().and_then(|r| r.get("n"))))
     }
 
@@ -192,21 +191,18 @@ impl Town {
     /// the error).
     pub fn links(&self, id: &str) -> anyhow::Result<(Vec<Link>, Vec<Link>)> {
         validate::id(id)?;
-        let rows = self.repo().query(
-            sql!(
-                "SELECT 'out' AS dir, d.depends_on_id AS other, d.type AS kind, o.title, o.status FROM dependencies d \
+        let rows = self.repo().query(&sql!(
+            "SELECT 'out' AS dir, d.depends_on_id AS other, d.type AS kind, o.title, o.status FROM dependencies d \
                  LEFT JOIN issues o ON o.id = d.depends_on_id WHERE d.issue_id = {} \
                  UNION ALL SELECT 'in', d.issue_id, d.type, o.title, o.status FROM dependencies d \
                  LEFT JOIN issues o ON o.id = d.issue_id WHERE d.depends_on_id = {} AND o.status <> 'tombstone' \
                  UNION ALL SELECT 'self', id, '', title, status FROM issues WHERE id = {} AND status <> {} \
                  ORDER BY 1, 2",
-                id,
-                id,
-                id,
-                DELETED
-            )
-            .as_str(),
-        )?;
+            id,
+            id,
+            id,
+            DELETED
+        ))?;
         if !rows.iter().any(|r| r.get("dir").and_then(Value::as_str) == Some("self")) {
             self.issue(id)?;
         }
@@ -231,17 +227,14 @@ impl Town {
     /// once: one query for the root and every edge.
     pub fn tree(&self, id: &str) -> anyhow::Result<Vec<TreeNode>> {
         validate::id(id)?;
-        let rows = self.repo().query(
-            sql!(
-                "SELECT 0 AS bd_root, d.issue_id AS issue, d.depends_on_id AS other, d.type AS kind, o.title, o.status \
+        let rows = self.repo().query(&sql!(
+            "SELECT 0 AS bd_root, d.issue_id AS issue, d.depends_on_id AS other, d.type AS kind, o.title, o.status \
                  FROM dependencies d LEFT JOIN issues o ON o.id = d.depends_on_id \
                  UNION ALL SELECT 1, id, id, '', title, status FROM issues WHERE id = {} AND status <> {} \
                  ORDER BY 2, 3",
-                id,
-                DELETED
-            )
-            .as_str(),
-        )?;
+            id,
+            DELETED
+        ))?;
         let Some(root) = rows.iter().find(|r| r.get("bd_root").and_then(Value::as_u64) == Some(1)) else {
             self.issue(id)?;
             return Ok(Vec::new());
@@ -288,16 +281,13 @@ impl Town {
         }
         let lock = self.lock()?;
         self.issue(id)?;
-        let rows = self.repo().query(
-            sql!(
-                "SELECT issue_id, depends_on_id, type FROM dependencies WHERE type = 'blocks' OR (issue_id = {} AND \
+        let rows = self.repo().query(&sql!(
+            "SELECT issue_id, depends_on_id, type FROM dependencies WHERE type = 'blocks' OR (issue_id = {} AND \
                  depends_on_id = {}) UNION ALL SELECT id, '', status FROM issues WHERE id = {}",
-                id,
-                on,
-                on
-            )
-            .as_str(),
-        )?;
+            id,
+            on,
+            on
+        ))?;
         let present = rows.iter().any(|r| text(r, "depends_on_id").as_deref() == Some(""));
         if let Some(existing) = rows
             .iter()
@@ -354,9 +344,11 @@ impl Town {
         validate::stored_target(on)?;
         let lock = self.lock()?;
         self.issue(id)?;
-        let rows = self
-            .repo()
-            .query(sql!("SELECT type FROM dependencies WHERE issue_id = {} AND depends_on_id = {}", id, on).as_str())?;
+        let rows = self.repo().query(&sql!(
+            "SELECT type FROM dependencies WHERE issue_id = {} AND depends_on_id = {}",
+            id,
+            on
+        ))?;
         let Some(kind) = rows.first().and_then(|r| text(r, "type")) else {
             return Err(UserError::failure(format!("{} does not depend on {}", error::quoted(id), error::quoted(on)))
                 .with_hint(format!("see its dependencies with `bd dep list {id}`"))
@@ -423,14 +415,11 @@ impl Town {
 
     /// Every label in use (on issues not deleted), with how many issues carry it.
     pub fn all_labels(&self) -> anyhow::Result<BTreeMap<String, u64>> {
-        let rows = self.repo().query(
-            sql!(
-                "SELECT l.label, COUNT(*) AS n FROM labels l JOIN issues i ON i.id = l.issue_id WHERE {} \
+        let rows = self.repo().query(&sql!(
+            "SELECT l.label, COUNT(*) AS n FROM labels l JOIN issues i ON i.id = l.issue_id WHERE {} \
                  GROUP BY l.label ORDER BY l.label",
-                NOT_DELETED
-            )
-            .as_str(),
-        )?;
+            NOT_DELETED
+        ))?;
         Ok(rows.iter().filter_map(|r| Some((text(r, "label")?, number(r.get("n"))))).collect())
     }
 
@@ -460,18 +449,15 @@ impl Town {
 
     /// Counts per status and type, and how many are ready or blocked: one query.
     pub fn stats(&self) -> anyhow::Result<Stats> {
-        let rows = self.repo().query(
-            sql!(
-                "SELECT i.status, i.issue_type, COUNT(*) AS n, \
+        let rows = self.repo().query(&sql!(
+            "SELECT i.status, i.issue_type, COUNT(*) AS n, \
                  SUM(CASE WHEN i.status = 'open' AND NOT {} THEN 1 ELSE 0 END) AS ready, \
                  SUM(CASE WHEN i.status <> 'closed' AND {} THEN 1 ELSE 0 END) AS blocked \
                  FROM issues i WHERE {} GROUP BY i.status, i.issue_type",
-                HAS_OPEN_BLOCKER,
-                HAS_OPEN_BLOCKER,
-                NOT_DELETED
-            )
-            .as_str(),
-        )?;
+            HAS_OPEN_BLOCKER,
+            HAS_OPEN_BLOCKER,
+            NOT_DELETED
+        ))?;
         let mut stats = Stats::default();
         for row in &rows {
             let n = number(row.get("n"));
@@ -494,7 +480,7 @@ impl Town {
         }
         let lock = self.lock()?;
         let mut issue = self.issue(id)?;
-        let rows = self.repo().query(sql!("SELECT metadata FROM issues WHERE id = {}", id).as_str())?;
+        let rows = self.repo().query(&sql!("SELECT metadata FROM issues WHERE id = {}", id))?;
         let mut meta = match rows.first().and_then(|r| r.get("metadata")).cloned() {
             Some(Value::Object(map)) => map,
             None | Some(Value::Null) => serde_json::Map::new(),

@@ -60,13 +60,12 @@ const PARENT_CHILD: &str = "parent-child";
 /// The JSONL text of the town's whole database, and the number of issues.
 pub fn export(town: &Town) -> anyhow::Result<(String, usize)> {
     let repo = town.repo();
-    let issues = repo.query("SELECT * FROM issues ORDER BY id")?;
+    let issues = repo.query(&Sql::raw("SELECT * FROM issues ORDER BY id"))?;
     let mut children: BTreeMap<&str, BTreeMap<String, Vec<Row>>> = BTreeMap::new();
     // Upstream counts the blocking dependencies each issue has and is the target of.
     let mut dependents: BTreeMap<String, u64> = BTreeMap::new();
     for (table, order, _) in CHILDREN {
-        let rows =
-            repo.query(sql!("SELECT * FROM {} ORDER BY issue_id, {}", Sql::raw(table), Sql::raw(order)).as_str())?;
+        let rows = repo.query(&sql!("SELECT * FROM {} ORDER BY issue_id, {}", Sql::raw(table), Sql::raw(order)))?;
         let grouped = children.entry(table).or_default();
         for row in rows {
             let Some(Value::String(issue)) = row.get("issue_id") else { continue };
@@ -231,10 +230,10 @@ const NEWER_HERE: &str = "older than the copy here";
 pub fn import(town: &Town, text: &str, origin: &str) -> anyhow::Result<Imported> {
     let repo = town.repo();
     let mut here = Here::default();
-    let rows = repo.query(
+    let rows = repo.query(&Sql::raw(
         "SELECT 'issues' AS t, id, updated_at AS v FROM issues \
          UNION ALL SELECT 'comments', id, issue_id FROM comments UNION ALL SELECT 'events', id, issue_id FROM events",
-    )?;
+    ))?;
     for r in &rows {
         let (Some(table), Some(id), Some(value)) = (
             r.get("t").and_then(Value::as_str),

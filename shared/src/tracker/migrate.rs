@@ -21,7 +21,6 @@
 //! [`crate::federation`]'s.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -123,33 +122,28 @@ fn version_of(at: Option<&Sql>) -> Sql {
     sql!("(SELECT value FROM metadata{} WHERE `key` = 'schema_version')", as_of)
 }
 
-/// [`version_of`] for SQL built as text: `at` is a ref's SQL literal.
-pub(crate) fn version_at(at: Option<&str>) -> String {
-    version_of(at.map(|r| Sql::legacy(r.to_owned())).as_ref()).to_string()
-}
-
 /// A revision of this town whose schema is the one of the schema version
-/// the ref at `tracking` (a SQL literal) is on: our own `main` when it is on
+/// the ref `tracking` (e.g. `b/main`) is on: our own `main` when it is on
 /// ours, else the commit before our migration away from it. A version this
 /// bd cannot place gives `main`, so any difference is seen.
-pub(crate) fn schema_of_version_at(tracking: &str) -> String {
-    let peer = format!("COALESCE({}, '{GENESIS_VERSION}')", version_at(Some(tracking)));
-    let own = format!("COALESCE({}, '{GENESIS_VERSION}')", version_at(None));
-    let mut out = format!("(CASE WHEN {peer} = {own} THEN 'main'");
+#[must_use]
+pub(crate) fn schema_of_version_at(tracking: &str) -> Sql {
+    let genesis = GENESIS_VERSION.to_string();
+    let peer = sql!("COALESCE({}, {})", version_of(Some(&tracking.to_sql())), genesis);
+    let own = sql!("COALESCE({}, {})", version_of(None), genesis);
+    let mut out = sql!("(CASE WHEN {} = {} THEN 'main'", peer, own);
     for from in GENESIS_VERSION..known() {
-        let migrated = format!(
-            "(SELECT CONCAT(commit_hash, '~1') FROM dolt_log WHERE message = {} LIMIT 1)",
-            super::sql::lit(&message(from + 1))
-        );
-        let _ = write!(out, " WHEN {peer} = {} THEN COALESCE({migrated}, 'main')", super::sql::lit(&from.to_string()));
+        let migrated =
+            sql!("(SELECT CONCAT(commit_hash, '~1') FROM dolt_log WHERE message = {} LIMIT 1)", message(from + 1));
+        out.push(&sql!(" WHEN {} = {} THEN COALESCE({}, 'main')", peer, from.to_string(), migrated));
     }
-    out.push_str(" ELSE 'main' END)");
+    out.push(&Sql::raw(" ELSE 'main' END)"));
     out
 }
 
 /// The schema version of a repository's working set.
 pub fn version(repo: &Repo) -> anyhow::Result<u32> {
-    let rows = repo.query(sql!("SELECT {} AS v", version_of(None)).as_str())?;
+    let rows = repo.query(&sql!("SELECT {} AS v", version_of(None)))?;
     Ok(parse(rows.first().and_then(|r| r.get("v"))).unwrap_or(GENESIS_VERSION))
 }
 
@@ -200,11 +194,10 @@ pub fn apply(town: &Town) -> anyhow::Result<u32> {
 }
 
 /// Columns for the fetch script's standing row: the peer's schema version
-/// at `tracking` (a ref's SQL literal) and ours.
+/// at the ref `tracking` (e.g. `b/main`) and ours.
 #[must_use]
-pub fn standing_columns(tracking: &str) -> String {
-    let tracking = Sql::legacy(tracking.to_owned());
-    sql!(", {} AS peer_schema, {} AS own_schema", version_of(Some(&tracking)), version_of(None)).to_string()
+pub fn standing_columns(tracking: &str) -> Sql {
+    sql!(", {} AS peer_schema, {} AS own_schema", version_of(Some(&tracking.to_sql())), version_of(None))
 }
 
 /// The versions this bd knows, as the SQL list `('1', '2', …)`.
@@ -213,14 +206,14 @@ fn known_list() -> Sql {
 }
 
 /// A statement that stops a script (before its merge or push) when the peer
-/// at `tracking` or this town is on a schema this bd does not know; its
+/// at the ref `tracking` or this town is on a schema this bd does not know; its
 /// failure carries no data, [`check_standing`] says why. The versions are
 /// compared as text: dolt casts a TEXT column to 0 (`CAST(value AS
 /// UNSIGNED)` and `value + 0` both), and a version that is not a number is
 /// not one this bd knows either.
 #[must_use]
-pub fn guard(tracking: &str) -> String {
-    let tracking = Sql::legacy(tracking.to_owned());
+pub fn guard(tracking: &str) -> Sql {
+    let tracking = tracking.to_sql();
     let unknown = |at: Option<&Sql>| {
         sql!("COALESCE({}, {}) NOT IN {}", version_of(at), GENESIS_VERSION.to_string(), known_list())
     };
@@ -229,7 +222,6 @@ pub fn guard(tracking: &str) -> String {
         unknown(Some(&tracking)),
         unknown(None)
     )
-    .to_string()
 }
 
 /// The refusal for a standing row (see [`standing_columns`]) whose peer or
@@ -244,7 +236,7 @@ pub fn check_standing(peer: &str, row: Option<&Row>) -> Result<(), SchemaAhead> 
 /// each named peer (`None` for a peer never fetched or without a version).
 pub fn versions(repo: &Repo, peers: &[String]) -> anyhow::Result<(u32, Vec<Option<u32>>)> {
     let fetched: Vec<String> = repo
-        .query("SELECT name FROM dolt_remote_branches")?
+        .query(&Sql::raw("SELECT name FROM dolt_remote_branches"))?
         .iter()
         .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
@@ -254,7 +246,7 @@ pub fn versions(repo: &Repo, peers: &[String]) -> anyhow::Result<(u32, Vec<Optio
             columns.push(sql!("{} AS p{}", version_of(Some(&format!("{peer}/main").to_sql())), i));
         }
     }
-    let rows = repo.query(sql!("SELECT {}", Sql::join(columns, ", ")).as_str())?;
+    let rows = repo.query(&sql!("SELECT {}", Sql::join(columns, ", ")))?;
     let row = rows.first();
     let own = parse(row.and_then(|r| r.get("own"))).unwrap_or(GENESIS_VERSION);
     Ok((own, (0..peers.len()).map(|i| parse(row.and_then(|r| r.get(&format!("p{i}"))))).collect()))
@@ -273,6 +265,17 @@ mod tests {
         );
         let err = SchemaAhead { holder: Holder::Town, found: "2".into(), known: 1 };
         assert!(err.to_string().starts_with("this town uses schema v2; this bd knows up to v1: upgrade bd"), "{err}");
+    }
+
+    /// The ref names a peer: it is quoted wherever the guard reads it.
+    #[test]
+    fn the_guard_quotes_the_ref() {
+        let hostile = "o'b\\x/main";
+        let as_of = r"metadata AS OF 'o\'b\\x/main' WHERE";
+        for sql in [guard(hostile), standing_columns(hostile), schema_of_version_at(hostile)] {
+            assert!(sql.as_str().contains(as_of), "{sql}");
+            assert_eq!(sql.as_str().matches("AS OF").count(), 1, "{sql}");
+        }
     }
 
     #[test]

@@ -247,7 +247,7 @@ impl Town {
             message,
             author
         );
-        let out = match self.repo.call(["sql", "-r", "json"]).stdin(script.as_str()).run() {
+        let out = match self.repo.call(["sql", "-r", "json"]).sql(&script).run() {
             Ok(out) => out,
             Err(err) => {
                 if let Some(refusal) = self.pending_changes(&err) {
@@ -273,7 +273,7 @@ impl Town {
         let (printed, before) = (field("hash"), field("bd_head"));
         let head = self
             .repo
-            .query("SELECT commit_hash AS h, message AS m FROM dolt_log WHERE commit_hash = HASHOF('HEAD')")
+            .query(&Sql::raw("SELECT commit_hash AS h, message AS m FROM dolt_log WHERE commit_hash = HASHOF('HEAD')"))
             .ok()
             .and_then(|r| r.into_iter().next());
         let committed = match (&head, &printed) {
@@ -324,7 +324,7 @@ impl Town {
     /// The tables with changes in the working set that no commit holds
     /// (what a write would refuse to commit), for `bd doctor`.
     pub fn pending_tables(&self) -> anyhow::Result<Vec<String>> {
-        let rows = self.repo.query("SELECT table_name FROM dolt_status ORDER BY table_name")?;
+        let rows = self.repo.query(&Sql::raw("SELECT table_name FROM dolt_status ORDER BY table_name"))?;
         Ok(rows.iter().filter_map(|r| r.get("table_name").and_then(Value::as_str).map(str::to_owned)).collect())
     }
 
@@ -345,17 +345,14 @@ impl Town {
     fn issues_with(&self, extra: &Sql, condition: &Sql, limit: Option<usize>) -> anyhow::Result<Vec<(Issue, Row)>> {
         let limit = limit.map(|n| sql!(" LIMIT {}", n)).unwrap_or_default();
         // One query: the labels ride along as a JSON array per issue.
-        let rows = self.repo.query(
-            sql!(
-                "SELECT {}, JSON_ARRAYAGG(l.label) AS labels{} FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
+        let rows = self.repo.query(&sql!(
+            "SELECT {}, JSON_ARRAYAGG(l.label) AS labels{} FROM issues i LEFT JOIN labels l ON l.issue_id = i.id \
                  WHERE {} GROUP BY i.id ORDER BY i.priority, i.created_at, i.id{}",
-                issue::SELECT_COLUMNS,
-                extra,
-                condition,
-                limit
-            )
-            .as_str(),
-        )?;
+            issue::SELECT_COLUMNS,
+            extra,
+            condition,
+            limit
+        ))?;
         Ok(rows
             .into_iter()
             .map(|row: Row| {
@@ -431,7 +428,8 @@ fn export_file(config: &Resolved) -> anyhow::Result<String> {
 
 /// The tables of the schema a repository lacks (none for a whole town).
 pub fn missing_tables(repo: &Repo) -> Result<Vec<&'static str>, DoltError> {
-    let rows = repo.query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")?;
+    let rows =
+        repo.query(&Sql::raw("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"))?;
     // The column's case differs between dolt versions: take the only one.
     let present: Vec<&str> = rows.iter().filter_map(|r| r.values().next()?.as_str()).collect();
     Ok(schema::TABLES.into_iter().filter(|t| !present.contains(t)).collect())
@@ -443,7 +441,7 @@ pub fn missing_tables(repo: &Repo) -> Result<Vec<&'static str>, DoltError> {
 #[must_use]
 pub fn half_made(repo: &Repo) -> Option<Vec<&'static str>> {
     let missing = missing_tables(repo).ok()?;
-    let commits = repo.query("SELECT COUNT(*) AS n FROM dolt_log").ok()?;
+    let commits = repo.query(&Sql::raw("SELECT COUNT(*) AS n FROM dolt_log")).ok()?;
     let n = commits.first()?.get("n").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))?;
     (!missing.is_empty() && n <= 1).then_some(missing)
 }

@@ -1,17 +1,21 @@
-//! SQL text built safely: the one quoting function ([`lit`]) and [`Sql`],
+//! SQL text built safely: the one quoting function (`lit`) and [`Sql`],
 //! a fragment that can only be made from text written in bd's source and
-//! values quoted by [`lit`], so a value from a user, a file or a peer can
+//! values quoted by `lit`, so a value from a user, a file or a peer can
 //! never become SQL by being spliced in unquoted.
 //!
-//! Tracker code writes statements with the `sql!`
-//! template, whose holes take [`ToSql`] values (text is quoted, numbers are
-//! written as numbers, `None` is `NULL`, other fragments go in as they are).
-//! This module owns the quoting and the fragment type; what the statements
-//! say belongs to the modules that write them (the tracker's, federation's),
-//! and running them to [`crate::dolt`].
+//! Statements are written with the `sql!` template, whose holes take
+//! [`ToSql`] values (text is quoted, numbers are written as numbers, `None`
+//! is `NULL`, other fragments go in as they are); names that arrive at run
+//! time (a column read from dolt or a JSONL file) go through
+//! [`Sql::ident`]. This module owns the quoting and the fragment type; what
+//! the statements say belongs to the modules that write them (the
+//! tracker's, federation's, `doctor`'s), and running them to
+//! [`crate::dolt`], whose runner takes only [`Sql`].
 //!
-//! Federation and `doctor` still build their SQL as `String`s with [`lit`],
-//! [`json_literal`] and [`inserts`]; those stay until they move to [`Sql`].
+//! Federation's push, pull, fetch and trust-boundary scripts are still
+//! written as text with `lit`, and enter [`Sql`] through
+//! `Sql::from_federation_text`; both go once those scripts are built as
+//! [`Sql`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -35,9 +39,11 @@ macro_rules! sql {
 pub(crate) use sql;
 
 /// A `MySQL` string literal for `value`, with quotes, backslashes and control
-/// characters escaped: the one place bd quotes a value for SQL.
+/// characters escaped: the one place bd quotes a value for SQL. Outside
+/// this module only the scripts still written as text use it (see the
+/// module doc); everything else quotes through [`ToSql`].
 #[must_use]
-pub fn lit(value: &str) -> String {
+pub(crate) fn lit(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -56,26 +62,9 @@ pub fn lit(value: &str) -> String {
     out
 }
 
-/// A SQL literal for a value read with `dolt sql -r json` (absent = NULL).
-#[must_use]
-pub fn json_literal(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => "NULL".to_owned(),
-        Some(Value::String(s)) => lit(s),
-        Some(Value::Bool(b)) => if *b { "1" } else { "0" }.to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(other) => lit(&other.to_string()),
-    }
-}
-
-/// Appends one `INSERT` per row to a script built as text (see
-/// [`Sql::inserts`]).
-pub fn inserts(out: &mut String, table: &'static str, rows: &[Row]) {
-    out.push_str(Sql::inserts(table, rows).as_str());
-}
-
 /// A piece of SQL that is safe to run: made only of text written in bd's
-/// source ([`Sql::raw`], the `sql!` template) and values quoted by [`lit`].
+/// source ([`Sql::raw`], the `sql!` template), values quoted by `lit` and
+/// names quoted by [`Sql::ident`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sql(Cow<'static, str>);
 
@@ -87,14 +76,16 @@ impl Sql {
         Self(Cow::Borrowed(text))
     }
 
-    /// SQL text built by code not yet on [`Sql`] from literals and [`lit`]
-    /// (federation hands the schema guard a ref's literal as `&str`); it
-    /// goes once federation builds [`Sql`] itself.
-    pub(crate) fn legacy(text: String) -> Self {
+    /// A script that federation's push, pull, fetch and trust-boundary
+    /// code still writes as text, from fixed text and values quoted by
+    /// `lit`. Only those four files call it; it goes once they build
+    /// [`Sql`] themselves.
+    pub(crate) fn from_federation_text(text: String) -> Self {
         Self(Cow::Owned(text))
     }
 
-    /// A quoted identifier (a column name that came with a JSONL file).
+    /// A quoted identifier: a name that arrived at run time (a column read
+    /// from dolt or a JSONL file, a table a peer's rows name).
     #[must_use]
     pub fn ident(name: &str) -> Self {
         Self(Cow::Owned(format!("`{}`", name.replace('`', "``"))))
@@ -195,10 +186,18 @@ impl ToSql for String {
     }
 }
 
-/// A value read from dolt or a JSONL line.
+/// A value read from dolt or a JSONL line: text quoted, numbers as they
+/// are, booleans as `1`/`0`, JSON `null` as `NULL`, arrays and objects as
+/// their JSON text.
 impl ToSql for Value {
     fn to_sql(&self) -> Sql {
-        Sql(Cow::Owned(json_literal(Some(self))))
+        match self {
+            Value::Null => Sql::raw("NULL"),
+            Value::String(s) => s.to_sql(),
+            Value::Bool(b) => Sql::raw(if *b { "1" } else { "0" }),
+            Value::Number(n) => Sql(Cow::Owned(n.to_string())),
+            other => other.to_string().to_sql(),
+        }
     }
 }
 
