@@ -119,17 +119,50 @@ pub(super) fn build(
     strategy: Strategy,
 ) -> anyhow::Result<Share> {
     let repo = town.repo();
-    let rows = repo.query(&sql!(
+    let ours = town.source_system();
+    let own_ids = sql!("SELECT id FROM issues WHERE source_system = {} AND NOT ({})", ours, excluded.issue_row(""));
+    // Comments and events a partner added to our issues (their ids carry
+    // another town's prefix) are theirs: the peer keeps them as it has them.
+    let own_rows = format!("{}-%", town.prefix());
+    // One read of everything the snapshot is made of, each row marked with
+    // its table: the people to pseudonymize, whether a lineage exists, and
+    // this town's shareable rows.
+    let mut read = sql!(
         "SELECT assignee AS p FROM issues UNION SELECT owner FROM issues UNION SELECT created_by FROM issues \
          UNION SELECT author FROM comments UNION SELECT actor FROM events UNION SELECT created_by FROM dependencies;\n\
-         SELECT COUNT(*) AS bd_lineage FROM dolt_branches WHERE name = {};",
-        lineage::sanitized(&peer.name)
-    ))?;
+         SELECT COUNT(*) AS bd_lineage FROM dolt_branches WHERE name = {};\n\
+         SELECT 'issues' AS bd_table, x.* FROM issues x WHERE x.id IN ({});\n",
+        lineage::sanitized(&peer.name),
+        own_ids
+    );
+    for child in CHILDREN {
+        let also = match child {
+            // A dependency on an issue that is not shared would name it.
+            "dependencies" => {
+                sql!(" AND (x.depends_on_id IN ({}) OR x.depends_on_id NOT IN (SELECT id FROM issues))", own_ids)
+            }
+            "comments" | "events" => sql!(" AND x.id LIKE {}", own_rows),
+            _ => Sql::default(),
+        };
+        read.push(&sql!(
+            "SELECT {} AS bd_table, x.* FROM {} x WHERE x.issue_id IN ({}){};\n",
+            child,
+            Sql::raw(child),
+            own_ids,
+            also
+        ));
+    }
+    let rows = repo.query(&read)?;
     let has_lineage = rows.iter().any(|r| r.get("bd_lineage").and_then(Value::as_u64).unwrap_or(0) > 0);
     let people = rows.iter().filter_map(|r| r.get("p").and_then(Value::as_str).map(str::to_owned));
     let sanitizer = Sanitizer::new(town.workspace(), peer.tier)?.with_known_people(people);
-    let ours = town.source_system();
-    let own_ids = sql!("SELECT id FROM issues WHERE source_system = {} AND NOT ({})", ours, excluded.issue_row(""));
+    let mut tables: std::collections::BTreeMap<String, Vec<Row>> = std::collections::BTreeMap::new();
+    for mut row in rows {
+        if let Some(Value::String(table)) = row.remove("bd_table") {
+            sanitize(&table, &mut row, &sanitizer);
+            tables.entry(table).or_default().push(row);
+        }
+    }
     // The snapshot is made on the share branch, from the last snapshot (or
     // the peer's main for the first share); the lineage moves to it only
     // once the peer took the share ([`record`]).
@@ -144,29 +177,8 @@ pub(super) fn build(
         ));
     }
     script.push(&sql!("DELETE FROM issues WHERE source_system = {};\n", ours));
-    let mut issues = repo.query(&sql!("SELECT * FROM issues WHERE id IN ({})", own_ids))?;
-    for row in &mut issues {
-        sanitize("issues", row, &sanitizer);
-    }
-    script.push(&Sql::inserts("issues", &issues));
-    // Comments and events a partner added to our issues (their ids carry
-    // another town's prefix) are theirs: the peer keeps them as it has them.
-    let own_rows = format!("{}-%", town.prefix());
-    for child in CHILDREN {
-        let also = match child {
-            // A dependency on an issue that is not shared would name it.
-            "dependencies" => {
-                sql!(" AND (depends_on_id IN ({}) OR depends_on_id NOT IN (SELECT id FROM issues))", own_ids)
-            }
-            "comments" | "events" => sql!(" AND id LIKE {}", own_rows),
-            _ => Sql::default(),
-        };
-        let mut rows =
-            repo.query(&sql!("SELECT * FROM {} WHERE issue_id IN ({}){}", Sql::raw(child), own_ids, also))?;
-        for row in &mut rows {
-            sanitize(child, row, &sanitizer);
-        }
-        script.push(&Sql::inserts(child, &rows));
+    for table in std::iter::once("issues").chain(CHILDREN) {
+        script.push(&Sql::inserts(table, tables.get(table).map_or(&[][..], Vec::as_slice)));
     }
     script.push(&lineage::commit(
         &format!("bd federation: {} share from {}", peer.tier, town.name()),
@@ -228,10 +240,13 @@ pub(super) fn outgoing_counts(
     base: &str,
     excluded: &Exclusions,
 ) -> anyhow::Result<IssueCounts> {
+    let (snapshots, _) = lineages(town, peer)?;
+    counts_since(town, snapshots.as_deref().unwrap_or(base), excluded)
+}
+
+/// [`outgoing_counts`] against `since`.
+fn counts_since(town: &Town, since: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
     let repo = town.repo();
-    let snapshots = lineage::sanitized(&peer.name);
-    let known = repo.query(&sql!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", snapshots))?;
-    let since = if number(known.first(), "n") > 0 { snapshots.as_str() } else { base };
     let filter = sql!("l.source_system = {} AND NOT ({})", town.source_system(), excluded.issue_row("l"));
     let own_rows = format!("{}-%", town.prefix());
     let children = |table: &'static str, own: Sql| {
@@ -262,12 +277,21 @@ pub(super) fn outgoing_counts(
 /// something to share (`ahead`, 0 or 1 share) and how many commits the
 /// peer's main has that this town's last share did not (`behind`).
 pub(super) fn standing(town: &Town, peer: &Peer, base: &str, excluded: &Exclusions) -> anyhow::Result<(u64, u64)> {
-    let ahead = u64::from(!outgoing_counts(town, peer, base, excluded)?.is_empty());
-    let repo = town.repo();
-    let shared = lineage::shared(&peer.name);
-    let known = repo.query(&sql!("SELECT COUNT(*) AS n FROM dolt_branches WHERE name = {}", shared))?;
-    let behind = if number(known.first(), "n") > 0 { super::state::ahead_behind(repo, &shared, base)?.1 } else { 0 };
+    let (snapshots, shared) = lineages(town, peer)?;
+    let ahead = u64::from(!counts_since(town, snapshots.as_deref().unwrap_or(base), excluded)?.is_empty());
+    let behind = match shared {
+        Some(shared) => super::state::ahead_behind(town.repo(), &shared, base)?.1,
+        None => 0,
+    };
     Ok((ahead, behind))
+}
+
+/// The peer's snapshot lineage and share branch, each when it exists: one query.
+fn lineages(town: &Town, peer: &Peer) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let (snapshots, shared) = (lineage::sanitized(&peer.name), lineage::shared(&peer.name));
+    let rows = town.repo().query(&sql!("SELECT name FROM dolt_branches WHERE name IN ({}, {})", snapshots, shared))?;
+    let exists = |name: &str| rows.iter().any(|r| r.get("name").and_then(Value::as_str) == Some(name));
+    Ok((exists(&snapshots).then(|| snapshots.clone()), exists(&shared).then(|| shared.clone())))
 }
 
 /// Copies in what a T3/T4 peer's main holds for this town: the issues
