@@ -1,9 +1,11 @@
 //! What a handler receives: the global options, the printer, the resolved
-//! configuration and, on request, the workspace and its Dolt repository.
+//! configuration (with the command's own flags as its top layer) and, on
+//! request, the federation settings, the workspace and its Dolt repository.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::config::{self, Files, Resolved};
+use crate::config::{self, FederationSettings, Files, Key, Resolved};
 use crate::dolt::Dolt;
 use crate::error::UserError;
 use crate::globals::Globals;
@@ -19,11 +21,13 @@ pub struct Context {
     cwd: PathBuf,
     beads_dir: Option<PathBuf>,
     config: Resolved,
+    federation: OnceLock<FederationSettings>,
 }
 
 impl Context {
-    /// Discovers the workspace and resolves configuration.
-    pub fn new(globals: Globals, printer: Printer) -> anyhow::Result<Self> {
+    /// Discovers the workspace and resolves configuration, `flags` (the
+    /// command's flags that stand for keys) above every other layer.
+    pub fn new(globals: Globals, printer: Printer, flags: &[(Key, String)]) -> anyhow::Result<Self> {
         let start = std::env::current_dir()?;
         let cwd = match &globals.chdir {
             Some(dir) => start.join(dir),
@@ -44,11 +48,11 @@ impl Context {
                 local.display()
             ));
         }
-        let config = config::resolve(files, &[])?;
+        let config = config::resolve(files, flags)?;
         for warning in config.warnings() {
             printer.warn(warning);
         }
-        Ok(Self { globals, printer, cwd, beads_dir, config })
+        Ok(Self { globals, printer, cwd, beads_dir, config, federation: OnceLock::new() })
     }
 
     /// The global options.
@@ -73,6 +77,16 @@ impl Context {
     #[must_use]
     pub fn config(&self) -> &Resolved {
         &self.config
+    }
+
+    /// The federation settings, resolved from the configuration on first
+    /// use; a bad value is an error naming its key and where it was set.
+    pub fn federation(&self) -> anyhow::Result<&FederationSettings> {
+        if let Some(settings) = self.federation.get() {
+            return Ok(settings);
+        }
+        let settings = FederationSettings::resolve(&self.config)?;
+        Ok(self.federation.get_or_init(|| settings))
     }
 
     /// The `.beads/` directory found by discovery, if any.

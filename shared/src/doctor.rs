@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::config::{Key, Resolved, SyncMode, Tier};
+use crate::config::{ConfiguredPeer, FederationSettings, Key, PeerConfig, Resolved, SyncMode, Tier};
 use crate::context::Context;
 use crate::federation::{audit, peers};
 use crate::peer::Endpoint;
@@ -102,7 +102,11 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some("run `git init` in the project, or `bd config set sync.mode dolt-native`".into()),
         ));
     }
-    let peers = config.peers();
+    // A bad town-wide federation value is the config check's finding; the
+    // peer checks need every such value.
+    let settings = ctx.federation().ok();
+    let peers: &[ConfiguredPeer] = settings.map_or(&[], |s| &s.peers);
+    let valid: Vec<&PeerConfig> = peers.iter().filter_map(ConfiguredPeer::valid).collect();
     if !peers.is_empty() && !mode.allows_federation() {
         out.push(check(
             "mode",
@@ -111,15 +115,17 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some("run `bd config set sync.mode dolt-native`".into()),
         ));
     }
-    out.extend(schema_version_checks(&town, &peers));
-    out.extend(unrelated_checks(&town, &peers));
-    out.extend(peer_checks(config, &town, &peers, remotes_unreadable_fix));
+    out.extend(schema_version_checks(&town, &valid));
+    out.extend(unrelated_checks(&town, &valid));
+    if let Some(settings) = settings {
+        out.extend(peer_checks(settings, &town, remotes_unreadable_fix));
+    }
     out.extend(trust_check(config, town.workspace()));
     if let Err(err) = crate::credentials::Store::new(town.workspace().beads_dir()).check() {
         let message = err.chain().next().map(ToString::to_string).unwrap_or_default();
         out.push(check("credentials", Level::Fail, message, crate::error::hint(&err).map(str::to_owned)));
     } else {
-        out.extend(key_checks(town.workspace(), &peers));
+        out.extend(key_checks(town.workspace(), &valid));
     }
     let conflicts = town
         .repo()
@@ -173,11 +179,11 @@ fn dolt_check(dolt: &crate::dolt::Dolt) -> Check {
 
 /// Peers whose last fetched `main` shares no commit with ours: nothing can
 /// be merged with them until a join.
-fn unrelated_checks(town: &crate::tracker::Town, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+fn unrelated_checks(town: &crate::tracker::Town, peers: &[&PeerConfig]) -> Vec<Check> {
     let Ok(fetched) = town.repo().query(&Sql::raw("SELECT name FROM dolt_remote_branches")) else { return Vec::new() };
     let has =
         |p: &str| fetched.iter().any(|r| r.get("name").and_then(|v| v.as_str()) == Some(&format!("remotes/{p}/main")));
-    let fetched_peers: Vec<&crate::config::PeerEntry> = peers.iter().filter(|p| has(&p.name)).collect();
+    let fetched_peers: Vec<&PeerConfig> = peers.iter().copied().filter(|p| has(&p.name)).collect();
     let columns: Vec<Sql> = fetched_peers
         .iter()
         .enumerate()
@@ -219,7 +225,7 @@ fn unrelated_checks(town: &crate::tracker::Town, peers: &[crate::config::PeerEnt
 
 /// Schema skew: this town, and each peer as last fetched, against the
 /// versions this bd knows (see `tracker::migrate`).
-fn schema_version_checks(town: &crate::tracker::Town, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+fn schema_version_checks(town: &crate::tracker::Town, peers: &[&PeerConfig]) -> Vec<Check> {
     use crate::tracker::migrate;
     let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
     let Ok((own, theirs)) = migrate::versions(town.repo(), &names) else { return Vec::new() };
@@ -289,16 +295,16 @@ fn trust_check(config: &Resolved, workspace: &Workspace) -> Option<Check> {
     ))
 }
 
-/// Each peer: endpoint, dolt remote, tier patterns, staleness; and dolt
-/// remotes that no peer explains.
+/// Each peer: a broken section, dolt remote, tier patterns, staleness; and
+/// dolt remotes that no peer explains.
 fn peer_checks(
-    config: &Resolved,
+    settings: &FederationSettings,
     town: &crate::tracker::Town,
-    peers: &[crate::config::PeerEntry],
     read_only_fix: Option<String>,
 ) -> Vec<Check> {
     let mut out = Vec::new();
-    let patterns = config.list(Key::FederationAllowedRemotePatterns);
+    let peers = &settings.peers;
+    let patterns = &settings.allowed_remote_patterns;
     // Remotes that cannot be read are not missing: say why, and judge none.
     let remotes = match peers::dolt_remotes(town.repo()) {
         Ok(remotes) => Some(remotes),
@@ -315,16 +321,16 @@ fn peer_checks(
     };
     let log = audit::Log::new(town.workspace());
     for peer in peers {
-        let tier = peers::effective_tier(config, peer).unwrap_or(Tier::T1);
-        let Some(Ok(endpoint)) = peer.endpoint.as_deref().map(Endpoint::parse) else {
-            out.push(check(
-                "peer",
-                Level::Fail,
-                format!("peer '{}' has no valid endpoint", peer.name),
-                Some(format!("`bd federation remove-peer {0}` and add it again", peer.name)),
-            ));
-            continue;
+        let peer = match peer {
+            ConfiguredPeer::Valid(peer) => peer,
+            ConfiguredPeer::Invalid(broken) => {
+                let fix = broken.error.hint().map(str::to_owned);
+                out.push(check("peer", Level::Fail, broken.error.to_string(), fix));
+                continue;
+            }
         };
+        let tier = peers::effective_tier(settings.sovereignty, peer.tier);
+        let endpoint = &peer.endpoint;
         match remotes.as_ref().map(|r| r.get(&peer.name)) {
             None => {}
             Some(Some(url)) if url == endpoint.dolt_url() => {}
@@ -332,7 +338,7 @@ fn peer_checks(
                 "peer",
                 Level::Fail,
                 format!("peer '{}': config says {} but the dolt remote is {url}", peer.name, endpoint.dolt_url()),
-                Some(format!("`{}` (its stored password, if any, is asked for again)", readd(peer, endpoint.as_str()))),
+                Some(format!("`{}` (its stored password, if any, is asked for again)", readd(peer))),
             )),
             // add-peer with the configured endpoint adds just the remote,
             // keeping the config and the stored password.
@@ -343,9 +349,7 @@ fn peer_checks(
                 Some(format!("`bd federation add-peer {} {}`", peer.name, endpoint.as_str())),
             )),
         }
-        if tier >= Tier::T2
-            && crate::federation::sovereignty::check_push(&stub(peer, endpoint.clone(), tier), &patterns).is_err()
-        {
+        if tier >= Tier::T2 && crate::federation::sovereignty::check_push(&stub(peer, tier), patterns).is_err() {
             out.push(check(
                 "sovereignty",
                 Level::Warn,
@@ -368,7 +372,7 @@ fn peer_checks(
         }
     }
     for (name, url) in remotes.iter().flatten() {
-        if name != "origin" && !peers.iter().any(|p| &p.name == name) {
+        if name != "origin" && !peers.iter().any(|p| p.name() == name) {
             // add-peer finishes such a peer only with the remote's own
             // endpoint (another is refused as "peer already exists"), so
             // the fix names it; a URL that is no endpoint bd writes cannot be
@@ -394,10 +398,10 @@ fn peer_checks(
 
 /// The commands that give a peer a new remote and password: remove it, add
 /// it again with the same endpoint, user and tier.
-fn readd(peer: &crate::config::PeerEntry, endpoint: &str) -> String {
+fn readd(peer: &PeerConfig) -> String {
     let user = peer.user.as_ref().map(|u| format!(" --user {u}")).unwrap_or_default();
-    let tier = peer.sovereignty.as_ref().map(|t| format!(" --sovereignty {t}")).unwrap_or_default();
-    format!("bd federation remove-peer {0} && bd federation add-peer {0} {endpoint}{user}{tier}", peer.name)
+    let tier = peer.tier.map(|t| format!(" --sovereignty {t}")).unwrap_or_default();
+    format!("bd federation remove-peer {0} && bd federation add-peer {0} {1}{user}{tier}", peer.name, peer.endpoint)
 }
 
 /// Whether bd and dolt can write where they must: dolt writes in its
@@ -533,21 +537,15 @@ fn schema_check(town: &crate::tracker::Town) -> Option<Check> {
 /// Stored passwords that cannot be read: the key is missing, or it is not
 /// the one they were sealed with. Each is decrypted and dropped; nothing of
 /// it is shown.
-fn key_checks(workspace: &Workspace, peers: &[crate::config::PeerEntry]) -> Vec<Check> {
+fn key_checks(workspace: &Workspace, peers: &[&PeerConfig]) -> Vec<Check> {
     let store = crate::credentials::Store::new(workspace.beads_dir());
-    let lost: Vec<(&crate::config::PeerEntry, anyhow::Error)> = peers
-        .iter()
-        .filter_map(|p| {
-            let url = crate::peer::Endpoint::parse(p.endpoint.as_deref()?).ok()?;
-            store.load(&p.name, url.dolt_url()).err().map(|e| (p, e))
-        })
-        .collect();
+    let lost: Vec<(&PeerConfig, anyhow::Error)> =
+        peers.iter().filter_map(|p| store.load(&p.name, p.endpoint.dolt_url()).err().map(|e| (*p, e))).collect();
     if lost.is_empty() {
         return Vec::new();
     }
-    let readd_all = |lost: &[(&crate::config::PeerEntry, anyhow::Error)]| -> Vec<String> {
-        lost.iter().map(|(p, _)| readd(p, p.endpoint.as_deref().unwrap_or("ENDPOINT"))).collect()
-    };
+    let readd_all =
+        |lost: &[(&PeerConfig, anyhow::Error)]| -> Vec<String> { lost.iter().map(|(p, _)| readd(p)).collect() };
     // The store's own name for its key (credentials.rs keeps it beside the store).
     let key = workspace.beads_dir().join("credentials.key");
     if !key.exists() {
@@ -579,15 +577,15 @@ fn key_checks(workspace: &Workspace, peers: &[crate::config::PeerEntry]) -> Vec<
                 err.to_string(),
                 Some(format!(
                     "`{}` (gives it its password again; restoring the key from a backup keeps them all)",
-                    readd(peer, peer.endpoint.as_deref().unwrap_or("ENDPOINT"))
+                    readd(peer)
                 )),
             )
         })
         .collect()
 }
 
-fn stub(entry: &crate::config::PeerEntry, endpoint: Endpoint, tier: Tier) -> crate::federation::remote::Peer {
-    crate::federation::remote::Peer::unauthenticated(entry.name.clone(), endpoint, tier)
+fn stub(peer: &PeerConfig, tier: Tier) -> crate::federation::remote::Peer {
+    crate::federation::remote::Peer::unauthenticated(peer.name.clone(), peer.endpoint.clone(), tier)
 }
 
 fn config_checks(config: &Resolved) -> Vec<Check> {

@@ -48,7 +48,7 @@ pub enum Kind {
 
 /// An error meant for the user: a message, an optional hint that says how to
 /// fix it, and the kind that picks the exit code.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UserError {
     kind: Kind,
     message: String,

@@ -12,7 +12,11 @@
 //!    (`--json`, `-q`, `-v`, `--color`, `--beads-dir`, `-C`), and fills in
 //!    what the front door passed as `BD_*` variables ([`env`](mod@env)).
 //! 2. [`context::Context`] applies `-C`, finds the `.beads/` directory
-//!    ([`workspace`]) and resolves configuration once ([`config`]).
+//!    ([`workspace`]) and resolves configuration once ([`config`]), the
+//!    command's flags that stand for keys (`--timeout`, `--strategy`:
+//!    [`plugin::Command::config_flags`]) as its top layer. Federation
+//!    commands read the result as one typed
+//!    [`config::FederationSettings`] ([`context::Context::federation`]).
 //! 3. The handler (`cmd::*`) turns its args into a call: it opens the town
 //!    ([`tracker::Town`]) and calls a typed function there, or a federation
 //!    operation ([`federation`]). SQL is written only behind those functions
@@ -30,7 +34,9 @@
 //!   command.
 //! - [`context`]: what a handler receives.
 //! - [`cmd`]: one module per bundled command: its args, its call, its report.
-//! - [`config`]: the layered configuration resolver, its keys and its editor.
+//! - [`config`]: the layered configuration resolver, its keys, the typed
+//!   federation settings (peers' sections and their keys included), the
+//!   confirmation of project-file destinations, and its editor.
 //! - [`workspace`]: `.beads/` discovery and the per-town write lock.
 //! - [`dolt`]: the one way to run dolt.
 //! - [`tracker`]: a town, its schema and every read and write of its issues:

@@ -4,14 +4,17 @@
 //! Each executable's `main` is one [`crate::main!`] call. [`main`] parses the
 //! command's [`Command`] args together with the [`Globals`] (their own
 //! module, which the front door shares), answers
-//! `--bd-plugin-info`, builds the [`Context`], runs the handler, prints the
-//! result or the error through the [`Printer`], and returns the exit code.
+//! `--bd-plugin-info`, builds the [`Context`] (the command's
+//! [`Command::config_flags`] as the config resolver's flags layer), runs the
+//! handler, prints the result or the error through the [`Printer`], and
+//! returns the exit code.
 
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 use serde::Serialize;
 
+use crate::config::Key;
 use crate::context::Context;
 use crate::env;
 use crate::error;
@@ -33,6 +36,13 @@ pub trait Command: Args {
     const SUMMARY: &'static str;
     /// What the handler returns, printed as JSON or text.
     type Output: Report;
+    /// The flags given that stand for configuration keys (`--timeout` for
+    /// `federation.timeout`), as typed: the resolver's flags layer, above
+    /// the environment and the files, so the handler reads one resolved
+    /// value and its origin is `flag`. None by default.
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        Vec::new()
+    }
     /// Runs the command.
     fn run(self, ctx: &Context) -> anyhow::Result<Self::Output>;
 }
@@ -132,7 +142,8 @@ pub fn main<C: Command>() -> ExitCode {
         }
     };
     let printer = globals.printer();
-    let result = Context::new(globals, printer.clone()).and_then(|ctx| command.run(&ctx));
+    let flags = command.config_flags();
+    let result = Context::new(globals, printer.clone(), &flags).and_then(|ctx| command.run(&ctx));
     match result {
         Ok(output) => {
             printer.report(&output);

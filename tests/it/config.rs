@@ -109,3 +109,33 @@ fn dolt_path_from_the_versioned_project_file_is_ignored() {
     assert!(stderr.contains("dolt.path from") && stderr.contains(".beads/config.yaml"), "{stderr}");
     assert!(stderr.contains("is ignored: a project's files may not choose the program bd runs"), "{stderr}");
 }
+
+#[test]
+fn a_timeout_flag_beats_the_environment_and_the_file_and_the_error_says_where_it_was_set() {
+    use std::time::{Duration, Instant};
+    // A peer that accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let held = std::thread::spawn(move || listener.incoming().take(16).filter_map(Result::ok).collect::<Vec<_>>());
+    let town = Town::federated("town-a");
+    town.bd(["federation", "add-peer", "silent", &format!("http://127.0.0.1:{port}/db")]).success();
+    town.bd(["config", "set", "federation.timeout", "40s"]).success();
+    let push = ["federation", "push", "silent"];
+
+    let started = Instant::now();
+    let out = town.bd_env(&[("BD_FEDERATION_TIMEOUT", "30s")], [&push[..], &["--timeout", "2s"]].concat()).code(1);
+    let took = started.elapsed();
+    assert!(out.stderr.contains("the time limit of 2s (federation.timeout from flag) ran out"), "{}", out.stderr);
+    assert!(took < Duration::from_secs(25), "--timeout 2s took {took:?}: the environment's 30s won");
+
+    let out = town.bd_env(&[("BD_FEDERATION_TIMEOUT", "2s")], push).code(1);
+    let from_env = "the time limit of 2s (federation.timeout from env:BD_FEDERATION_TIMEOUT) ran out";
+    assert!(out.stderr.contains(from_env), "{}", out.stderr);
+
+    town.bd(["config", "set", "federation.timeout", "2s"]).success();
+    let file = town.dir().join(".beads/config.yaml");
+    let out = town.bd(push).code(1);
+    let from_file = format!("the time limit of 2s (federation.timeout from file:{}) ran out", file.display());
+    assert!(out.stderr.contains(&from_file), "{}", out.stderr);
+    drop(held);
+}

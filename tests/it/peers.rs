@@ -187,3 +187,40 @@ fn yaml_words_and_passwords_in_urls_are_refused() {
     assert_eq!(town.config_text(), before);
     town.bd(["federation", "remove-peer", "origin"]).code(2).stderr_has("reserved");
 }
+
+#[test]
+fn a_broken_peer_section_stops_only_the_commands_that_use_it() {
+    let (a, _b, _mailbox, _id) = crate::support::shared_pair();
+    // A tier that is none (written by hand: `config set` refuses it), a
+    // section without an endpoint, and a name that is no peer name.
+    a.bd(["config", "set", "federation.peers.tiered.endpoint", "file:///tmp/bd-peers-tiered"]).success();
+    a.bd(["config", "set", "federation.peers.tiered.sovereignty", "T3"]).success();
+    a.bd(["config", "set", "federation.peers.noend.user", "fed"]).success();
+    a.bd(["config", "set", "federation.peers.9lives.user", "fed"]).success();
+    let config = a.dir().join(".beads/config.yaml");
+    std::fs::write(&config, a.config_text().replace("sovereignty: T3", "sovereignty: T9")).expect("hand edit");
+
+    a.create("still shared");
+    a.bd(["federation", "push", "b"]).success();
+    a.bd(["federation", "status", "b"]).success();
+    let bad_tier = format!(
+        "invalid value 'T9' for federation.peers.tiered.sovereignty (set by file:{}): expected one of T1, T2, T3, T4",
+        config.display()
+    );
+    a.bd(["federation", "push", "tiered"]).code(1).stderr_has(&bad_tier);
+    a.bd(["federation", "push", "noend"]).code(1).stderr_has("peer 'noend' has no endpoint in config");
+    a.bd(["federation", "push", "--all"]).code(1).stderr_has("invalid peer name '9lives'");
+
+    let report = a.bd(["--json", "doctor"]).json();
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["name"] == "peer" && c["level"] == "fail")
+        .filter_map(|c| c["message"].as_str())
+        .collect();
+    for broken in [bad_tier.as_str(), "peer 'noend' has no endpoint in config", "invalid peer name '9lives'"] {
+        assert!(failed.iter().any(|m| m.contains(broken)), "doctor misses {broken:?}: {failed:#?}");
+    }
+    assert!(!failed.iter().any(|m| m.contains("'b'")), "the good peer is fine: {failed:#?}");
+}

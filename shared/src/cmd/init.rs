@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::{self, Files, Key, SyncMode};
+use crate::config::{self, FederationSettings, Files, Key, SyncMode};
 use crate::context::Context;
 use crate::credentials;
 use crate::dolt::Dolt;
@@ -105,6 +105,11 @@ impl Command for Init {
     const SUMMARY: &'static str = "Create a town: a .beads directory with a Dolt database";
     type Output = Initialized;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        let town = self.town.iter().map(|t| (Key::TownName, t.clone()));
+        town.chain(self.prefix.iter().map(|p| (Key::TownPrefix, p.clone()))).collect()
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Initialized> {
         // A bad endpoint or peer name is refused before anything is touched.
         let from = match &self.from {
@@ -137,16 +142,12 @@ impl Command for Init {
         let config = if ctx.beads_dir() == Some(beads_dir.as_path()) {
             ctx.config()
         } else {
-            own = config::resolve(Files::for_workspace(Some(&beads_dir)), &[])?;
+            own = config::resolve(Files::for_workspace(Some(&beads_dir)), &self.config_flags())?;
             &own
         };
-        let town = self
-            .town
-            .or_else(|| config.string(Key::TownName))
-            .unwrap_or_else(|| tracker::default_town_name(&workspace));
-        let prefix_from_config = config.string(Key::TownPrefix);
+        let town = config.string(Key::TownName).unwrap_or_else(|| tracker::default_town_name(&workspace));
         check_identifier("town name", "--town NAME", &town)?;
-        let prefix = self.prefix.or(prefix_from_config).unwrap_or_else(|| tracker::default_prefix(&town));
+        let prefix = config.string(Key::TownPrefix).unwrap_or_else(|| tracker::default_prefix(&town));
         check_identifier("prefix", "--prefix PREFIX", &prefix)?;
         let dolt = ctx.dolt()?;
         let source = match from {
@@ -157,7 +158,7 @@ impl Command for Init {
                     Some(user) => Some((user.clone(), credentials::read_password(self.password_stdin, user)?)),
                     None => None,
                 },
-                timeout: config.duration(Key::FederationTimeout).map_err(|e| UserError::failure(e.to_string()))?,
+                timeout: FederationSettings::resolve(config)?.timeout,
             }),
             None => None,
         };

@@ -24,7 +24,7 @@ use crate::plugin::Command;
 pub struct Sync {
     /// Time limit for the remote, 1ms to 24h, e.g. 30s (default: federation.timeout).
     #[arg(long, value_name = "DURATION", value_parser = crate::config::Key::parse_timeout_flag)]
-    pub timeout: Option<std::time::Duration>,
+    pub timeout: Option<String>,
 }
 
 /// What `bd sync` did.
@@ -74,9 +74,12 @@ impl Command for Sync {
     const SUMMARY: &'static str = "Sync the way sync.mode says (git JSONL, Dolt remote, or both)";
     type Output = Synced;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.timeout.iter().map(|t| (Key::FederationTimeout, t.clone())).collect()
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Synced> {
-        let config = ctx.config();
-        let mode = config.sync_mode().map_err(|e| UserError::failure(e.to_string()))?;
+        let mode = ctx.config().sync_mode().map_err(|e| UserError::failure(e.to_string()))?;
         let town = ctx.town()?;
         // What a `git pull` brought comes in before the remote exchange, so
         // the exchange shares it too.
@@ -87,13 +90,10 @@ impl Command for Sync {
             None
         };
         let mut remote = if matches!(mode, SyncMode::DoltNative | SyncMode::BeltAndSuspenders) {
-            let peer = remote::primary(&town, config)?;
-            let timeout = match self.timeout {
-                Some(t) => t,
-                None => config.duration(Key::FederationTimeout)?,
-            };
-            let options = Options { dry_run: false, timeout, strategy: config.strategy()? };
-            Some(exchange::run(&town, config, ctx.printer(), &[peer], Operation::Sync, &options)?)
+            let settings = ctx.federation()?;
+            let peer = remote::primary(&town, settings)?;
+            let options = Options::new(settings, false);
+            Some(exchange::run(&town, settings, ctx.printer(), &[peer], Operation::Sync, &options)?)
         } else {
             None
         };

@@ -128,11 +128,24 @@ impl Key {
         }
     }
 
-    /// The `--timeout` flag's parser: `federation.timeout`'s rule.
-    pub fn parse_timeout_flag(value: &str) -> Result<Duration, String> {
-        Key::FederationTimeout.parse_duration(value).map_err(|e| match e {
-            ConfigError::InvalidValue { valid, .. } => format!("expected {valid}"),
-            other => other.to_string(),
+    /// The `--timeout` flag's parser: `federation.timeout`'s rule, checked
+    /// as clap parses. The value is kept as typed, for the resolver's flags
+    /// layer.
+    pub fn parse_timeout_flag(value: &str) -> Result<String, String> {
+        match Key::FederationTimeout.parse_duration(value) {
+            Ok(_) => Ok(value.to_owned()),
+            Err(ConfigError::InvalidValue { valid, .. }) => Err(format!("expected {valid}")),
+            Err(other) => Err(other.to_string()),
+        }
+    }
+
+    /// Parses the value of an endpoint key (`federation.remote`); the error
+    /// shows the value masked, since an endpoint may carry a password.
+    pub fn parse_endpoint(self, value: &str) -> Result<crate::peer::Endpoint, ConfigError> {
+        crate::peer::Endpoint::parse(value).map_err(|_| ConfigError::InvalidValue {
+            key: self.name().to_owned(),
+            value: crate::peer::redacted(value),
+            valid: format!("an endpoint without a password, whose scheme is one of {}", crate::peer::ACCEPTED),
         })
     }
 
@@ -156,14 +169,7 @@ impl Key {
                     Err(invalid("a plain file name inside .beads/, such as issues.jsonl".to_owned()))
                 }
             }
-            // Shown masked: an endpoint may carry a password.
-            Key::FederationRemote => {
-                crate::peer::Endpoint::parse(value).map(drop).map_err(|_| ConfigError::InvalidValue {
-                    key: self.name().to_owned(),
-                    value: crate::peer::redacted(value),
-                    valid: format!("an endpoint without a password, whose scheme is one of {}", crate::peer::ACCEPTED),
-                })
-            }
+            Key::FederationRemote => self.parse_endpoint(value).map(drop),
             Key::TownName | Key::TownPrefix if is_identifier(value) => Ok(()),
             Key::TownName | Key::TownPrefix => Err(invalid(IDENTIFIER_RULE.to_owned())),
             _ => Ok(()),
@@ -188,7 +194,7 @@ fn short(d: Duration) -> String {
 /// error shows the endpoint with the secret masked.
 pub(super) fn refuse_endpoint_secret(key: &str, raw: &str) -> Result<(), ConfigError> {
     let stores_endpoint = key == Key::FederationRemote.name()
-        || key.strip_prefix("federation.peers.").is_some_and(|rest| rest.ends_with(".endpoint"));
+        || super::federation::peer_field(key).is_some_and(|(_, field)| field == super::PeerField::Endpoint);
     if stores_endpoint && crate::peer::carries_secret(raw) {
         return Err(ConfigError::InvalidValue {
             key: key.to_owned(),

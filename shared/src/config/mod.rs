@@ -6,7 +6,10 @@
 //! environment variables, then command-line flags. [`resolve`] reads them
 //! once and returns a [`Resolved`] that remembers where each value came from.
 //! Typed access ([`Resolved::sync_mode`], …) validates enum values so a typo
-//! is an error listing the valid spellings, never a silent default.
+//! is an error naming where it was set and listing the valid spellings,
+//! never a silent default. Federation reads everything it needs at once as
+//! [`FederationSettings`], which also owns the peers' keys
+//! (`federation.peers.NAME.FIELD`: [`peer_key`], [`peer_section`]).
 //!
 //! Config files are untrusted text: a file is read only up to
 //! [`MAX_FILE_BYTES`], expands to at most [`MAX_NODES`] YAML nodes (so an
@@ -15,6 +18,7 @@
 //! look-alikes.
 
 pub mod edit;
+mod federation;
 mod keys;
 pub mod trust;
 
@@ -25,6 +29,10 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use federation::{
+    ConfiguredPeer, FederationSettings, InvalidPeer, PEER_SECTIONS, PeerConfig, PeerField, PeerProblem, peer_key,
+    peer_section,
+};
 pub use keys::{IDENTIFIER_RULE, Key, Strategy, SyncMode, Tier, env_name_for, is_identifier};
 
 use crate::env;
@@ -237,6 +245,15 @@ pub struct Resolved {
 
 /// Reads every layer once. `flags` are the values given on the command line.
 pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, ConfigError> {
+    resolve_layers(files, &env::bd_vars().into_iter().collect(), flags)
+}
+
+/// [`resolve`] with the `BD_*` variables given.
+fn resolve_layers(
+    files: Files,
+    env_vars: &BTreeMap<String, String>,
+    flags: &[(Key, String)],
+) -> Result<Resolved, ConfigError> {
     let mut entries = BTreeMap::new();
     for key in Key::ALL {
         if let Some(default) = key.default_value() {
@@ -260,7 +277,6 @@ pub fn resolve(files: Files, flags: &[(Key, String)]) -> Result<Resolved, Config
             }
         }
     }
-    let env_vars: BTreeMap<String, String> = env::bd_vars().into_iter().collect();
     for key in Key::ALL {
         let var = key.env_name();
         if let Some(raw) = env_vars.get(&var) {
@@ -589,9 +605,25 @@ impl Resolved {
         self.entries.get(key.name()).map(|e| e.value.to_list()).unwrap_or_default()
     }
 
+    /// Where a known key's value was set (`default` when it is unset).
+    #[must_use]
+    pub fn origin(&self, key: Key) -> Origin {
+        self.entries.get(key.name()).map_or(Origin::Default, |e| e.origin.clone())
+    }
+
+    /// `err` about `key`'s value, naming where that value was set.
+    fn located(&self, key: Key, err: ConfigError) -> ConfigError {
+        match (err, self.entries.get(key.name())) {
+            (ConfigError::InvalidValue { key, value, valid }, Some(entry)) => {
+                ConfigError::InvalidValue { key: format!("{key} (set by {})", entry.origin), value, valid }
+            }
+            (err, _) => err,
+        }
+    }
+
     fn parsed<T: FromStr>(&self, key: Key) -> Result<T, ConfigError> {
         let raw = self.string(key).or_else(|| key.default_value().map(str::to_owned)).unwrap_or_default();
-        key.validate(&raw)?;
+        key.validate(&raw).map_err(|err| self.located(key, err))?;
         raw.parse().map_err(|_| ConfigError::InvalidValue {
             key: key.name().to_owned(),
             value: raw,
@@ -613,12 +645,13 @@ impl Resolved {
     /// bounds; the error names where a bad value was set.
     pub fn duration(&self, key: Key) -> Result<std::time::Duration, ConfigError> {
         let raw = self.string(key).or_else(|| key.default_value().map(str::to_owned)).unwrap_or_default();
-        key.parse_duration(&raw).map_err(|err| match (err, self.entries.get(key.name())) {
-            (ConfigError::InvalidValue { key, value, valid }, Some(entry)) => {
-                ConfigError::InvalidValue { key: format!("{key} (set by {})", entry.origin), value, valid }
-            }
-            (err, _) => err,
-        })
+        key.parse_duration(&raw).map_err(|err| self.located(key, err))
+    }
+
+    /// An endpoint key (`federation.remote`), if set; the error names where
+    /// a bad value was set.
+    pub fn endpoint(&self, key: Key) -> Result<Option<crate::peer::Endpoint>, ConfigError> {
+        self.string(key).map(|raw| key.parse_endpoint(&raw).map_err(|err| self.located(key, err))).transpose()
     }
 
     /// `federation.strategy`.
@@ -701,10 +734,7 @@ pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
         known.validate(raw)?;
         return Ok(parse_env_value(known, raw));
     }
-    if let Some(rest) = key.strip_prefix("federation.peers.")
-        && let Some((_, field)) = rest.rsplit_once('.')
-        && field == "sovereignty"
-    {
+    if let Some((_, PeerField::Sovereignty)) = federation::peer_field(key) {
         Key::FederationSovereignty.validate(raw).map_err(|_| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: raw.to_owned(),
@@ -714,17 +744,10 @@ pub fn validate(key: &str, raw: &str) -> Result<Value, ConfigError> {
     Ok(Value::Scalar(raw.to_owned()))
 }
 
-/// The fields a peer's section may hold: `federation.peers.NAME.FIELD`.
-pub const PEER_FIELDS: [&str; 3] = ["endpoint", "sovereignty", "user"];
-
-/// Whether bd reads `key`: a [`Key`], or a field of a peer's section.
+/// Whether bd reads `key`: a [`Key`], or a [`PeerField`] of a peer's section.
 #[must_use]
 pub fn is_known_key(key: &str) -> bool {
-    Key::from_name(key).is_some()
-        || key
-            .strip_prefix("federation.peers.")
-            .and_then(|rest| rest.split_once('.'))
-            .is_some_and(|(_, field)| PEER_FIELDS.contains(&field))
+    Key::from_name(key).is_some() || federation::peer_field(key).is_some()
 }
 
 /// The known keys closest to an unknown one, for "did you mean".
@@ -748,7 +771,7 @@ pub fn similar_keys(key: &str) -> Vec<&'static str> {
 /// `federation.peers.NAME.endpoint` must parse as an endpoint, and NAME must
 /// be a valid peer name. Other keys pass.
 pub fn check_endpoint(key: &str, raw: &str) -> Result<(), crate::error::UserError> {
-    let peer = key.strip_prefix("federation.peers.").and_then(|rest| rest.strip_suffix(".endpoint"));
+    let peer = federation::peer_field(key).and_then(|(name, field)| (field == PeerField::Endpoint).then_some(name));
     if let Some(name) = peer {
         crate::peer::check_name(name)?;
     }
@@ -756,55 +779,6 @@ pub fn check_endpoint(key: &str, raw: &str) -> Result<(), crate::error::UserErro
         crate::peer::Endpoint::parse(raw)?;
     }
     Ok(())
-}
-
-/// A configured federation peer as read from configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerEntry {
-    /// The peer's name.
-    pub name: String,
-    /// The endpoint as the user wrote it.
-    pub endpoint: Option<String>,
-    /// The peer's own tier, if set.
-    pub sovereignty: Option<String>,
-    /// The remotesapi user, if set.
-    pub user: Option<String>,
-}
-
-impl Resolved {
-    /// Every peer under `federation.peers`, sorted by name.
-    #[must_use]
-    pub fn peers(&self) -> Vec<PeerEntry> {
-        let mut peers: BTreeMap<String, PeerEntry> = BTreeMap::new();
-        for (key, entry) in &self.entries {
-            let Some(rest) = key.strip_prefix("federation.peers.") else {
-                continue;
-            };
-            let Some((name, field)) = rest.split_once('.') else {
-                continue;
-            };
-            let peer = peers.entry(name.to_owned()).or_insert_with(|| PeerEntry {
-                name: name.to_owned(),
-                endpoint: None,
-                sovereignty: None,
-                user: None,
-            });
-            let value = Some(entry.value.to_string());
-            match field {
-                "endpoint" => peer.endpoint = value,
-                "sovereignty" => peer.sovereignty = value,
-                "user" => peer.user = value,
-                _ => {}
-            }
-        }
-        peers.into_values().collect()
-    }
-
-    /// One peer by name.
-    #[must_use]
-    pub fn peer(&self, name: &str) -> Option<PeerEntry> {
-        self.peers().into_iter().find(|p| p.name == name)
-    }
 }
 
 #[cfg(test)]

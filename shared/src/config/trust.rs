@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Change, Key, Origin, Resolved, Tier};
+use super::federation::peer_field;
+use super::{Change, Key, Origin, PeerField, Resolved, Tier};
 use crate::env;
 
 /// The settings that decide where data goes, as `key → value` (lists as
@@ -32,10 +33,7 @@ fn is_destination(key: &str) -> bool {
     key == Key::FederationRemote.name()
         || key == Key::FederationSovereignty.name()
         || key == Key::FederationAllowedRemotePatterns.name()
-        || key
-            .strip_prefix("federation.peers.")
-            .and_then(|rest| rest.split_once('.'))
-            .is_some_and(|(_, field)| matches!(field, "endpoint" | "sovereignty"))
+        || peer_field(key).is_some_and(|(_, field)| matches!(field, PeerField::Endpoint | PeerField::Sovereignty))
 }
 
 /// What a widening change reaches.
@@ -123,7 +121,7 @@ fn tier(value: Option<&String>) -> Tier {
 }
 
 fn peer_of(key: &str) -> Option<&str> {
-    key.strip_prefix("federation.peers.").and_then(|rest| rest.split_once('.')).map(|(name, _)| name)
+    peer_field(key).map(|(name, _)| name)
 }
 
 /// The changes in `current` that widen where data goes beyond `confirmed`.

@@ -21,7 +21,7 @@ use super::sovereignty;
 use super::state;
 use super::sync::Round;
 use crate::clock;
-use crate::config::{Key, Resolved, Strategy, SyncMode, Tier};
+use crate::config::{FederationSettings, Strategy, SyncMode, Tier};
 use crate::output::Printer;
 use crate::tracker::Town;
 
@@ -57,11 +57,19 @@ pub struct Options {
     pub strategy: Strategy,
 }
 
+impl Options {
+    /// The settings' time bound and strategy, with or without a dry run.
+    #[must_use]
+    pub fn new(settings: &FederationSettings, dry_run: bool) -> Self {
+        Self { dry_run, timeout: settings.timeout, strategy: settings.strategy }
+    }
+}
+
 /// Runs `operation` with every peer in turn; one peer's failure does not stop
 /// the others.
 pub fn run(
     town: &Town,
-    config: &Resolved,
+    settings: &FederationSettings,
     printer: &Printer,
     peers: &[Peer],
     operation: Operation,
@@ -71,18 +79,17 @@ pub fn run(
     // Never merge a peer while on an older schema than this bd's.
     crate::tracker::migrate::apply(town)?;
     let log = Log::new(town.workspace());
-    let excluded = Exclusions::new(town, config.list(Key::FederationExcludeTypes));
-    let patterns = config.list(Key::FederationAllowedRemotePatterns);
-    let unconfirmed = crate::config::trust::unconfirmed(config, town.workspace().beads_dir());
+    let excluded = Exclusions::new(town, settings.exclude_types.clone());
+    let patterns = &settings.allowed_remote_patterns;
     let mut results = Vec::new();
     for peer in peers {
-        if let Some(refusal) = super::unconfirmed_refusal(&unconfirmed, &peer.name, town.workspace()) {
+        if let Some(refusal) = super::unconfirmed_refusal(&settings.unconfirmed, &peer.name, town.workspace()) {
             results.push(PeerResult::failed(&peer.name, peer.endpoint.as_str(), &refusal.into()));
             continue;
         }
         printer.progress(&format!("{} {} ({})…", operation.as_str(), peer.name, peer.endpoint));
         let deadline = Instant::now() + options.timeout;
-        let session = Session { town, peer, excluded: &excluded, patterns: &patterns, options, deadline };
+        let session = Session { town, peer, excluded: &excluded, patterns, options, deadline };
         let result = match session.run(operation) {
             Ok(result) => result,
             Err(err) => PeerResult::failed(&peer.name, peer.endpoint.as_str(), &err),

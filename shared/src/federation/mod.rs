@@ -21,6 +21,9 @@
 //! - `merge`, `guard`: field-level merges, and the checks on what a peer sends;
 //! - [`remote`]: talking to a peer (bounds, retries, credentials, errors);
 //! - [`peers`], [`clone`], [`sovereignty`], [`audit`], [`report`].
+//!
+//! What an operation reads from configuration it reads once, typed, from
+//! [`crate::config::FederationSettings`].
 
 pub mod audit;
 pub mod clone;
@@ -44,7 +47,7 @@ mod sync;
 
 use std::time::{Duration, Instant};
 
-use crate::config::SyncMode;
+use crate::config::{Key, SyncMode};
 use crate::context::Context;
 use crate::error::UserError;
 use crate::tracker::Town;
@@ -55,7 +58,7 @@ use crate::workspace::Workspace;
 pub fn open(ctx: &Context) -> anyhow::Result<Town> {
     let mode = ctx.config().sync_mode().map_err(|e| UserError::failure(e.to_string()))?;
     if !mode.allows_federation() {
-        let origin = ctx.config().entry("sync.mode").map_or_else(|| "default".to_owned(), |e| e.origin.to_string());
+        let origin = ctx.config().origin(Key::SyncMode);
         return Err(UserError::failure(format!(
             "federation requires sync.mode {} or {}, but sync.mode is {mode} (from {origin})",
             SyncMode::DoltNative,

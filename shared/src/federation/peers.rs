@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::config::{self, PeerEntry, Resolved, Scope, Tier, Value};
+use crate::config::{self, ConfiguredPeer, FederationSettings, PeerField, PeerProblem, Resolved, Scope, Tier, Value};
 use crate::credentials::{Secret, Store};
 use crate::dolt::Repo;
 use crate::error::UserError;
@@ -88,17 +88,20 @@ fn remote_list(repo: &Repo) -> std::path::PathBuf {
 }
 
 fn already_exists(name: &str, what: &str) -> UserError {
-    UserError::failure(format!("peer already exists: '{name}' ({what})"))
-        .with_hint("use a different name, or check existing peers with `bd config list | grep federation.peers`")
+    UserError::failure(format!("peer already exists: '{name}' ({what})")).with_hint(format!(
+        "use a different name, or check existing peers with `bd config list | grep {}`",
+        config::PEER_SECTIONS
+    ))
 }
 
-/// Whether a configured endpoint reaches the same dolt remote as `new`.
-fn same_endpoint(configured: Option<&str>, new: &Endpoint) -> bool {
-    configured.and_then(|e| Endpoint::parse(e).ok()).is_some_and(|e| e.dolt_url() == new.dolt_url())
+/// Whether a configured peer's endpoint reaches the same dolt remote as `new`.
+fn same_endpoint(configured: &ConfiguredPeer, new: &Endpoint) -> bool {
+    configured.endpoint().is_some_and(|e| e.dolt_url() == new.dolt_url())
 }
 
-fn peer_key(name: &str, field: &str) -> String {
-    format!("federation.peers.{name}.{field}")
+/// The peer of that name as configured, usable or not.
+fn configured(config: &Resolved, name: &str) -> Option<ConfiguredPeer> {
+    config.peers().into_iter().find(|p| p.name() == name)
 }
 
 /// Registers a peer: dolt remote, credentials, then config; undoing the
@@ -121,10 +124,11 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
     };
     // Adding the same peer again completes what an interrupted add (or a
     // removed remote) left: the steps already done are kept, not refused.
-    match (config.peer(&new.name).filter(|_| !new.force), &remote) {
-        (Some(existing), None) if same_endpoint(existing.endpoint.as_deref(), &new.endpoint) => {}
+    let existing = configured(config, &new.name);
+    match (existing.as_ref().filter(|_| !new.force), &remote) {
+        (Some(existing), None) if same_endpoint(existing, &new.endpoint) => {}
         (Some(existing), _) => {
-            return Err(already_exists(&new.name, existing.endpoint.as_deref().unwrap_or("configured")).into());
+            return Err(already_exists(&new.name, existing.written_endpoint().unwrap_or("configured")).into());
         }
         (None, Some(url)) if url != new.endpoint.dolt_url() => {
             return Err(UserError::failure(format!(
@@ -146,21 +150,22 @@ pub fn add(town: &Town, config: &Resolved, new: &NewPeer) -> anyhow::Result<()> 
     let before = if add_remote { add_remote_lazily(repo, &new.name, new.endpoint.dolt_url())? } else { None };
     let store = Store::new(town.workspace().beads_dir());
     let result = (|| -> anyhow::Result<()> {
+        let key = |field| config::peer_key(&new.name, field);
         let mut changes: Vec<(String, Option<Value>)> =
-            vec![(peer_key(&new.name, "endpoint"), Some(Value::Scalar(new.endpoint.as_str().to_owned())))];
+            vec![(key(PeerField::Endpoint), Some(Value::Scalar(new.endpoint.as_str().to_owned())))];
         if let Some(tier) = new.sovereignty {
-            changes.push((peer_key(&new.name, "sovereignty"), Some(Value::Scalar(tier.as_str().to_owned()))));
+            changes.push((key(PeerField::Sovereignty), Some(Value::Scalar(tier.as_str().to_owned()))));
         }
         match &new.credentials {
             Some((user, password)) => {
-                changes.push((peer_key(&new.name, "user"), Some(Value::Scalar(user.clone()))));
+                changes.push((key(PeerField::User), Some(Value::Scalar(user.clone()))));
                 store.save(&new.name, new.endpoint.dolt_url(), user, password)?;
             }
             // A peer new here whose name still has a stored password: it was
             // left by one removed by hand (config entry and dolt remote gone),
             // given for another endpoint, and must not outlive it. A peer
             // being finished keeps its password (it is bound to this URL).
-            None if config.peer(&new.name).is_none() => {
+            None if existing.is_none() => {
                 store.remove(&new.name)?;
             }
             None => {}
@@ -210,7 +215,7 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
     // the removal before the remote and the config entry are gone.
     let store = Store::new(town.workspace().beads_dir());
     store.check()?;
-    let entry = config.peer(name);
+    let entry = configured(config, name);
     let repo = town.repo();
     let remote_url = dolt_remotes(repo)?.remove(name);
     if entry.is_none() && remote_url.is_none() {
@@ -228,7 +233,7 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
     if remote_url.is_some() {
         repo.call(["remote", "remove", name]).run()?;
     }
-    let section = format!("federation.peers.{name}");
+    let section = config::peer_section(name);
     for path in paths {
         if let Err(err) = config::update(&path, &[(section.as_str(), None)]) {
             if let Some(url) = &remote_url {
@@ -242,7 +247,8 @@ pub fn remove(town: &Town, config: &Resolved, name: &str) -> anyhow::Result<Remo
     store.remove(name)?;
     // Its lineages go too, so a later peer of the same name starts afresh.
     super::lineage::delete(repo, &super::lineage::of_peer(name))?;
-    Ok(Removed { name: name.to_owned(), endpoint: entry.and_then(|e| e.endpoint), status: "removed" })
+    let endpoint = entry.as_ref().and_then(ConfiguredPeer::written_endpoint).map(str::to_owned);
+    Ok(Removed { name: name.to_owned(), endpoint, status: "removed" })
 }
 
 /// A peer as `list-peers` shows it.
@@ -262,29 +268,29 @@ pub struct PeerInfo {
 }
 
 /// The effective tier for a peer: the stricter of the town's and its own.
-pub fn effective_tier(config: &Resolved, entry: &PeerEntry) -> Result<Tier, config::ConfigError> {
-    let town = config.sovereignty()?;
-    let own = match &entry.sovereignty {
-        Some(raw) => {
-            config::validate(&peer_key(&entry.name, "sovereignty"), raw)?;
-            raw.parse::<Tier>().unwrap_or(town)
-        }
-        None => town,
-    };
-    Ok(town.max(own))
+#[must_use]
+pub fn effective_tier(town: Tier, own: Option<Tier>) -> Tier {
+    own.map_or(town, |own| town.max(own))
 }
 
-/// Every configured peer, with its dolt URL and tier.
-pub fn list(town: &Town, config: &Resolved) -> anyhow::Result<Vec<PeerInfo>> {
+/// Every configured peer, with its dolt URL and tier. A peer whose section
+/// is broken is listed as written, except one whose tier is not a tier:
+/// its effective tier is unknown, so that is an error.
+pub fn list(town: &Town, settings: &FederationSettings) -> anyhow::Result<Vec<PeerInfo>> {
     let mut remotes = dolt_remotes(town.repo())?;
     let mut out = Vec::new();
-    for entry in config.peers() {
+    for peer in &settings.peers {
+        let (own, user) = match peer {
+            ConfiguredPeer::Valid(p) => (p.tier, &p.user),
+            ConfiguredPeer::Invalid(p) if p.problem == PeerProblem::Tier => return Err(p.error.clone().into()),
+            ConfiguredPeer::Invalid(p) => (p.tier, &p.user),
+        };
         out.push(PeerInfo {
-            dolt_url: remotes.remove(&entry.name),
-            sovereignty: effective_tier(config, &entry)?,
-            name: entry.name.clone(),
-            endpoint: entry.endpoint.clone(),
-            user: entry.user.clone(),
+            dolt_url: remotes.remove(peer.name()),
+            sovereignty: effective_tier(settings.sovereignty, own),
+            name: peer.name().to_owned(),
+            endpoint: peer.written_endpoint().map(str::to_owned),
+            user: user.clone(),
         });
     }
     Ok(out)

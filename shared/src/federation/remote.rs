@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::config::{PeerEntry, Resolved, Tier};
+use crate::config::{ConfiguredPeer, FederationSettings, Tier};
 use crate::credentials::{DOLT_REMOTE_PASSWORD, Secret, Store};
 use crate::dolt::{DoltError, Failure, Output, Repo};
 use crate::error::UserError;
@@ -32,13 +32,15 @@ pub struct Peer {
     /// The effective tier (the stricter of town and peer).
     pub tier: Tier,
     credentials: Option<(String, Secret)>,
+    /// The time bound and where it was set, for the message when it runs out.
+    time_limit: Option<String>,
 }
 
 impl Peer {
     /// A peer without stored credentials (for checks that talk to nobody).
     #[must_use]
     pub fn unauthenticated(name: String, endpoint: Endpoint, tier: Tier) -> Self {
-        Self { name, endpoint, tier, credentials: None }
+        Self { name, endpoint, tier, credentials: None, time_limit: None }
     }
 
     /// A peer with the user and password given for it (`bd init --from`,
@@ -50,7 +52,7 @@ impl Peer {
         tier: Tier,
         credentials: Option<(String, Secret)>,
     ) -> Self {
-        Self { name, endpoint, tier, credentials }
+        Self { name, endpoint, tier, credentials, time_limit: None }
     }
 
     /// The remote-tracking ref of the peer's main branch.
@@ -60,40 +62,40 @@ impl Peer {
     }
 }
 
-/// The peers an operation runs on: one by name, or all with `--all`.
-pub fn select(town: &Town, config: &Resolved, name: Option<&str>, all: bool) -> anyhow::Result<Vec<Peer>> {
-    let entries: Vec<PeerEntry> = match (name, all) {
+/// The peers an operation runs on: one by name, or all with `--all`. A
+/// peer whose section is broken is an error only when it is among them.
+pub fn select(town: &Town, settings: &FederationSettings, name: Option<&str>, all: bool) -> anyhow::Result<Vec<Peer>> {
+    let chosen: Vec<&ConfiguredPeer> = match (name, all) {
         (Some(_), true) => return Err(UserError::usage("give a peer name or --all, not both").into()),
-        (Some(name), false) => vec![config.peer(name).ok_or_else(|| {
+        (Some(name), false) => vec![settings.peer(name).ok_or_else(|| {
             UserError::failure(format!("no peer named {}", crate::error::quoted(name)))
                 .with_hint("`bd federation list-peers` shows the peers; add one with `bd federation add-peer`")
         })?],
         (None, true) => {
-            let peers = config.peers();
-            if peers.is_empty() {
+            if settings.peers.is_empty() {
                 return Err(UserError::failure("no peers configured")
                     .with_hint("add one with `bd federation add-peer <name> <endpoint>`")
                     .into());
             }
-            peers
+            settings.peers.iter().collect()
         }
         (None, false) => return Err(UserError::usage("name a peer, or pass --all for every peer").into()),
     };
     let store = Store::new(town.workspace().beads_dir());
     let mut remotes = None;
-    entries
+    chosen
         .into_iter()
-        .map(|entry| {
-            let raw = entry.endpoint.clone().ok_or_else(|| {
-                UserError::failure(format!("peer '{}' has no endpoint in config", entry.name)).with_hint(format!(
-                    "set federation.peers.{}.endpoint, or remove and add the peer again",
-                    entry.name
-                ))
-            })?;
-            let endpoint = Endpoint::parse(&raw)?;
-            let tier = effective_tier(config, &entry)?;
-            let credentials = bound_credentials(town, &store, &entry.name, endpoint.dolt_url(), &mut remotes)?;
-            Ok(Peer { name: entry.name, endpoint, tier, credentials })
+        .map(|configured| {
+            let peer = configured.usable()?;
+            let tier = effective_tier(settings.sovereignty, peer.tier);
+            let credentials = bound_credentials(town, &store, &peer.name, peer.endpoint.dolt_url(), &mut remotes)?;
+            Ok(Peer {
+                name: peer.name.clone(),
+                endpoint: peer.endpoint.clone(),
+                tier,
+                credentials,
+                time_limit: Some(settings.time_limit()),
+            })
         })
         .collect()
 }
@@ -120,12 +122,11 @@ fn bound_credentials(
 
 /// The town's primary remote (`federation.remote`) as a peer named
 /// `origin`, registered as a dolt remote on first use.
-pub fn primary(town: &Town, config: &Resolved) -> anyhow::Result<Peer> {
-    let raw = config.string(crate::config::Key::FederationRemote).ok_or_else(|| {
+pub fn primary(town: &Town, settings: &FederationSettings) -> anyhow::Result<Peer> {
+    let endpoint = settings.remote.clone().ok_or_else(|| {
         UserError::failure("sync.mode dolt-native syncs with federation.remote, which is not set")
             .with_hint("run `bd config set federation.remote <endpoint>` (e.g. dolthub://myorg/beads)")
     })?;
-    let endpoint = Endpoint::parse(&raw)?;
     let remotes = super::peers::dolt_remotes(town.repo())?;
     match remotes.get("origin") {
         Some(url) if url == endpoint.dolt_url() => {}
@@ -139,7 +140,13 @@ pub fn primary(town: &Town, config: &Resolved) -> anyhow::Result<Peer> {
     }
     // The remote now has the configured URL, the one the password must be for.
     let credentials = Store::new(town.workspace().beads_dir()).load("origin", endpoint.dolt_url())?;
-    Ok(Peer { name: "origin".to_owned(), endpoint, tier: config.sovereignty()?, credentials })
+    Ok(Peer {
+        name: "origin".to_owned(),
+        endpoint,
+        tier: settings.sovereignty,
+        credentials,
+        time_limit: Some(settings.time_limit()),
+    })
 }
 
 /// Why talking to a peer failed.
@@ -291,9 +298,12 @@ impl Peer {
     /// The failure of a peer that did not answer within its time bound.
     #[must_use]
     pub fn timed_out(&self) -> PeerError {
+        let limit = self.time_limit.as_ref().map(|l| format!(" of {l}")).unwrap_or_default();
         self.error(
             "did not answer in time",
-            "the time limit ran out; raise it with --timeout or federation.timeout if the peer is just slow".into(),
+            format!(
+                "the time limit{limit} ran out; raise it with --timeout or federation.timeout if the peer is just slow"
+            ),
         )
         .of_kind(Failure::Unreachable)
     }

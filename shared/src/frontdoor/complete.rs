@@ -136,6 +136,6 @@ fn option<'a>(cmd: &'a clap::Command, word: &str) -> Option<&'a clap::Arg> {
 fn peer_names(cwd: &Path, beads_dir: Option<&Path>) -> Vec<String> {
     let beads = workspace::discover(beads_dir, cwd);
     config::resolve(Files::for_workspace(beads.as_deref()), &[])
-        .map(|c| c.peers().into_iter().map(|p| p.name).collect())
+        .map(|c| c.peers().iter().map(|p| p.name().to_owned()).collect())
         .unwrap_or_default()
 }

@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::config::Tier;
 use crate::context::Context;
 use crate::credentials;
-use crate::error::UserError;
 use crate::federation::{self, peers};
 use crate::output::{Report, Style};
 use crate::peer::Endpoint;
@@ -28,8 +27,8 @@ pub struct AddPeer {
     /// Where the peer's database lives.
     pub endpoint: String,
     /// The peer's data sovereignty tier (the stricter of this and the town's applies).
-    #[arg(long, value_name = "TIER", value_parser = clap::builder::PossibleValuesParser::new(Tier::NAMES))]
-    pub sovereignty: Option<String>,
+    #[arg(long, value_name = "TIER", value_parser = clap::value_parser!(Tier))]
+    pub sovereignty: Option<Tier>,
     /// User for the peer's remotesapi server.
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
@@ -76,7 +75,6 @@ impl Command for AddPeer {
         crate::peer::check_name(&self.name)?;
         let endpoint = Endpoint::parse(&self.endpoint)?;
         let town = federation::open(ctx)?;
-        let sovereignty = self.sovereignty.map(|t| t.parse::<Tier>()).transpose().map_err(UserError::usage)?;
         let credentials = match &self.user {
             Some(user) => Some((user.clone(), credentials::read_password(self.password_stdin, user)?)),
             None => None,
@@ -85,7 +83,13 @@ impl Command for AddPeer {
         peers::add(
             &town,
             ctx.config(),
-            &peers::NewPeer { name: self.name.clone(), endpoint, sovereignty, credentials, force: self.force },
+            &peers::NewPeer {
+                name: self.name.clone(),
+                endpoint,
+                sovereignty: self.sovereignty,
+                credentials,
+                force: self.force,
+            },
         )?;
         Ok(Added { name: self.name, endpoint: self.endpoint, status: "added", dolt_url })
     }

@@ -1,12 +1,11 @@
-//! Options shared by the data-moving federation commands.
-
-use std::time::Duration;
+//! Options shared by the data-moving federation commands. The ones that
+//! stand for configuration keys are the resolver's flags layer (see
+//! [`crate::plugin::Command::config_flags`]); handlers read the result from
+//! the federation settings.
 
 use clap::Args;
 
-use crate::config::{Key, Strategy};
-use crate::context::Context;
-use crate::error::UserError;
+use crate::config::{FederationSettings, Key, Strategy};
 use crate::federation::exchange::Options;
 
 /// The network bound of a federation command.
@@ -14,7 +13,7 @@ use crate::federation::exchange::Options;
 pub(super) struct Network {
     /// Time limit per peer, 1ms to 24h, e.g. 30s or 2m (default: federation.timeout).
     #[arg(long, value_name = "DURATION", value_parser = crate::config::Key::parse_timeout_flag)]
-    timeout: Option<Duration>,
+    timeout: Option<String>,
 }
 
 /// The options of the commands that merge a peer's changes (pull, sync).
@@ -30,30 +29,24 @@ pub(super) struct Merging {
     network: Network,
 }
 
-impl Merging {
-    /// The exchange options these flags ask for.
-    pub(super) fn options(&self, ctx: &Context) -> anyhow::Result<Options> {
-        self.network.options(ctx, self.dry_run, self.strategy)
+impl Network {
+    /// `--timeout` as `federation.timeout`, with `--strategy` as
+    /// `federation.strategy` for the commands that take one.
+    pub(super) fn config_flags(&self, strategy: Option<Strategy>) -> Vec<(Key, String)> {
+        let timeout = self.timeout.iter().map(|t| (Key::FederationTimeout, t.clone()));
+        let strategy = strategy.map(|s| (Key::FederationStrategy, s.as_str().to_owned()));
+        timeout.chain(strategy).collect()
     }
 }
 
-/// Parses a strategy for clap.
-impl Network {
-    /// The time bound: the flag, else `federation.timeout`.
-    pub(super) fn timeout(&self, ctx: &Context) -> anyhow::Result<Duration> {
-        match self.timeout {
-            Some(t) => Ok(t),
-            None => Ok(ctx.config().duration(Key::FederationTimeout).map_err(|e| UserError::failure(e.to_string()))?),
-        }
+impl Merging {
+    /// This command's flags layer.
+    pub(super) fn config_flags(&self) -> Vec<(Key, String)> {
+        self.network.config_flags(self.strategy)
     }
 
-    /// The exchange options, with the strategy from the flag or config.
-    pub(super) fn options(&self, ctx: &Context, dry_run: bool, strategy: Option<Strategy>) -> anyhow::Result<Options> {
-        let timeout = self.timeout(ctx)?;
-        let strategy = match strategy {
-            Some(s) => s,
-            None => ctx.config().strategy().map_err(|e| UserError::failure(e.to_string()))?,
-        };
-        Ok(Options { dry_run, timeout, strategy })
+    /// The exchange options: `--dry-run`, and the rest from the settings.
+    pub(super) fn options(&self, settings: &FederationSettings) -> Options {
+        Options::new(settings, self.dry_run)
     }
 }

@@ -3,8 +3,9 @@
 use clap::Args;
 
 use super::args::Network;
+use crate::config::Key;
 use crate::context::Context;
-use crate::federation::exchange::{self, Operation};
+use crate::federation::exchange::{self, Operation, Options};
 use crate::federation::{self, remote, report::Exchange};
 use crate::plugin::Command;
 
@@ -25,10 +26,15 @@ impl Command for Fetch {
     const SUMMARY: &'static str = "Download a peer's state without merging";
     type Output = Exchange;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.network.config_flags(None)
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
         let town = federation::open(ctx)?;
-        let peers = remote::select(&town, ctx.config(), self.peer.as_deref(), self.all)?;
-        let options = self.network.options(ctx, false, None)?;
-        exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Fetch, &options)
+        let settings = ctx.federation()?;
+        let peers = remote::select(&town, settings, self.peer.as_deref(), self.all)?;
+        let options = Options::new(settings, false);
+        exchange::run(&town, settings, ctx.printer(), &peers, Operation::Fetch, &options)
     }
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::args::Network;
-use crate::config::Strategy;
+use crate::config::{Key, Strategy};
 use crate::context::Context;
 use crate::federation::{self, join::Joined, remote};
 use crate::plugin::Command;
@@ -41,15 +41,18 @@ impl Command for Join {
     const SUMMARY: &'static str = "Join a peer whose history is unrelated, losing nothing";
     type Output = Joined;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.network.config_flags(self.strategy)
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Joined> {
         let town = federation::open(ctx)?;
-        let options = self.network.options(ctx, self.dry_run, self.strategy)?;
-        let peer = remote::select(&town, ctx.config(), Some(&self.peer), false)?.into_iter().next();
+        let settings = ctx.federation()?;
+        let peer = remote::select(&town, settings, Some(&self.peer), false)?.into_iter().next();
         let peer = peer.ok_or_else(|| anyhow::anyhow!("no peer named '{}'", self.peer))?;
-        let unconfirmed = crate::config::trust::unconfirmed(ctx.config(), town.workspace().beads_dir());
-        if let Some(refusal) = federation::unconfirmed_refusal(&unconfirmed, &peer.name, town.workspace()) {
+        if let Some(refusal) = federation::unconfirmed_refusal(&settings.unconfirmed, &peer.name, town.workspace()) {
             return Err(refusal.into());
         }
-        federation::join::join(&town, &peer, options.strategy, options.dry_run, Instant::now() + options.timeout)
+        federation::join::join(&town, &peer, settings.strategy, self.dry_run, Instant::now() + settings.timeout)
     }
 }

@@ -46,6 +46,6 @@ impl Command for ListPeers {
 
     fn run(self, ctx: &Context) -> anyhow::Result<Peers> {
         let town = federation::open(ctx)?;
-        Ok(Peers(peers::list(&town, ctx.config())?))
+        Ok(Peers(peers::list(&town, ctx.federation()?)?))
     }
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use super::args::Merging;
+use crate::config::Key;
 use crate::context::Context;
 use crate::federation::exchange::{self, Operation};
 use crate::federation::{self, remote, report::Exchange};
@@ -29,10 +30,15 @@ impl Command for Pull {
     const SUMMARY: &'static str = "Receive and merge a peer's issues";
     type Output = Exchange;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.merging.config_flags()
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
         let town = federation::open(ctx)?;
-        let peers = remote::select(&town, ctx.config(), self.peer.as_deref(), self.all)?;
-        let options = self.merging.options(ctx)?;
-        exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Pull, &options)
+        let settings = ctx.federation()?;
+        let peers = remote::select(&town, settings, self.peer.as_deref(), self.all)?;
+        let options = self.merging.options(settings);
+        exchange::run(&town, settings, ctx.printer(), &peers, Operation::Pull, &options)
     }
 }

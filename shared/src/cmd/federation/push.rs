@@ -3,8 +3,9 @@
 use clap::Args;
 
 use super::args::Network;
+use crate::config::Key;
 use crate::context::Context;
-use crate::federation::exchange::{self, Operation};
+use crate::federation::exchange::{self, Operation, Options};
 use crate::federation::{self, remote, report::Exchange};
 use crate::plugin::Command;
 
@@ -31,10 +32,15 @@ impl Command for Push {
     const SUMMARY: &'static str = "Send this town's issues to a peer";
     type Output = Exchange;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.network.config_flags(None)
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
         let town = federation::open(ctx)?;
-        let peers = remote::select(&town, ctx.config(), self.peer.as_deref(), self.all)?;
-        let options = self.network.options(ctx, self.dry_run, None)?;
-        exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Push, &options)
+        let settings = ctx.federation()?;
+        let peers = remote::select(&town, settings, self.peer.as_deref(), self.all)?;
+        let options = Options::new(settings, self.dry_run);
+        exchange::run(&town, settings, ctx.printer(), &peers, Operation::Push, &options)
     }
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use super::args::Network;
+use crate::config::Key;
 use crate::context::Context;
 use crate::federation::{self, remote, status::TownStatus};
 use crate::plugin::Command;
@@ -25,15 +26,19 @@ impl Command for Status {
     const SUMMARY: &'static str = "Show ahead/behind, pending changes and last sync per peer";
     type Output = TownStatus;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.network.config_flags(None)
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<TownStatus> {
         let town = federation::open(ctx)?;
-        let peers = if self.peer.is_none() && ctx.config().peers().is_empty() {
+        let settings = ctx.federation()?;
+        let peers = if self.peer.is_none() && settings.peers.is_empty() {
             Vec::new()
         } else {
-            remote::select(&town, ctx.config(), self.peer.as_deref(), self.peer.is_none())?
+            remote::select(&town, settings, self.peer.as_deref(), self.peer.is_none())?
         };
-        let excluded = ctx.config().list(crate::config::Key::FederationExcludeTypes);
-        let unconfirmed = crate::config::trust::unconfirmed(ctx.config(), town.workspace().beads_dir());
-        federation::status::status(&town, &peers, excluded, &unconfirmed, self.network.timeout(ctx)?)
+        let excluded = settings.exclude_types.clone();
+        federation::status::status(&town, &peers, excluded, &settings.unconfirmed, settings.timeout)
     }
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use super::args::Merging;
+use crate::config::Key;
 use crate::context::Context;
 use crate::federation::exchange::{self, Operation};
 use crate::federation::{self, remote, report::Exchange};
@@ -34,12 +35,17 @@ impl Command for Sync {
     const SUMMARY: &'static str = "Pull, merge and push with peers";
     type Output = Exchange;
 
+    fn config_flags(&self) -> Vec<(Key, String)> {
+        self.merging.config_flags()
+    }
+
     fn run(self, ctx: &Context) -> anyhow::Result<Exchange> {
         let town = federation::open(ctx)?;
+        let settings = ctx.federation()?;
         let name = self.peer.or(self.peer_option);
         // clap already refuses a name together with --all; no name means every peer.
-        let peers = remote::select(&town, ctx.config(), name.as_deref(), name.is_none())?;
-        let options = self.merging.options(ctx)?;
-        exchange::run(&town, ctx.config(), ctx.printer(), &peers, Operation::Sync, &options)
+        let peers = remote::select(&town, settings, name.as_deref(), name.is_none())?;
+        let options = self.merging.options(settings);
+        exchange::run(&town, settings, ctx.printer(), &peers, Operation::Sync, &options)
     }
 }
