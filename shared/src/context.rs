@@ -49,9 +49,6 @@ impl Context {
             ));
         }
         let config = config::resolve(files, flags)?;
-        for warning in config.warnings() {
-            printer.warn(warning);
-        }
         Ok(Self { globals, printer, cwd, beads_dir, config, federation: OnceLock::new() })
     }
 

@@ -43,6 +43,9 @@ pub trait Command: Args {
     fn config_flags(&self) -> Vec<(Key, String)> {
         Vec::new()
     }
+    /// Whether the command lists the configuration's warnings in its own
+    /// report (`bd doctor`), so the runner does not print them first.
+    const REPORTS_CONFIG_WARNINGS: bool = false;
     /// Runs the command.
     fn run(self, ctx: &Context) -> anyhow::Result<Self::Output>;
 }
@@ -143,7 +146,14 @@ pub fn main<C: Command>() -> ExitCode {
     };
     let printer = globals.printer();
     let flags = command.config_flags();
-    let result = Context::new(globals, printer.clone(), &flags).and_then(|ctx| command.run(&ctx));
+    let result = Context::new(globals, printer.clone(), &flags).and_then(|ctx| {
+        if !C::REPORTS_CONFIG_WARNINGS {
+            for warning in ctx.config().warnings() {
+                printer.warn(warning);
+            }
+        }
+        command.run(&ctx)
+    });
     match result {
         Ok(output) => {
             printer.report(&output);

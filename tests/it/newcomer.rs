@@ -168,7 +168,9 @@ fn unknown_and_repeated_config_keys_are_warnings_with_file_and_line_that_doctor_
     let second = format!("{}:{}: 'sync' is written a second time", project.display(), typo_line - 1);
     assert!(out.stderr.contains(&second), "{}", out.stderr);
 
-    let report = town.bd(["--json", "doctor"]).json();
+    let doctor = town.bd(["--json", "doctor"]);
+    assert!(!doctor.stderr.contains("is not a key bd knows"), "doctor reports the warnings, once: {}", doctor.stderr);
+    let report = doctor.json();
     let checks = report["checks"].as_array().expect("checks");
     let config: Vec<&serde_json::Value> = checks.iter().filter(|c| c["name"] == "config").collect();
     assert!(config.iter().all(|c| c["message"] != "configuration is valid"), "{report}");

@@ -54,6 +54,7 @@ impl Command for Doctor {
     const NAME: &'static str = "doctor";
     const SUMMARY: &'static str = "Check the town and say how to fix problems";
     type Output = Diagnosis;
+    const REPORTS_CONFIG_WARNINGS: bool = true;
 
     fn run(self, ctx: &Context) -> anyhow::Result<Diagnosis> {
         Ok(Diagnosis { checks: doctor::run(ctx) })
