@@ -115,8 +115,7 @@ pub fn run(ctx: &Context) -> Vec<Check> {
             Some("run `bd config set sync.mode dolt-native`".into()),
         ));
     }
-    out.extend(schema_version_checks(&town, &valid));
-    out.extend(unrelated_checks(&town, &valid));
+    out.extend(fetched_peer_checks(&town, &valid));
     if let Some(settings) = settings {
         out.extend(peer_checks(settings, &town, remotes_unreadable_fix));
     }
@@ -177,13 +176,21 @@ fn dolt_check(dolt: &crate::dolt::Dolt) -> Check {
     )
 }
 
-/// Peers whose last fetched `main` shares no commit with ours: nothing can
-/// be merged with them until a join.
-fn unrelated_checks(town: &crate::tracker::Town, peers: &[&PeerConfig]) -> Vec<Check> {
+/// What the last fetched state of the peers fetched at least once says:
+/// schema skew and unrelated histories.
+fn fetched_peer_checks(town: &crate::tracker::Town, peers: &[&PeerConfig]) -> Vec<Check> {
     let Ok(fetched) = town.repo().query(&Sql::raw("SELECT name FROM dolt_remote_branches")) else { return Vec::new() };
     let has =
         |p: &str| fetched.iter().any(|r| r.get("name").and_then(|v| v.as_str()) == Some(&format!("remotes/{p}/main")));
-    let fetched_peers: Vec<&PeerConfig> = peers.iter().copied().filter(|p| has(&p.name)).collect();
+    let fetched: Vec<&PeerConfig> = peers.iter().copied().filter(|p| has(&p.name)).collect();
+    let mut out = schema_version_checks(town, &fetched);
+    out.extend(unrelated_checks(town, &fetched));
+    out
+}
+
+/// Fetched peers whose last fetched `main` shares no commit with ours:
+/// nothing can be merged with them until a join.
+fn unrelated_checks(town: &crate::tracker::Town, fetched_peers: &[&PeerConfig]) -> Vec<Check> {
     let columns: Vec<Sql> = fetched_peers
         .iter()
         .enumerate()
@@ -225,9 +232,9 @@ fn unrelated_checks(town: &crate::tracker::Town, peers: &[&PeerConfig]) -> Vec<C
 
 /// Schema skew: this town, and each peer as last fetched, against the
 /// versions this bd knows (see `tracker::migrate`).
-fn schema_version_checks(town: &crate::tracker::Town, peers: &[&PeerConfig]) -> Vec<Check> {
+fn schema_version_checks(town: &crate::tracker::Town, fetched_peers: &[&PeerConfig]) -> Vec<Check> {
     use crate::tracker::migrate;
-    let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+    let names: Vec<String> = fetched_peers.iter().map(|p| p.name.clone()).collect();
     let Ok((own, theirs)) = migrate::versions(town.repo(), &names) else { return Vec::new() };
     let known = migrate::known();
     let mut out = Vec::new();

@@ -233,23 +233,17 @@ pub fn check_standing(peer: &str, row: Option<&Row>) -> Result<(), SchemaAhead> 
 }
 
 /// The schema version of this town and, from the last fetched state, of
-/// each named peer (`None` for a peer never fetched or without a version).
-pub fn versions(repo: &Repo, peers: &[String]) -> anyhow::Result<(u32, Vec<Option<u32>>)> {
-    let fetched: Vec<String> = repo
-        .query(&Sql::raw("SELECT name FROM dolt_remote_branches"))?
-        .iter()
-        .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_owned))
-        .collect();
+/// each named peer, every one of them fetched before (`None` for a peer
+/// without a version).
+pub fn versions(repo: &Repo, fetched_peers: &[String]) -> anyhow::Result<(u32, Vec<Option<u32>>)> {
     let mut columns = vec![sql!("{} AS own", version_of(None))];
-    for (i, peer) in peers.iter().enumerate() {
-        if fetched.contains(&format!("remotes/{peer}/main")) {
-            columns.push(sql!("{} AS p{}", version_of(Some(&format!("{peer}/main").to_sql())), i));
-        }
+    for (i, peer) in fetched_peers.iter().enumerate() {
+        columns.push(sql!("{} AS p{}", version_of(Some(&format!("{peer}/main").to_sql())), i));
     }
     let rows = repo.query(&sql!("SELECT {}", Sql::join(columns, ", ")))?;
     let row = rows.first();
     let own = parse(row.and_then(|r| r.get("own"))).unwrap_or(GENESIS_VERSION);
-    Ok((own, (0..peers.len()).map(|i| parse(row.and_then(|r| r.get(&format!("p{i}"))))).collect()))
+    Ok((own, (0..fetched_peers.len()).map(|i| parse(row.and_then(|r| r.get(&format!("p{i}"))))).collect()))
 }
 
 #[cfg(test)]
