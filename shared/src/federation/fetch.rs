@@ -207,15 +207,21 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
     // Issue counts and above all the conflict preview cost more than the
     // fetch itself: each step reads only what it reports or decides on. A
     // merge finds its own conflicts (its transaction then rolls back).
-    let outgoing = || format!(", {}", counts_query(&range(format!("{tracking}...main")), excluded, "out"));
-    let incoming = || format!(", {}", counts_query(&range(format!("main...{tracking}")), &Exclusions::none(), "in"));
-    let details = match then {
+    let outgoing = || counts_query(&range(format!("{tracking}...main")), excluded, "out");
+    let incoming = || counts_query(&range(format!("main...{tracking}")), &Exclusions::none(), "in");
+    let counts = match then {
         // A merge counts what it really changed, after the fact.
-        Then::Fetch | Then::Merge { .. } => String::new(),
-        Then::Push | Then::MergeAndPush { .. } => outgoing(),
-        Then::Survey => format!(", ({}) AS conflicted", conflicts_query(&t)),
-        Then::Stand => outgoing() + &incoming() + &format!(", ({}) AS conflicted", conflicts_query(&t)),
+        Then::Fetch | Then::Merge { .. } | Then::Survey => Vec::new(),
+        Then::Push | Then::MergeAndPush { .. } => vec![outgoing()],
+        Then::Stand => vec![outgoing(), incoming()],
     };
+    let mut details = String::new();
+    for c in &counts {
+        let _ = write!(details, ", {}", c.column);
+    }
+    if matches!(then, Then::Survey | Then::Stand) {
+        let _ = write!(details, ", ({}) AS conflicted", conflicts_query(&t));
+    }
     // How many commits the peer has, to tell an unrelated history (none of
     // them ours) where nothing else would; a merge finds that out itself,
     // failing on "no common ancestor" (its checks come first and fail the same way).
@@ -223,12 +229,14 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
         Then::Merge { .. } | Then::MergeAndPush { .. } => String::new(),
         _ => format!(", (SELECT COUNT(*) FROM dolt_log({t})) AS peer_commits"),
     };
+    let _ = writeln!(script, "CALL DOLT_FETCH({});\nSELECT 1 AS bd_fetched;", peer.sql_remote_args());
+    for c in &counts {
+        script.push_str(&c.setup);
+    }
     let _ = writeln!(
         script,
-        "CALL DOLT_FETCH({});\nSELECT 1 AS bd_fetched;\n\
-         SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
+        "SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
          (SELECT COUNT(*) FROM dolt_log({})) AS behind{peer_commits}{details}{};",
-        peer.sql_remote_args(),
         range(format!("{tracking}..main")),
         range(format!("main..{tracking}")),
         migrate::standing_columns(&t),
@@ -241,15 +249,17 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
         // What the peer sends is checked before anything of it lands.
         script.push_str(&super::guard::checks(&tracking));
+        let merged = counts_query("@bd_before, 'main'", &Exclusions::none(), "in");
         let _ = writeln!(
             script,
             "SET autocommit = 0, @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {t});\n\
-             COMMIT;\n\
+             COMMIT;\n{}\
              SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {};",
             sql::lit(author),
             sql::lit(&merge_message(peer)),
+            merged.setup,
             range(format!("{tracking}..main")),
-            counts_query("@bd_before, 'main'", &Exclusions::none(), "in"),
+            merged.column,
         );
     }
     if let Then::Push | Then::MergeAndPush { .. } = then {

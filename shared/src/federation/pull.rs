@@ -108,10 +108,11 @@ impl Session<'_> {
             };
             let _ = writeln!(script, "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});", sql::lit(&message));
         }
+        let counts = state::counts_query("@bd_before, 'main'", &Exclusions::none(), "in");
         let _ = writeln!(
             script,
-            "COMMIT;\nSELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
-            state::counts_query("@bd_before, 'main'", &Exclusions::none(), "in")
+            "COMMIT;\n{}SELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
+            counts.setup, counts.column
         );
         // A merge that meets conflicts the plan did not resolve cannot
         // commit: the transaction rolls back and nothing changes.

@@ -128,11 +128,13 @@ fn script(peer: &Peer, commit: Option<(&str, &str)>) -> String {
     let tracking = peer.tracking_ref();
     let t = sql::lit(&tracking);
     let mut script = fetch::prelude(peer, commit);
+    let counts = state::counts_query(&sql::lit(&format!("{tracking}...main")), &Exclusions::none(), "out");
+    script.push_str(&counts.setup);
     let _ = writeln!(
         script,
         "SELECT 1 AS bd_standing, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {}{};",
         sql::lit(&format!("{tracking}..main")),
-        state::counts_query(&sql::lit(&format!("{tracking}...main")), &Exclusions::none(), "out"),
+        counts.column,
         migrate::standing_columns(&t),
     );
     // Nothing is pushed across a schema this bd does not know.

@@ -112,22 +112,52 @@ pub(super) fn empty_peer(ahead: u64, genesis: String) -> Standing {
     }
 }
 
-/// A column `{prefix}_counts` counting the issues added, changed and
-/// removed over `range` (the arguments of `dolt_diff` before the table), as
-/// `added,changed,removed`, in one read of the diff (see [`counts_of`]); an
+/// The issues added, changed and removed over `range` (the arguments of
+/// `dolt_diff` before the table), read in a script: [`CountsQuery::setup`]
+/// runs first, then a statement selects [`CountsQuery::column`],
+/// `{prefix}_counts`, as `added,changed,removed` (see [`counts_of`]). An
 /// issue whose only change is `updated_at` did not really change.
-pub(super) fn counts_query(range: &str, excluded: &Exclusions, prefix: &str) -> String {
+pub(super) struct CountsQuery {
+    /// Statements that set the `@bd_{prefix}_counts` the column reads.
+    pub setup: String,
+    /// The `{prefix}_counts` column.
+    pub column: String,
+}
+
+/// The [`CountsQuery`] of `prefix` over `range`, leaving out what `excluded`
+/// keeps at home.
+///
+/// Reading the row diff costs dolt far more than its summary, so without
+/// exclusions the counts come from `dolt_diff_stat`, exact when no issue was
+/// modified (added and removed rows are the same there); only when one was
+/// is the row diff read, to leave out `updated_at`-only changes. Dolt plans
+/// both branches of a condition, and planning the row diff alone costs more
+/// than the summary, so the statement that counts is chosen as text.
+pub(super) fn counts_query(range: &str, excluded: &Exclusions, prefix: &str) -> CountsQuery {
+    let (stat, counts) = (format!("@bd_{prefix}_stat"), format!("@bd_{prefix}_counts"));
     let filter = if excluded.is_empty() { String::new() } else { format!(" WHERE NOT ({})", excluded.diff_row()) };
     let same: Vec<String> =
         schema::ISSUE_FIELDS.iter().filter(|c| **c != "updated_at").map(|c| format!("to_{c} <=> from_{c}")).collect();
     let kind =
         |kind: &str, also: &str| format!("COALESCE(SUM(CASE WHEN diff_type = '{kind}'{also} THEN 1 ELSE 0 END), 0)");
-    format!(
-        "(SELECT CONCAT({}, ',', {}, ',', {}) FROM dolt_diff({range}, 'issues'){filter}) AS {prefix}_counts",
+    let row_diff = format!(
+        "(SELECT CONCAT({}, ',', {}, ',', {}) FROM dolt_diff({range}, 'issues'){filter})",
         kind("added", ""),
         kind("modified", &format!(" AND NOT ({})", same.join(" AND "))),
         kind("removed", "")
-    )
+    );
+    if !excluded.is_empty() {
+        return CountsQuery { setup: String::new(), column: format!("{row_diff} AS {prefix}_counts") };
+    }
+    // The stat as `added,modified,removed`: its middle count is 0 when no issue was modified.
+    let setup = format!(
+        "SET {stat} = (SELECT CONCAT(COALESCE(SUM(rows_added), 0), ',', COALESCE(SUM(rows_modified), 0), ',', \
+         COALESCE(SUM(rows_deleted), 0)) FROM dolt_diff_stat({range}, 'issues')), \
+         @bd_{prefix}_sql = IF({stat} LIKE '%,0,%', 'SET {counts} = {stat}', {});\n\
+         PREPARE bd_{prefix}_counts FROM @bd_{prefix}_sql;\nEXECUTE bd_{prefix}_counts;\n",
+        sql::lit(&format!("SET {counts} = {row_diff}"))
+    );
+    CountsQuery { setup, column: format!("{counts} AS {prefix}_counts") }
 }
 
 /// The counts of a [`counts_query`] column in `row`.
@@ -211,7 +241,7 @@ pub(super) fn ahead_behind(repo: &Repo, ours: &str, theirs: &str) -> anyhow::Res
 /// This town's issue changes since it forked from `base`, leaving out what
 /// `excluded` keeps at home.
 pub(super) fn outgoing_counts(repo: &Repo, base: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
-    let range = sql::lit(&format!("{base}...main"));
-    let rows = repo.query(&format!("SELECT {}", counts_query(&range, excluded, "out")))?;
-    Ok(counts_of(rows.first(), "out"))
+    let counts = counts_query(&sql::lit(&format!("{base}...main")), excluded, "out");
+    let rows = repo.query(&format!("{}SELECT {};", counts.setup, counts.column))?;
+    Ok(counts_of(rows.iter().find(|r| r.contains_key("out_counts")), "out"))
 }
