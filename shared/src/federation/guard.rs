@@ -37,6 +37,23 @@ struct Rule {
     table: &'static str,
     breaks: String,
     says: &'static str,
+    /// Whether the rule holds only for the rows a merge keeps (not those
+    /// the peer removed).
+    kept: bool,
+}
+
+/// What a merge's removed rows are not.
+const KEPT: &str = "diff_type <> 'removed'";
+
+impl Rule {
+    fn new(table: &'static str, breaks: String, says: &'static str) -> Self {
+        Self { table, breaks, says, kept: false }
+    }
+
+    /// The condition a breaking row meets.
+    fn condition(&self) -> String {
+        if self.kept { format!("{KEPT} AND ({})", self.breaks) } else { self.breaks.clone() }
+    }
 }
 
 /// Where the rows under check are read from.
@@ -109,21 +126,17 @@ fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
                     .then(|| format!("CONCAT_WS('', {}) REGEXP {}", joined.join(", "), sql::lit(pattern)))
             })
             .collect();
-        Rule { table, breaks: any.join(" OR "), says: "holds control characters" }
+        Rule::new(table, any.join(" OR "), "holds control characters")
     };
     let mut all = vec![
-        Rule { table: "issues", breaks: format!("NOT {}", re("id", ID)), says: "has an id that is not <prefix>-<id>" },
-        Rule {
-            table: "issues",
-            breaks: format!("NOT {} OR NOT {}", re("status", WORD), re("issue_type", WORD)),
-            says: "has a status or type that is not a lower-case word of at most 32 characters",
-        },
-        Rule {
-            table: "issues",
-            breaks: format!("{p} < 0 OR {p} > 4", p = col("priority")),
-            says: "has a priority outside 0-4",
-        },
-        Rule { table: "issues", breaks: format!("TRIM({}) = ''", col("title")), says: "has an empty title" },
+        Rule::new("issues", format!("NOT {}", re("id", ID)), "has an id that is not <prefix>-<id>"),
+        Rule::new(
+            "issues",
+            format!("NOT {} OR NOT {}", re("status", WORD), re("issue_type", WORD)),
+            "has a status or type that is not a lower-case word of at most 32 characters",
+        ),
+        Rule::new("issues", format!("{p} < 0 OR {p} > 4", p = col("priority")), "has a priority outside 0-4"),
+        Rule::new("issues", format!("TRIM({}) = ''", col("title")), "has an empty title"),
         controls(
             "issues",
             &[
@@ -149,26 +162,25 @@ fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
     ];
     if let Incoming::Merge { tracking } = incoming {
         // A merge can also remove rows, and add child rows to any issue.
-        let kept = "diff_type <> 'removed'";
+        let t = sql::lit(tracking);
+        for table in ["comments", "labels", "events", "dependencies"] {
+            all.push(Rule::new(
+                table,
+                format!("to_issue_id NOT IN (SELECT id FROM issues AS OF {t})"),
+                "belongs to no issue",
+            ));
+        }
         for rule in &mut all {
-            rule.breaks = format!("{kept} AND ({})", rule.breaks);
+            rule.kept = true;
         }
         all.insert(
             0,
-            Rule {
-                table: "issues",
-                breaks: "diff_type = 'removed'".to_owned(),
-                says: "was deleted as a raw row (an issue leaves only by a deletion record)",
-            },
+            Rule::new(
+                "issues",
+                "diff_type = 'removed'".to_owned(),
+                "was deleted as a raw row (an issue leaves only by a deletion record)",
+            ),
         );
-        let t = sql::lit(tracking);
-        for table in ["comments", "labels", "events", "dependencies"] {
-            all.push(Rule {
-                table,
-                breaks: format!("{kept} AND to_issue_id NOT IN (SELECT id FROM issues AS OF {t})"),
-                says: "belongs to no issue",
-            });
-        }
     }
     all
 }
@@ -191,8 +203,19 @@ fn row_check(incoming: Incoming<'_>) -> String {
     let counts: Vec<(&str, String)> = tables
         .iter()
         .filter_map(|table| {
-            let breaks: Vec<String> =
-                rules.iter().filter(|r| r.table == *table).map(|r| format!("({})", r.breaks)).collect();
+            // The rules on kept rows share one test of the diff type.
+            let of = |kept: bool| -> Vec<String> {
+                rules
+                    .iter()
+                    .filter(|r| r.table == *table && r.kept == kept)
+                    .map(|r| format!("({})", r.breaks))
+                    .collect()
+            };
+            let mut breaks = of(false);
+            let kept = of(true);
+            if !kept.is_empty() {
+                breaks.push(format!("({KEPT} AND ({}))", kept.join(" OR ")));
+            }
             incoming.rows(table, &breaks.join(" OR ")).map(|rows| (*table, format!("(SELECT COUNT(*) {rows})")))
         })
         .collect();
@@ -319,7 +342,7 @@ fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<P
     let mut query = incoming.prelude();
     let rules = rules(incoming);
     for (i, rule) in rules.iter().enumerate() {
-        let Some(rows) = incoming.rows(rule.table, &rule.breaks) else { continue };
+        let Some(rows) = incoming.rows(rule.table, &rule.condition()) else { continue };
         if i > 0 {
             query.push_str(" UNION ALL ");
         }
