@@ -204,9 +204,10 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
     let t = sql::lit(&tracking);
     let mut script = prelude(peer, commit);
     let range = |r: String| sql::lit(&r);
-    // Issue counts and above all the conflict preview cost more than the
-    // fetch itself: each step reads only what it reports or decides on. A
-    // merge finds its own conflicts (its transaction then rolls back).
+    // The conflict preview, and issue counts when an issue was modified,
+    // cost more than the fetch itself: each step reads only what it reports
+    // or decides on. A merge finds its own conflicts (its transaction then
+    // rolls back).
     let outgoing = || counts_query(&range(format!("{tracking}...main")), excluded, "out");
     let incoming = || counts_query(&range(format!("main...{tracking}")), &Exclusions::none(), "in");
     let counts = match then {

@@ -7,7 +7,7 @@
 //! lands (a partial landing would leave half of someone's change, and a
 //! refused change is better fixed at its source).
 //!
-//! The checks are two queries placed in the same dolt script as the merge,
+//! The checks are two, placed in the same dolt script as the merge,
 //! before it: each fails, with a marker in dolt's message, when anything is
 //! wrong, so an honest exchange costs no extra dolt process. Only then does
 //! [`refusal`] read what exactly was wrong, row by row.
@@ -42,7 +42,7 @@ struct Rule {
     kept: bool,
 }
 
-/// What a merge's removed rows are not.
+/// The condition of a merge's row that the peer did not remove.
 const KEPT: &str = "diff_type <> 'removed'";
 
 impl Rule {
