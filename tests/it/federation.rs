@@ -182,6 +182,54 @@ fn dry_run_shows_what_would_move_and_moves_nothing() {
     assert!(b.titles().is_empty());
 }
 
+/// Without exclusions the issue counts come from dolt's summary of the
+/// change, and from the row diff only when an issue was modified (the diff
+/// leaves out a change to `updated_at` alone); with exclusions always from
+/// the row diff. Both ways count the same changes the same.
+#[test]
+fn issue_counts_agree_whether_read_from_the_summary_or_the_row_diff() {
+    let counts = |run: &serde_json::Value, key: &str| {
+        let c = &run["peers"][0][key];
+        [&c["added"], &c["changed"], &c["removed"]].map(|n| n.as_u64().expect("count"))
+    };
+    let mut seen = Vec::new();
+    for excluded in [false, true] {
+        let (a, b, _m, shared) = shared_pair();
+        if excluded {
+            // A type no issue here has: nothing is held back, but the counts take the row diff.
+            a.bd(["config", "set", "federation.exclude_types", "chore"]).success();
+        }
+        let mut round = Vec::new();
+        let share = |round: &mut Vec<_>| {
+            let pushed = a.bd(["--json", "federation", "push", "b"]).success().json();
+            let pulled = b.bd(["--json", "federation", "pull", "a"]).success().json();
+            round.push((counts(&pushed, "issues_out"), counts(&pulled, "issues_in")));
+        };
+        // Only updated_at changed: dolt's summary sees a modified row, which is no change.
+        a.dolt(["sql", "-q", &format!("UPDATE issues SET updated_at = NOW() + INTERVAL 1 DAY WHERE id = '{shared}'")])
+            .success();
+        share(&mut round);
+        let other = a.create("Second");
+        a.create("Third");
+        share(&mut round);
+        a.bd(["update", &shared, "--title", "Retitled"]).success();
+        a.dolt(["sql", "-q", &format!("UPDATE issues SET updated_at = NOW() + INTERVAL 2 DAY WHERE id = '{other}'")])
+            .success();
+        share(&mut round);
+        // A raw removal leaves nothing for a pull to merge, so only the push counts it.
+        a.dolt(["sql", "-q", &format!("DELETE FROM issues WHERE id = '{other}'")]).success();
+        let pushed = a.bd(["--json", "federation", "push", "b"]).success().json();
+        round.push((counts(&pushed, "issues_out"), [0, 0, 0]));
+        assert_eq!(
+            round,
+            [([0, 0, 0], [0, 0, 0]), ([2, 0, 0], [2, 0, 0]), ([0, 1, 0], [0, 1, 0]), ([0, 0, 1], [0, 0, 0])],
+            "with exclusions: {excluded}"
+        );
+        seen.push(round);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
 #[test]
 fn excluded_types_never_reach_the_peer_not_even_in_history() {
     let a = Town::federated("town-a");

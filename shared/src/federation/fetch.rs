@@ -6,7 +6,6 @@
 //! [`Then`] says what the script goes on to do. Each step marks its result
 //! row, and [`read_standing`] reads the standing and the failure back.
 
-use std::fmt::Write as _;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -14,12 +13,12 @@ use serde_json::Value;
 use super::outgoing::Exclusions;
 use super::remote::Peer;
 use super::state::{
-    Merged, Standing, behind_error, counts_of, counts_query, empty_peer, genesis_query, has_remote_ref, tables_of,
-    unrelated_error,
+    Counted, Merged, Standing, behind_error, counts_of, counts_query, empty_peer, genesis_query, has_remote_ref,
+    tables_of, unrelated_error,
 };
 use crate::dolt::{Failure, Repo, Row, number};
-use crate::tracker::sql::{Sql, ToSql};
-use crate::tracker::{migrate, schema, sql};
+use crate::tracker::sql::{Sql, ToSql, sql};
+use crate::tracker::{migrate, schema};
 
 /// What the fetch script does once it has read the standing, so that the
 /// usual exchange is one dolt process.
@@ -62,7 +61,7 @@ pub(super) fn fetch_and_stand(
     then: Then<'_>,
     deadline: Instant,
 ) -> anyhow::Result<Standing> {
-    let script = Sql::from_federation_text(exchange_script(peer, commit, excluded, then));
+    let script = exchange_script(peer, commit, excluded, then);
     let (rows, failure) = match peer.script(repo, &script, &|out| !reached(out, "bd_merged"), deadline) {
         Ok(out) => (crate::dolt::parse_rows(&out.stdout)?, None),
         Err(err) => (crate::dolt::parse_rows(&err.stdout).unwrap_or_default(), Some(err)),
@@ -73,7 +72,9 @@ pub(super) fn fetch_and_stand(
 /// The script of a status survey of `peer`: fetch, then read ahead, behind
 /// and the conflict preview, ending with a row marked `bd_survey_done`.
 pub(super) fn survey_script(peer: &Peer, excluded: &Exclusions) -> Sql {
-    Sql::from_federation_text(exchange_script(peer, None, excluded, Then::Survey) + "SELECT 1 AS bd_survey_done;\n")
+    let mut script = exchange_script(peer, None, excluded, Then::Survey);
+    script.push(&Sql::raw("SELECT 1 AS bd_survey_done;\n"));
+    script
 }
 
 /// Whether `rows` end a survey ([`survey_script`]).
@@ -136,12 +137,12 @@ pub(super) fn read_standing(
                 if !fetched || has_remote_ref(repo, &tracking)? {
                     return Err(err.into());
                 }
-                let rows = repo.query(&Sql::from_federation_text(format!(
+                let rows = repo.query(&sql!(
                     "SELECT (SELECT COUNT(*) FROM dolt_log) AS commits, {} AS genesis, \
                      (SELECT COUNT(*) FROM dolt_log WHERE message = {}) AS on_genesis",
                     genesis_query(),
-                    sql::lit(schema::SCHEMA_MESSAGE),
-                )))?;
+                    schema::SCHEMA_MESSAGE,
+                ))?;
                 let base = rows.first();
                 let genesis = base.and_then(|r| r.get("genesis")).and_then(Value::as_str).ok_or(err)?;
                 // The genesis holds two of main's commits (a history made by
@@ -167,7 +168,7 @@ pub(super) fn read_standing(
     let merged = hash("bd_merged", "main").map(|head| Merged {
         head: head.to_owned(),
         ahead: number(merged_row, "ahead"),
-        issues: counts_of(merged_row, "in"),
+        issues: counts_of(merged_row, Counted::In),
     });
     // Truthful: the peer's main must now be ours.
     let pushed = (hash("bd_pushed", "peer").is_some() && hash("bd_pushed", "peer") == hash("bd_pushed", "main"))
@@ -183,6 +184,7 @@ pub(super) fn read_standing(
     }
     Ok(Standing {
         push_failure: if merged.is_some() { failure_kind } else { None },
+        trusted: rows.iter().any(|r| r.get("bd_guard_rows").and_then(Value::as_str) == Some("ok")),
         merged,
         pushed,
         pending_committed,
@@ -192,73 +194,88 @@ pub(super) fn read_standing(
         peer_head: row.and_then(|r| r.get("peer")).and_then(Value::as_str).map(str::to_owned),
         ahead: number(row, "ahead"),
         behind: number(row, "behind"),
-        outgoing: matches!(then, Then::Push | Then::MergeAndPush { .. } | Then::Stand).then(|| counts_of(row, "out")),
-        incoming: counts_of(row, "in"),
+        outgoing: matches!(then, Then::Push | Then::MergeAndPush { .. } | Then::Stand)
+            .then(|| counts_of(row, Counted::Out)),
+        incoming: counts_of(row, Counted::In),
         conflicted: matches!(then, Then::Stand | Then::Survey)
             .then(|| tables_of(row.and_then(|r| r.get("conflicted")))),
     })
 }
 
 /// The script of [`fetch_and_stand`]; each step marks its result row.
-fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusions, then: Then<'_>) -> String {
+fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusions, then: Then<'_>) -> Sql {
     let tracking = peer.tracking_ref();
-    let t = sql::lit(&tracking);
+    let t = tracking.to_sql();
     let mut script = prelude(peer, commit);
     let range = |r: String| r.to_sql();
-    // Issue counts and above all the conflict preview cost more than the
-    // fetch itself: each step reads only what it reports or decides on. A
-    // merge finds its own conflicts (its transaction then rolls back).
-    let outgoing = || format!(", {}", counts_query(&range(format!("{tracking}...main")), excluded, "out"));
-    let incoming = || format!(", {}", counts_query(&range(format!("main...{tracking}")), &Exclusions::none(), "in"));
-    let details = match then {
+    // The conflict preview, and issue counts when an issue was modified,
+    // cost more than the fetch itself: each step reads only what it reports
+    // or decides on. A merge finds its own conflicts (its transaction then
+    // rolls back).
+    let outgoing = || counts_query(&range(format!("{tracking}...main")), excluded, Counted::Out);
+    let incoming = || counts_query(&range(format!("main...{tracking}")), &Exclusions::none(), Counted::In);
+    let counts = match then {
         // A merge counts what it really changed, after the fact.
-        Then::Fetch | Then::Merge { .. } => String::new(),
-        Then::Push | Then::MergeAndPush { .. } => outgoing(),
-        Then::Survey => format!(", ({}) AS conflicted", conflicts_query(&t)),
-        Then::Stand => outgoing() + &incoming() + &format!(", ({}) AS conflicted", conflicts_query(&t)),
+        Then::Fetch | Then::Merge { .. } | Then::Survey => Vec::new(),
+        Then::Push | Then::MergeAndPush { .. } => vec![outgoing()],
+        Then::Stand => vec![outgoing(), incoming()],
     };
+    let mut details = Sql::default();
+    for c in &counts {
+        details.push(&sql!(", {}", c.column));
+    }
+    if matches!(then, Then::Survey | Then::Stand) {
+        details.push(&sql!(", ({}) AS conflicted", conflicts_query(&t)));
+    }
     // How many commits the peer has, to tell an unrelated history (none of
     // them ours) where nothing else would; a merge finds that out itself,
     // failing on "no common ancestor" (its checks come first and fail the same way).
     let peer_commits = match then {
-        Then::Merge { .. } | Then::MergeAndPush { .. } => String::new(),
-        _ => format!(", (SELECT COUNT(*) FROM dolt_log({t})) AS peer_commits"),
+        Then::Merge { .. } | Then::MergeAndPush { .. } => Sql::default(),
+        _ => sql!(", (SELECT COUNT(*) FROM dolt_log({})) AS peer_commits", t),
     };
-    let _ = writeln!(
-        script,
-        "CALL DOLT_FETCH({});\nSELECT 1 AS bd_fetched;\n\
-         SELECT 1 AS bd_standing, HASHOF({t}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
-         (SELECT COUNT(*) FROM dolt_log({})) AS behind{peer_commits}{details}{};",
-        peer.sql_remote_args(),
+    script.push(&sql!("CALL DOLT_FETCH({});\nSELECT 1 AS bd_fetched;\n", peer.sql_remote_args()));
+    for c in &counts {
+        script.push(&c.setup);
+    }
+    script.push(&sql!(
+        "SELECT 1 AS bd_standing, HASHOF({}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
+         (SELECT COUNT(*) FROM dolt_log({})) AS behind{}{}{};\n",
+        t,
         range(format!("{tracking}..main")),
         range(format!("main..{tracking}")),
+        peer_commits,
+        details,
         migrate::standing_columns(&tracking),
-    );
+    ));
     if !matches!(then, Then::Fetch | Then::Survey) {
         // Nothing is merged or pushed across a schema this bd does not know.
-        let _ = writeln!(script, "{}", migrate::guard(&tracking));
+        script.push(&sql!("{}\n", migrate::guard(&tracking)));
     }
     if let Then::Merge { author } | Then::MergeAndPush { author } = then {
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
         // What the peer sends is checked before anything of it lands.
-        script.push_str(&super::guard::checks(&tracking));
-        let _ = writeln!(
-            script,
-            "SET autocommit = 0, @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {t});\n\
-             COMMIT;\n\
-             SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {};",
-            sql::lit(author),
-            sql::lit(&merge_message(peer)),
+        script.push(&super::guard::checks(&tracking));
+        let merged = counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), Counted::In);
+        script.push(&sql!(
+            "SET autocommit = 0, @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {});\n\
+             COMMIT;\n{}\
+             SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {};\n",
+            author,
+            merge_message(peer),
+            t,
+            merged.setup,
             range(format!("{tracking}..main")),
-            counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), "in"),
-        );
+            merged.column,
+        ));
     }
     if let Then::Push | Then::MergeAndPush { .. } = then {
-        let _ = writeln!(
-            script,
-            "SET autocommit = 1;\nCALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({t}) AS peer, HASHOF('main') AS main;",
-            peer.sql_remote_args()
-        );
+        script.push(&sql!(
+            "SET autocommit = 1;\nCALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({}) AS peer, \
+             HASHOF('main') AS main;\n",
+            peer.sql_remote_args(),
+            t
+        ));
     }
     script
 }
@@ -275,33 +292,26 @@ pub(super) fn reached(stdout: &str, marker: &str) -> bool {
 /// marking which tables held them. The check comes first, so a refused
 /// exchange commits nothing; both share one statement, as each statement
 /// costs dolt time of its own.
-pub(super) fn prelude(peer: &Peer, commit: Option<(&str, &str)>) -> String {
-    let mut script = String::new();
+pub(super) fn prelude(peer: &Peer, commit: Option<(&str, &str)>) -> Sql {
     let check = remote_check(peer);
-    if let Some((message, author)) = commit {
-        // Which tables held changes bd did not make: the report names them.
-        let _ = writeln!(
-            script,
-            "SELECT 1 AS bd_pending, (SELECT GROUP_CONCAT(table_name) FROM dolt_status) AS tables, {check} AS bd_remote;"
-        );
-        let _ = writeln!(
-            script,
-            "CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {});",
-            sql::lit(message),
-            sql::lit(author)
-        );
-    } else {
-        let _ = writeln!(script, "SELECT {check} AS bd_remote;");
-    }
-    script
+    let Some((message, author)) = commit else { return sql!("SELECT {} AS bd_remote;\n", check) };
+    // Which tables held changes bd did not make: the report names them.
+    sql!(
+        "SELECT 1 AS bd_pending, (SELECT GROUP_CONCAT(table_name) FROM dolt_status) AS tables, {} AS bd_remote;\n\
+         CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {});\n",
+        check,
+        message,
+        author
+    )
 }
 
 /// The tables a merge of `tracking` into main would conflict in, as one
 /// comma-separated value (NULL when none).
-fn conflicts_query(tracking_lit: &str) -> String {
-    format!(
-        "SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {tracking_lit}) \
-         WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0"
+fn conflicts_query(tracking: &Sql) -> Sql {
+    sql!(
+        "SELECT GROUP_CONCAT(`table`) FROM dolt_preview_merge_conflicts_summary('main', {}) \
+         WHERE num_data_conflicts > 0 OR num_schema_conflicts > 0",
+        tracking
     )
 }
 
@@ -315,12 +325,16 @@ pub(super) fn merge_message(peer: &Peer) -> String {
 /// configured endpoint maps to: the tier and pattern checks ran on that URL,
 /// so data must not go anywhere else (a remote changed behind bd's back, or
 /// an endpoint changed in config and not in dolt).
-fn remote_check(peer: &Peer) -> String {
-    let (name, url) = (sql::lit(&peer.name), sql::lit(peer.endpoint.dolt_url()));
-    format!(
-        "IF((SELECT COUNT(*) FROM dolt_remotes WHERE name = {name} AND url = {url}) = 1, 'ok', \
-         JSON_EXTRACT(CONCAT('{REMOTE_MISMATCH}', COALESCE((SELECT url FROM dolt_remotes WHERE name = {name}), \
-         '(no dolt remote)'), '\"'), '$'))"
+fn remote_check(peer: &Peer) -> Sql {
+    let (name, url) = (peer.name.as_str(), peer.endpoint.dolt_url());
+    sql!(
+        "IF((SELECT COUNT(*) FROM dolt_remotes WHERE name = {} AND url = {}) = 1, 'ok', \
+         JSON_EXTRACT(CONCAT({}, COALESCE((SELECT url FROM dolt_remotes WHERE name = {}), \
+         '(no dolt remote)'), '\"'), '$'))",
+        name,
+        url,
+        REMOTE_MISMATCH,
+        name
     )
 }
 

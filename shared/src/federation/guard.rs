@@ -7,17 +7,14 @@
 //! lands (a partial landing would leave half of someone's change, and a
 //! refused change is better fixed at its source).
 //!
-//! The checks are two queries placed in the same dolt script as the merge,
+//! The checks are two, placed in the same dolt script as the merge,
 //! before it: each fails, with a marker in dolt's message, when anything is
 //! wrong, so an honest exchange costs no extra dolt process. Only then does
 //! [`refusal`] read what exactly was wrong, row by row.
 
-use std::fmt::Write as _;
-
 use super::remote::{Peer, PeerError};
 use crate::dolt::Repo;
-use crate::tracker::sql;
-use crate::tracker::sql::Sql;
+use crate::tracker::sql::{Sql, sql};
 
 /// What a failed check carries in dolt's message.
 const MARKER: &str = "bd-refused-incoming";
@@ -36,8 +33,25 @@ const WORD: &str = "^[a-z][a-z0-9_-]{0,31}$";
 /// breaking row meets, and the rule in words.
 struct Rule {
     table: &'static str,
-    breaks: String,
+    breaks: Sql,
     says: &'static str,
+    /// Whether the rule holds only for the rows a merge keeps (not those
+    /// the peer removed).
+    kept: bool,
+}
+
+/// The condition of a merge's row that the peer did not remove.
+const KEPT: Sql = Sql::raw("diff_type <> 'removed'");
+
+impl Rule {
+    fn new(table: &'static str, breaks: Sql, says: &'static str) -> Self {
+        Self { table, breaks, says, kept: false }
+    }
+
+    /// The condition a breaking row meets.
+    fn condition(&self) -> Sql {
+        if self.kept { sql!("{} AND ({})", KEPT, self.breaks) } else { self.breaks.clone() }
+    }
 }
 
 /// Where the rows under check are read from.
@@ -52,68 +66,68 @@ enum Incoming<'a> {
 }
 
 impl Incoming<'_> {
-    fn column(self, name: &str) -> String {
+    fn column(self, name: &'static str) -> Sql {
         match self {
-            Incoming::Merge { .. } => format!("to_{name}"),
-            Incoming::Copy { .. } => format!("p.{name}"),
+            Incoming::Merge { .. } => sql!("to_{}", Sql::raw(name)),
+            Incoming::Copy { .. } => sql!("p.{}", Sql::raw(name)),
         }
     }
 
     /// The `FROM … WHERE` clause of `table`'s rows that meet `breaks`, or
     /// `None` when none of that table's rows come in.
-    fn rows(self, table: &str, breaks: &str) -> Option<String> {
+    fn rows(self, table: &'static str, breaks: &Sql) -> Option<Sql> {
         match self {
             Incoming::Merge { tracking } => {
-                Some(format!("FROM dolt_diff(@bd_base, {}, '{table}') WHERE {breaks}", sql::lit(tracking)))
+                Some(sql!("FROM dolt_diff(@bd_base, {}, {}) WHERE {}", tracking, table, breaks))
             }
             Incoming::Copy { sources } => {
-                sources.iter().find(|(t, _)| *t == table).map(|(_, from)| format!("{from} AND ({breaks})"))
+                sources.iter().find(|(t, _)| *t == table).map(|(_, from)| sql!("{} AND ({})", from, breaks))
             }
         }
     }
 
     /// What a script reading [`Incoming::rows`] sets first: a merge's
     /// common ancestor, found once, as `@bd_base`.
-    fn prelude(self) -> String {
+    fn prelude(self) -> Sql {
         match self {
-            Incoming::Merge { tracking } => {
-                format!("SET @bd_base = DOLT_MERGE_BASE('main', {});\n", sql::lit(tracking))
-            }
-            Incoming::Copy { .. } => String::new(),
+            Incoming::Merge { tracking } => sql!("SET @bd_base = DOLT_MERGE_BASE('main', {});\n", tracking),
+            Incoming::Copy { .. } => Sql::default(),
         }
     }
 
     /// The id a breaking row is listed by.
-    fn key(self, table: &str) -> &'static str {
-        match (self, table) {
+    fn key(self, table: &str) -> Sql {
+        Sql::raw(match (self, table) {
             (Incoming::Merge { .. }, "issues") => "COALESCE(to_id, from_id)",
             (Incoming::Merge { .. }, _) => "COALESCE(to_issue_id, from_issue_id)",
             (Incoming::Copy { .. }, "issues") => "p.id",
             (Incoming::Copy { .. }, _) => "p.issue_id",
-        }
+        })
     }
 }
 
 fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
-    let col = |name: &str| incoming.column(name);
-    let re = |name: &str, pattern: &str| format!("{} REGEXP {}", col(name), sql::lit(pattern));
-    let controls = |table: &'static str, fields: &[(&str, &str)]| {
-        let any: Vec<String> = fields.iter().map(|(name, pattern)| re(name, pattern)).collect();
-        Rule { table, breaks: any.join(" OR "), says: "holds control characters" }
+    let col = |name: &'static str| incoming.column(name);
+    let re = |name: &'static str, pattern: &str| sql!("{} REGEXP {}", col(name), pattern);
+    // One match per pattern over the fields joined: dolt matches each
+    // REGEXP row by row, the dearest part of the check, and joining makes no
+    // new match (the patterns match one character; NULLs are left out).
+    let controls = |table: &'static str, fields: &[(&'static str, &str)]| {
+        let any = [CONTROL, ANY_CONTROL].iter().filter_map(|pattern| {
+            let joined: Vec<Sql> = fields.iter().filter(|(_, p)| p == pattern).map(|(name, _)| col(name)).collect();
+            (!joined.is_empty()).then(|| sql!("CONCAT_WS('', {}) REGEXP {}", Sql::join(joined, ", "), *pattern))
+        });
+        Rule::new(table, Sql::join(any, " OR "), "holds control characters")
     };
     let mut all = vec![
-        Rule { table: "issues", breaks: format!("NOT {}", re("id", ID)), says: "has an id that is not <prefix>-<id>" },
-        Rule {
-            table: "issues",
-            breaks: format!("NOT {} OR NOT {}", re("status", WORD), re("issue_type", WORD)),
-            says: "has a status or type that is not a lower-case word of at most 32 characters",
-        },
-        Rule {
-            table: "issues",
-            breaks: format!("{p} < 0 OR {p} > 4", p = col("priority")),
-            says: "has a priority outside 0-4",
-        },
-        Rule { table: "issues", breaks: format!("TRIM({}) = ''", col("title")), says: "has an empty title" },
+        Rule::new("issues", sql!("NOT {}", re("id", ID)), "has an id that is not <prefix>-<id>"),
+        Rule::new(
+            "issues",
+            sql!("NOT {} OR NOT {}", re("status", WORD), re("issue_type", WORD)),
+            "has a status or type that is not a lower-case word of at most 32 characters",
+        ),
+        Rule::new("issues", sql!("{} < 0 OR {} > 4", col("priority"), col("priority")), "has a priority outside 0-4"),
+        Rule::new("issues", sql!("TRIM({}) = ''", col("title")), "has an empty title"),
         controls(
             "issues",
             &[
@@ -139,85 +153,142 @@ fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
     ];
     if let Incoming::Merge { tracking } = incoming {
         // A merge can also remove rows, and add child rows to any issue.
-        let kept = "diff_type <> 'removed'";
+        for table in ["comments", "labels", "events", "dependencies"] {
+            all.push(Rule::new(
+                table,
+                sql!("to_issue_id NOT IN (SELECT id FROM issues AS OF {})", tracking),
+                "belongs to no issue",
+            ));
+        }
         for rule in &mut all {
-            rule.breaks = format!("{kept} AND ({})", rule.breaks);
+            rule.kept = true;
         }
         all.insert(
             0,
-            Rule {
-                table: "issues",
-                breaks: "diff_type = 'removed'".to_owned(),
-                says: "was deleted as a raw row (an issue leaves only by a deletion record)",
-            },
+            Rule::new(
+                "issues",
+                Sql::raw("diff_type = 'removed'"),
+                "was deleted as a raw row (an issue leaves only by a deletion record)",
+            ),
         );
-        let t = sql::lit(tracking);
-        for table in ["comments", "labels", "events", "dependencies"] {
-            all.push(Rule {
-                table,
-                breaks: format!("{kept} AND to_issue_id NOT IN (SELECT id FROM issues AS OF {t})"),
-                says: "belongs to no issue",
-            });
-        }
     }
     all
 }
 
-/// The row check: a statement that fails with the marker when any row
-/// under check breaks a rule.
-/// Each table is read once, for all of its rules.
-fn row_check(incoming: Incoming<'_>) -> String {
+/// The row check: statements that fail with the marker when any row under
+/// check breaks a rule. Each table is read once, for all of its rules.
+///
+/// Before a merge, only the tables the peer changed are read: dolt's summary
+/// of the change names them, and reading a table's diff costs dolt about a
+/// millisecond even when it is empty, so the count is a statement built from
+/// the summary (a table function cannot be skipped by a condition).
+fn row_check(incoming: Incoming<'_>) -> Sql {
     let rules = rules(incoming);
-    let mut tables: Vec<&str> = Vec::new();
+    let mut tables: Vec<&'static str> = Vec::new();
     for rule in &rules {
         if !tables.contains(&rule.table) {
             tables.push(rule.table);
         }
     }
-    let count: Vec<String> = tables
+    let counts: Vec<(&'static str, Sql)> = tables
         .iter()
-        .filter_map(|table| {
-            let breaks: Vec<String> =
-                rules.iter().filter(|r| r.table == *table).map(|r| format!("({})", r.breaks)).collect();
-            incoming.rows(table, &breaks.join(" OR "))
+        .filter_map(|&table| {
+            // The rules on kept rows share one test of the diff type.
+            let of = |kept: bool| -> Vec<Sql> {
+                rules.iter().filter(|r| r.table == table && r.kept == kept).map(|r| sql!("({})", r.breaks)).collect()
+            };
+            let mut breaks = of(false);
+            let kept = of(true);
+            if !kept.is_empty() {
+                breaks.push(sql!("({} AND ({}))", KEPT, Sql::join(kept, " OR ")));
+            }
+            incoming.rows(table, &Sql::join(breaks, " OR ")).map(|rows| (table, sql!("(SELECT COUNT(*) {})", rows)))
         })
-        .map(|rows| format!("(SELECT COUNT(*) {rows})"))
         .collect();
     let mut out = incoming.prelude();
-    out.push_str(&fail("rows", &format!("({})", count.join(" + "))));
+    match incoming {
+        Incoming::Merge { tracking } => {
+            // Each changed table's count, as text the prepared statement adds up.
+            let each = counts.iter().map(|(table, count)| {
+                sql!("IF(FIND_IN_SET({}, @bd_changed) > 0, {}, '')", *table, format!(" + {count}"))
+            });
+            out.push(&sql!(
+                "SET @bd_changed = (SELECT GROUP_CONCAT(to_table_name) FROM dolt_diff_summary(@bd_base, {}) \
+                 WHERE data_change), @bd_guard_sql = CONCAT('SET @bd_guard_rows = 0', {});\n\
+                 PREPARE bd_guard_rows FROM @bd_guard_sql;\nEXECUTE bd_guard_rows;\n",
+                tracking,
+                Sql::join(each, ", ")
+            ));
+            out.push(&verdict(Guarded::Rows));
+        }
+        Incoming::Copy { .. } => {
+            let all = Sql::join(counts.into_iter().map(|(_, count)| count), " + ");
+            out.push(&fail(Guarded::Rows, &sql!("({})", all)));
+        }
+    }
     out
+}
+
+/// What a check guards, naming its variable and its marker.
+#[derive(Clone, Copy)]
+enum Guarded {
+    /// The rows the peer sends.
+    Rows,
+    /// The peer's schema.
+    Schema,
+}
+
+impl Guarded {
+    /// The variable holding the count of what breaks the rules, and the
+    /// marker a failure carries (after [`MARKER`]).
+    const fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Guarded::Rows => ("@bd_guard_rows", "rows"),
+            Guarded::Schema => ("@bd_guard_schema", "schema"),
+        }
+    }
 }
 
 /// A statement that fails with the marker when the count `n` is not 0 (the
 /// count is taken once, into a variable).
-fn fail(what: &str, n: &str) -> String {
-    format!(
-        "SET @bd_guard_{what} = {n};\nSELECT IF(@bd_guard_{what} = 0, 'ok', \
-         JSON_EXTRACT(CONCAT('{MARKER}:{what}:', @bd_guard_{what}), '$')) AS bd_guard_{what};\n"
+fn fail(what: Guarded, n: &Sql) -> Sql {
+    let mut out = sql!("SET {} = {};\n", Sql::raw(what.names().0), n);
+    out.push(&verdict(what));
+    out
+}
+
+/// The statement that fails with the marker when the guard's variable is not 0.
+fn verdict(what: Guarded) -> Sql {
+    let (var, name) = what.names();
+    sql!(
+        "SELECT IF({} = 0, 'ok', JSON_EXTRACT(CONCAT({}, {}), '$')) AS {};\n",
+        Sql::raw(var),
+        format!("{MARKER}:{name}:"),
+        Sql::raw(var),
+        Sql::raw(&var[1..])
     )
 }
 
 /// The schema check: the peer's schema must be the one this town had at
 /// the peer's schema version (our own `main` when on the same version).
-fn schema_check(tracking: &str) -> String {
-    let t = sql::lit(tracking);
+fn schema_check(tracking: &str) -> Sql {
     let mut out = set_schema_base(tracking);
-    out.push_str(&fail("schema", &format!("(SELECT COUNT(*) FROM dolt_schema_diff(@bd_schema_base, {t}))")));
+    out.push(&fail(Guarded::Schema, &sql!("(SELECT COUNT(*) FROM dolt_schema_diff(@bd_schema_base, {}))", tracking)));
     out
 }
 
 /// Sets `@bd_schema_base` to the revision the peer's schema at the ref
 /// `tracking` is compared with (dolt takes no subquery inside a table
 /// function's `CASE`).
-fn set_schema_base(tracking: &str) -> String {
-    format!("SET @bd_schema_base = {};\n", crate::tracker::migrate::schema_of_version_at(tracking))
+fn set_schema_base(tracking: &str) -> Sql {
+    sql!("SET @bd_schema_base = {};\n", crate::tracker::migrate::schema_of_version_at(tracking))
 }
 
 /// The two checks before a merge, as statements of the merge's script: the
 /// schema first (a dropped table would break the row checks), then the rows.
-pub(super) fn checks(tracking: &str) -> String {
+pub(super) fn checks(tracking: &str) -> Sql {
     let mut out = schema_check(tracking);
-    out.push_str(&row_check(Incoming::Merge { tracking }));
+    out.push(&row_check(Incoming::Merge { tracking }));
     out
 }
 
@@ -225,8 +296,8 @@ pub(super) fn checks(tracking: &str) -> String {
 /// `tracking`: `sources` names each table's incoming rows (alias `p`).
 pub(super) fn copy_checks(tracking: &str, sources: &[(&'static str, Sql)]) -> Sql {
     let mut out = schema_check(tracking);
-    out.push_str(&row_check(Incoming::Copy { sources }));
-    Sql::from_federation_text(out)
+    out.push(&row_check(Incoming::Copy { sources }));
+    out
 }
 
 /// Whether a failed script stopped at [`checks`].
@@ -250,11 +321,12 @@ pub(super) fn copy_refusal(repo: &Repo, peer: &Peer, sources: &[(&'static str, S
 }
 
 fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<PeerError> {
-    let t = sql::lit(&peer.tracking_ref());
-    let schema = repo.query(&Sql::from_federation_text(format!(
-        "{}SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff(@bd_schema_base, {t})",
-        set_schema_base(&peer.tracking_ref())
-    )))?;
+    let tracking = peer.tracking_ref();
+    let schema = repo.query(&sql!(
+        "{}SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff(@bd_schema_base, {})",
+        set_schema_base(&tracking),
+        tracking
+    ))?;
     if !schema.is_empty() {
         let changes: Vec<String> = schema
             .iter()
@@ -279,19 +351,20 @@ fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<P
     }
     let mut query = incoming.prelude();
     let rules = rules(incoming);
+    let mut selects = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        let Some(rows) = incoming.rows(rule.table, &rule.breaks) else { continue };
-        if i > 0 {
-            query.push_str(" UNION ALL ");
-        }
-        let _ = write!(
-            query,
-            "(SELECT '{}' AS bd_table, {} AS id, {i} AS bd_rule {rows} LIMIT {SHOWN})",
+        let Some(rows) = incoming.rows(rule.table, &rule.condition()) else { continue };
+        selects.push(sql!(
+            "(SELECT {} AS bd_table, {} AS id, {} AS bd_rule {} LIMIT {})",
             rule.table,
-            incoming.key(rule.table)
-        );
+            incoming.key(rule.table),
+            i,
+            rows,
+            SHOWN
+        ));
     }
-    let rows = repo.query(&Sql::from_federation_text(query))?;
+    query.push(&Sql::join(selects, " UNION ALL "));
+    let rows = repo.query(&query)?;
     let listed: Vec<String> = rows
         .iter()
         .take(SHOWN)

@@ -2,18 +2,15 @@
 //! plan, and the merge itself in one transaction. A T3/T4 peer's history is
 //! never merged: only other towns' issues are copied in ([`super::sanitized`]).
 
-use std::fmt::Write as _;
-
 use super::exchange::Session;
 use super::fetch;
 use super::merge;
 use super::outgoing::Exclusions;
 use super::report::{IssueCounts, PeerResult, Status};
 use super::sanitized;
-use super::state;
+use super::state::{self, Counted};
 use crate::config::{Strategy, Tier};
-use crate::tracker::sql;
-use crate::tracker::sql::Sql;
+use crate::tracker::sql::{Sql, sql};
 
 impl Session<'_> {
     pub(super) fn pull(&self, result: &mut PeerResult, standing: &state::Standing) -> anyhow::Result<()> {
@@ -49,8 +46,10 @@ impl Session<'_> {
             return Ok(());
         }
         // What the peer sends is checked before anything reads it further
-        // (a dry run shows the refusal the real run would meet).
-        if let Err(err) = repo.execute(&Sql::from_federation_text(super::guard::checks(&tracking))) {
+        // (a dry run shows the refusal the real run would meet), unless the
+        // fetch script checked it already.
+        let checked = if standing.trusted { Ok(()) } else { repo.execute(&super::guard::checks(&tracking)).map(drop) };
+        if let Err(err) = checked {
             if err.stderr().is_some_and(super::guard::refused) {
                 return Err(super::guard::refusal(repo, self.peer)?.into());
             }
@@ -90,33 +89,33 @@ impl Session<'_> {
     /// conflicts field by field as `plan` says; returns the new main and the
     /// issues the merge really changed here.
     pub(super) fn merge(&self, tracking: &str, plan: &merge::Plan) -> anyhow::Result<(Option<String>, IssueCounts)> {
-        let author = sql::lit(&self.town.actor().signature());
-        let mut script = format!(
-            "SET autocommit = 0;\nSET @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {author}, '-m', {}, {});\n",
-            sql::lit(&fetch::merge_message(self.peer)),
-            sql::lit(tracking)
+        let author = self.town.actor().signature();
+        let mut script = sql!(
+            "SET autocommit = 0;\nSET @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {});\n",
+            author,
+            fetch::merge_message(self.peer),
+            tracking
         );
         if !plan.is_empty() {
-            script.push_str(plan.statements.as_str());
-            for table in &plan.tables {
-                let _ = writeln!(script, "DELETE FROM `dolt_conflicts_{table}`;");
-            }
+            script.push(&plan.statements);
+            script.push(&plan.clear_conflicts());
             // Only fields both sides changed were decided by the strategy.
             let message = if plan.conflicts.is_empty() {
                 fetch::merge_message(self.peer)
             } else {
                 format!("Resolve conflicts from {} using {} strategy", self.peer.name, self.options.strategy)
             };
-            let _ = writeln!(script, "CALL DOLT_COMMIT('-A', '-m', {}, '--author', {author});", sql::lit(&message));
+            script.push(&sql!("CALL DOLT_COMMIT('-A', '-m', {}, '--author', {});\n", message, author));
         }
-        let _ = writeln!(
-            script,
-            "COMMIT;\nSELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};",
-            state::counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), "in")
-        );
+        let counts = state::counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), Counted::In);
+        script.push(&sql!(
+            "COMMIT;\n{}SELECT 1 AS bd_done, HASHOF('main') AS bd_head, {};\n",
+            counts.setup,
+            counts.column
+        ));
         // A merge that meets conflicts the plan did not resolve cannot
         // commit: the transaction rolls back and nothing changes.
-        let rows = self.town.repo().query(&Sql::from_federation_text(script)).map_err(|err| {
+        let rows = self.town.repo().query(&script).map_err(|err| {
             if err.stderr().is_some_and(|e| e.contains("conflict")) {
                 anyhow::anyhow!(
                     "the merge from peer '{}' found conflicts the preview did not; nothing was changed, try again",
@@ -128,6 +127,6 @@ impl Session<'_> {
         })?;
         let done = rows.iter().find(|r| r.contains_key("bd_done"));
         let head = done.and_then(|r| r.get("bd_head")).and_then(serde_json::Value::as_str).map(str::to_owned);
-        Ok((head, state::counts_of(done, "in")))
+        Ok((head, state::counts_of(done, Counted::In)))
     }
 }

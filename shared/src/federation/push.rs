@@ -11,7 +11,6 @@
 //! the peer's current state, after the fetch that starts the exchange; they
 //! are the `Session` methods at the end of this file.
 
-use std::fmt::Write as _;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -24,11 +23,11 @@ use super::remote::Peer;
 use super::report::IssueCounts;
 use super::report::{PeerResult, Status};
 use super::sanitized;
-use super::state;
+use super::state::{self, Counted};
 use crate::config::Tier;
 use crate::dolt::{Failure, Repo, number};
-use crate::tracker::sql::{Sql, ToSql};
-use crate::tracker::{migrate, sql};
+use crate::tracker::migrate;
+use crate::tracker::sql::{Sql, ToSql, sql};
 
 /// What a push moved.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +66,7 @@ pub(super) fn plain(
 ) -> anyhow::Result<Outcome> {
     // Running it again does nothing twice: the commit skips when nothing is
     // pending, and a push of what the peer has is a no-op.
-    let out = match peer.script(repo, &Sql::from_federation_text(script(peer, commit)), &|_| true, deadline) {
+    let out = match peer.script(repo, &script(peer, commit), &|_| true, deadline) {
         Ok(out) => Ok(crate::dolt::parse_rows(&out.stdout)?),
         Err(err) => Err(err),
     };
@@ -103,7 +102,7 @@ pub(super) fn plain(
     Ok(Outcome::Pushed(Pushed {
         pending_committed,
         commits: ahead,
-        issues: if moved { state::counts_of(standing, "out") } else { IssueCounts::default() },
+        issues: if moved { state::counts_of(standing, Counted::Out) } else { IssueCounts::default() },
         head: moved.then(|| hash("main").unwrap_or_default().to_owned()),
     }))
 }
@@ -125,24 +124,24 @@ fn explain_refusal(repo: &Repo, peer: &Peer, deadline: Instant) -> super::remote
 /// configured one, read the standing against the last fetched state, push,
 /// read the tracking ref again. The standing read fails when the peer was
 /// never fetched, before anything is sent.
-fn script(peer: &Peer, commit: Option<(&str, &str)>) -> String {
+fn script(peer: &Peer, commit: Option<(&str, &str)>) -> Sql {
     let tracking = peer.tracking_ref();
-    let t = sql::lit(&tracking);
     let mut script = fetch::prelude(peer, commit);
-    let _ = writeln!(
-        script,
-        "SELECT 1 AS bd_standing, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {}{};",
-        sql::lit(&format!("{tracking}..main")),
-        state::counts_query(&format!("{tracking}...main").to_sql(), &Exclusions::none(), "out"),
+    let counts = state::counts_query(&format!("{tracking}...main").to_sql(), &Exclusions::none(), Counted::Out);
+    script.push(&counts.setup);
+    script.push(&sql!(
+        "SELECT 1 AS bd_standing, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {}{};\n",
+        format!("{tracking}..main"),
+        counts.column,
         migrate::standing_columns(&tracking),
-    );
+    ));
     // Nothing is pushed across a schema this bd does not know.
-    let _ = writeln!(script, "{}", migrate::guard(&tracking));
-    let _ = writeln!(
-        script,
-        "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({t}) AS peer, HASHOF('main') AS main;",
-        peer.sql_remote_args()
-    );
+    script.push(&sql!("{}\n", migrate::guard(&tracking)));
+    script.push(&sql!(
+        "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({}) AS peer, HASHOF('main') AS main;\n",
+        peer.sql_remote_args(),
+        tracking
+    ));
     script
 }
 
@@ -203,11 +202,11 @@ impl Session<'_> {
     pub(super) fn send(&self, source: &str, standing: &state::Standing) -> anyhow::Result<Option<String>> {
         let repo = self.town.repo();
         self.peer.call(repo, &["push", &self.peer.name, &format!("{source}:main")], self.deadline)?;
-        let rows = repo.query(&Sql::from_federation_text(format!(
+        let rows = repo.query(&sql!(
             "SELECT HASHOF({}) AS peer, HASHOF({}) AS sent, HASHOF('main') AS main",
-            sql::lit(&self.peer.tracking_ref()),
-            sql::lit(source)
-        )))?;
+            self.peer.tracking_ref(),
+            source
+        ))?;
         let hash = |c: &str| rows.first().and_then(|r| r.get(c)).and_then(serde_json::Value::as_str).map(str::to_owned);
         let (after, sent) = (hash("peer"), hash("sent"));
         if after.is_none() || after != sent || after == standing.peer_head {

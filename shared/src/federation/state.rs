@@ -45,6 +45,9 @@ pub(super) struct Standing {
     /// When the script merged and then failed to push: why (a lost push race
     /// is [`Failure::NotFastForward`]).
     pub push_failure: Option<Failure>,
+    /// Whether the script's trust-boundary checks passed on the peer's main
+    /// as fetched (a merge that then conflicted need not check it again).
+    pub trusted: bool,
 }
 
 /// A merge the fetch script did without conflicts.
@@ -81,6 +84,7 @@ pub(super) fn standing(repo: &Repo, tracking: &str) -> anyhow::Result<Standing> 
             pending_committed: Vec::new(),
             unrelated: false,
             push_failure: None,
+            trusted: false,
         }),
         // The usual reason is that the peer has no main yet; anything else is reported as it is.
         Err(err @ DoltError::Failed { .. }) if !has_remote_ref(repo, tracking)? => {
@@ -109,15 +113,56 @@ pub(super) fn empty_peer(ahead: u64, genesis: String) -> Standing {
         pending_committed: Vec::new(),
         unrelated: false,
         push_failure: None,
+        trusted: false,
     }
 }
 
-/// A column `{prefix}_counts` counting the issues added, changed and
-/// removed over `range` (the arguments of `dolt_diff` before the table,
-/// such as the value `'b/main...main'` or `@bd_before, 'main'`), as
-/// `added,changed,removed`, in one read of the diff (see [`counts_of`]); an
-/// issue whose only change is `updated_at` did not really change.
-pub(super) fn counts_query(range: &Sql, excluded: &Exclusions, prefix: &'static str) -> Sql {
+/// Which issues a [`counts_query`] counts, naming its column and the
+/// variables its setup uses (`in`: what came from the peer; `out`: what
+/// this town sends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Counted {
+    /// Issues that came in.
+    In,
+    /// Issues that go out.
+    Out,
+}
+
+impl Counted {
+    /// The names: the column, the stat variable, the chosen statement's
+    /// text, the prepared statement and the counts variable.
+    const fn names(self) -> [&'static str; 5] {
+        match self {
+            Counted::In => ["in_counts", "@bd_in_stat", "@bd_in_sql", "bd_in_counts", "@bd_in_counts"],
+            Counted::Out => ["out_counts", "@bd_out_stat", "@bd_out_sql", "bd_out_counts", "@bd_out_counts"],
+        }
+    }
+}
+
+/// The issues added, changed and removed over `range` (the arguments of
+/// `dolt_diff` before the table), read in a script: [`CountsQuery::setup`]
+/// runs first, then a statement selects [`CountsQuery::column`],
+/// `in_counts` or `out_counts`, as `added,changed,removed` (see
+/// [`counts_of`]). An issue whose only change is `updated_at` did not
+/// really change.
+pub(super) struct CountsQuery {
+    /// Statements that set the variable the column reads.
+    pub setup: Sql,
+    /// The counts column.
+    pub column: Sql,
+}
+
+/// The [`CountsQuery`] of `counted` over `range`, leaving out what
+/// `excluded` keeps at home.
+///
+/// Reading the row diff costs dolt far more than its summary, so without
+/// exclusions the counts come from `dolt_diff_stat`, exact when no issue was
+/// modified (added and removed rows are the same there); only when one was
+/// is the row diff read, to leave out `updated_at`-only changes. Dolt plans
+/// both branches of a condition, and planning the row diff alone costs more
+/// than the summary, so the statement that counts is chosen as text.
+pub(super) fn counts_query(range: &Sql, excluded: &Exclusions, counted: Counted) -> CountsQuery {
+    let [column, stat, chosen, statement, counts] = counted.names().map(Sql::raw);
     let filter = if excluded.is_empty() { Sql::default() } else { sql!(" WHERE NOT ({})", excluded.diff_row()) };
     let same = schema::ISSUE_FIELDS
         .iter()
@@ -125,20 +170,42 @@ pub(super) fn counts_query(range: &Sql, excluded: &Exclusions, prefix: &'static 
         .map(|c| sql!("to_{} <=> from_{}", Sql::raw(c), Sql::raw(c)));
     let kind =
         |kind: &str, also: Sql| sql!("COALESCE(SUM(CASE WHEN diff_type = {}{} THEN 1 ELSE 0 END), 0)", kind, also);
-    sql!(
-        "(SELECT CONCAT({}, ',', {}, ',', {}) FROM dolt_diff({}, 'issues'){}) AS {}_counts",
+    let row_diff = sql!(
+        "(SELECT CONCAT({}, ',', {}, ',', {}) FROM dolt_diff({}, 'issues'){})",
         kind("added", Sql::default()),
         kind("modified", sql!(" AND NOT ({})", Sql::join(same, " AND "))),
         kind("removed", Sql::default()),
         range,
-        filter,
-        Sql::raw(prefix)
-    )
+        filter
+    );
+    if !excluded.is_empty() {
+        return CountsQuery { setup: Sql::default(), column: sql!("{} AS {}", row_diff, column) };
+    }
+    // The stat as `added,modified,removed`: its middle count is 0 when no
+    // issue was modified. The statement chosen is text, quoted as a value.
+    let set_stat = sql!("SET {} = {}", counts, stat).as_str().to_owned();
+    let set_rows = sql!("SET {} = {}", counts, row_diff).as_str().to_owned();
+    let setup = sql!(
+        "SET {} = (SELECT CONCAT(COALESCE(SUM(rows_added), 0), ',', COALESCE(SUM(rows_modified), 0), ',', \
+         COALESCE(SUM(rows_deleted), 0)) FROM dolt_diff_stat({}, 'issues')), {} = IF({} LIKE '%,0,%', {}, {});\n\
+         PREPARE {} FROM {};\nEXECUTE {};\n",
+        stat,
+        range,
+        chosen,
+        stat,
+        set_stat,
+        set_rows,
+        statement,
+        chosen,
+        statement
+    );
+    CountsQuery { setup, column: sql!("{} AS {}", counts, column) }
 }
 
 /// The counts of a [`counts_query`] column in `row`.
-pub(super) fn counts_of(row: Option<&Row>, prefix: &str) -> IssueCounts {
-    let text = row.and_then(|r| r.get(&format!("{prefix}_counts"))).and_then(Value::as_str).unwrap_or_default();
+pub(super) fn counts_of(row: Option<&Row>, counted: Counted) -> IssueCounts {
+    let [column, ..] = counted.names();
+    let text = row.and_then(|r| r.get(column)).and_then(Value::as_str).unwrap_or_default();
     let mut counts = text.split(',').map(|n| n.trim().parse::<u64>().unwrap_or(0));
     let mut next = || counts.next().unwrap_or(0);
     IssueCounts { added: next(), changed: next(), removed: next() }
@@ -213,7 +280,7 @@ pub(super) fn ahead_behind(repo: &Repo, ours: &str, theirs: &str) -> anyhow::Res
 /// This town's issue changes since it forked from `base`, leaving out what
 /// `excluded` keeps at home.
 pub(super) fn outgoing_counts(repo: &Repo, base: &str, excluded: &Exclusions) -> anyhow::Result<IssueCounts> {
-    let range = format!("{base}...main").to_sql();
-    let rows = repo.query(&sql!("SELECT {}", counts_query(&range, excluded, "out")))?;
-    Ok(counts_of(rows.first(), "out"))
+    let counts = counts_query(&format!("{base}...main").to_sql(), excluded, Counted::Out);
+    let rows = repo.query(&sql!("{}SELECT {};", counts.setup, counts.column))?;
+    Ok(counts_of(rows.iter().find(|r| r.contains_key(Counted::Out.names()[0])), Counted::Out))
 }

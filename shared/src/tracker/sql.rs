@@ -11,11 +11,6 @@
 //! the statements say belongs to the modules that write them (the
 //! tracker's, federation's, `doctor`'s), and running them to
 //! [`crate::dolt`], whose runner takes only [`Sql`].
-//!
-//! Federation's push, pull, fetch and trust-boundary scripts are still
-//! written as text with `lit`, and enter [`Sql`] through
-//! `Sql::from_federation_text`; both go once those scripts are built as
-//! [`Sql`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -39,11 +34,10 @@ macro_rules! sql {
 pub(crate) use sql;
 
 /// A `MySQL` string literal for `value`, with quotes, backslashes and control
-/// characters escaped: the one place bd quotes a value for SQL. Outside
-/// this module only the scripts still written as text use it (see the
-/// module doc); everything else quotes through [`ToSql`].
+/// characters escaped: the one place bd quotes a value for SQL. Everything
+/// outside this module quotes through [`ToSql`].
 #[must_use]
-pub(crate) fn lit(value: &str) -> String {
+fn lit(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -74,14 +68,6 @@ impl Sql {
     #[must_use]
     pub const fn raw(text: &'static str) -> Self {
         Self(Cow::Borrowed(text))
-    }
-
-    /// A script that federation's push, pull, fetch and trust-boundary
-    /// code still writes as text, from fixed text and values quoted by
-    /// `lit`. Only those four files call it; it goes once they build
-    /// [`Sql`] themselves.
-    pub(crate) fn from_federation_text(text: String) -> Self {
-        Self(Cow::Owned(text))
     }
 
     /// A quoted identifier: a name that arrived at run time (a column read
