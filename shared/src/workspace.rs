@@ -94,9 +94,10 @@ impl Workspace {
                 }
             }
         }
-        // Record who holds the lock so a waiting writer can say.
-        let _ = file.set_len(0);
-        let _ = write!(file, "pid {}", std::process::id());
+        // Record who holds the lock so a waiting writer can say: written
+        // over the last holder's in place, padded to the widest pid (a
+        // truncate first would cost a metadata write on every command).
+        let _ = write!(file, "pid {:<10}", std::process::id());
         // dolt children inherit the locked descriptor: if bd is killed while a
         // dolt is still writing, the lock lasts until that dolt exits too, so
         // the next writer waits instead of racing it.
