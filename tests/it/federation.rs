@@ -385,3 +385,24 @@ fn the_audit_log_records_every_share() {
     std::fs::remove_file(a.dir().join(".beads/federation-log.jsonl")).expect("remove the log file");
     assert_eq!(a.bd(["--json", "federation", "log"]).success().json(), serde_json::json!([]));
 }
+
+/// A push interrupted after the peer took it leaves this town's tracking ref
+/// behind; dolt then finds the peer up to date and moves nothing. The next
+/// push must see that the peer has this town's main, not call it refused.
+#[test]
+fn a_push_the_peer_already_took_is_reported_as_taken() {
+    let (a, b, _mailbox, _) = shared_pair();
+    a.create("Second");
+    let dolt = a.dolt_dir();
+    let stale = a.sandbox().path().join("stale-dolt");
+    a.run("cp", a.dir(), [std::ffi::OsStr::new("-a"), dolt.as_os_str(), stale.as_os_str()]).success();
+    a.bd(["federation", "push", "b"]).success();
+    // Back to the state before that push: the peer has our main, our ref says it does not.
+    std::fs::remove_dir_all(&dolt).expect("remove");
+    std::fs::rename(&stale, &dolt).expect("restore");
+    a.bd(["federation", "push", "b"]).success().stdout_has("b: pushed");
+    let status = a.bd(["--json", "federation", "status", "b"]).success().json();
+    assert_eq!(status["peers"][0]["ahead"], 0, "{status}");
+    b.bd(["federation", "pull", "a"]).success();
+    assert!(b.titles().contains(&"Second".to_owned()), "{:?}", b.titles());
+}

@@ -92,11 +92,16 @@ pub(super) fn plain(
     }
     let ahead = number(standing, "ahead");
     let hash = |col: &str| find("bd_pushed").and_then(|r| r.get(col)).and_then(Value::as_str);
-    // Truthful: the peer's main must now be ours.
+    // Truthful: the peer's main must now be ours. An earlier push that was
+    // interrupted after the peer took it leaves the tracking ref behind, and
+    // dolt, finding the peer up to date, does not move it: only a fetch tells.
     if hash("peer").is_none() || hash("peer") != hash("main") {
-        return Err(peer
-            .error("did not take the push", "its main is not this town's main after the push".to_owned())
-            .into());
+        let fresh = fetch::fetch_and_stand(repo, peer, None, &Exclusions::none(), fetch::Then::Fetch, deadline)?;
+        if fresh.peer_head.is_none() || fresh.peer_head.as_deref() != hash("main") {
+            return Err(peer
+                .error("did not take the push", "its main is not this town's main after the push".to_owned())
+                .into());
+        }
     }
     let moved = ahead > 0;
     Ok(Outcome::Pushed(Pushed {
