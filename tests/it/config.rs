@@ -113,12 +113,9 @@ fn dolt_path_from_the_versioned_project_file_is_ignored() {
 #[test]
 fn a_timeout_flag_beats_the_environment_and_the_file_and_the_error_says_where_it_was_set() {
     use std::time::{Duration, Instant};
-    // A peer that accepts connections and never says a word.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let held = std::thread::spawn(move || listener.incoming().take(16).filter_map(Result::ok).collect::<Vec<_>>());
+    let silent = crate::support::SilentPeer::start(16);
     let town = Town::federated("town-a");
-    town.bd(["federation", "add-peer", "silent", &format!("http://127.0.0.1:{port}/db")]).success();
+    town.bd(["federation", "add-peer", "silent", &silent.endpoint()]).success();
     town.bd(["config", "set", "federation.timeout", "40s"]).success();
     let push = ["federation", "push", "silent"];
 
@@ -137,5 +134,5 @@ fn a_timeout_flag_beats_the_environment_and_the_file_and_the_error_says_where_it
     let out = town.bd(push).code(1);
     let from_file = format!("the time limit of 2s (federation.timeout from file:{}) ran out", file.display());
     assert!(out.stderr.contains(&from_file), "{}", out.stderr);
-    drop(held);
+    drop(silent);
 }

@@ -100,10 +100,7 @@ fn three_towns_syncing_one_hub_at_once_rarely_give_up() {
 
 #[test]
 fn a_silent_peer_costs_a_status_its_own_bound_only() {
-    // Accepts connections and never says a word.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let held = std::thread::spawn(move || listener.incoming().take(8).filter_map(Result::ok).collect::<Vec<_>>());
+    let silent = crate::support::SilentPeer::start(8);
     let town = Town::federated("town-a");
     town.create("shared with every peer");
     let mailboxes: Vec<Mailbox> = (0..4).map(|_| Mailbox::new()).collect();
@@ -112,7 +109,7 @@ fn a_silent_peer_costs_a_status_its_own_bound_only() {
     let mut boxes = mailboxes.iter();
     for name in names {
         let endpoint = match name {
-            "p15" => format!("http://127.0.0.1:{port}/db"),
+            "p15" => silent.endpoint(),
             _ => boxes.next().expect("a mailbox").endpoint(),
         };
         town.bd(["federation", "add-peer", name, &endpoint]).success();
@@ -149,5 +146,5 @@ fn a_silent_peer_costs_a_status_its_own_bound_only() {
             took.as_millis()
         ),
     );
-    drop(held);
+    drop(silent);
 }

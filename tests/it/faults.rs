@@ -340,12 +340,9 @@ fn an_http_peer_stopped_mid_transfer_gives_a_clear_error() {
 
 #[test]
 fn a_peer_that_never_answers_ends_within_the_timeout() {
-    // Accepts connections and never says a word.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let held = std::thread::spawn(move || listener.incoming().take(8).filter_map(Result::ok).collect::<Vec<_>>());
+    let silent = crate::support::SilentPeer::start(8);
     let town = Town::federated("town-a");
-    town.bd(["federation", "add-peer", "silent", &format!("http://127.0.0.1:{port}/db")]).success();
+    town.bd(["federation", "add-peer", "silent", &silent.endpoint()]).success();
     let id = town.create("stays here");
     let before = town.sql("SELECT HASHOF('main') AS h");
     for command in ["fetch", "pull", "push", "sync"] {
@@ -371,7 +368,7 @@ fn a_peer_that_never_answers_ends_within_the_timeout() {
     assert_eq!(town.sql("SELECT HASHOF('main') AS h"), before, "the town must not change");
     town.bd(["show", &id]).success();
     fsck(&town, &town.dolt_dir());
-    drop(held);
+    drop(silent);
 }
 
 #[test]
@@ -404,11 +401,9 @@ fn a_peer_whose_history_was_rewritten_refuses_a_push_clearly() {
 
 #[test]
 fn a_dolt_left_running_by_a_killed_bd_keeps_other_writers_out_until_it_ends() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let held = std::thread::spawn(move || listener.incoming().take(4).filter_map(Result::ok).collect::<Vec<_>>());
+    let silent = crate::support::SilentPeer::start(4);
     let town = Town::federated("town-a");
-    town.bd(["federation", "add-peer", "silent", &format!("http://127.0.0.1:{port}/db")]).success();
+    town.bd(["federation", "add-peer", "silent", &silent.endpoint()]).success();
     let mut child = spawn_bd(&town, &["federation", "fetch", "silent", "--timeout", "60s"]);
     let bd = child.id();
     // The dolt waiting on the silent peer, not a short query before it.
@@ -432,5 +427,5 @@ fn a_dolt_left_running_by_a_killed_bd_keeps_other_writers_out_until_it_ends() {
     wait_group_gone(bd, Duration::from_secs(10));
     town.create("after it ended");
     fsck(&town, &town.dolt_dir());
-    drop(held);
+    drop(silent);
 }

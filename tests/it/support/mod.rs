@@ -420,6 +420,28 @@ pub fn shared_pair() -> (Town, Town, Mailbox, String) {
     (a, b, mailbox, id)
 }
 
+/// A peer that accepts connections on 127.0.0.1 and never says a word: it
+/// holds up to `connections` of them open, for the rest of the test.
+pub struct SilentPeer {
+    port: u16,
+    _held: std::thread::JoinHandle<Vec<std::net::TcpStream>>,
+}
+
+impl SilentPeer {
+    /// Starts listening.
+    pub fn start(connections: usize) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let held = std::thread::spawn(move || listener.incoming().take(connections).filter_map(Result::ok).collect());
+        Self { port, _held: held }
+    }
+
+    /// Its http endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/db", self.port)
+    }
+}
+
 /// A `dolt sql-server` with remotesapi on 127.0.0.1, serving a bd town as
 /// a hub, with a SUPER user `fed` whose password is `password`. Stopped on drop.
 pub struct Hub {
