@@ -27,27 +27,35 @@ fn attack(town: &Town, mailbox: &Mailbox, statements: &str) {
     town.run(dolt(), &clone, ["push", "origin", "main"]).success();
 }
 
-const ATTACKS: [(&str, &str); 8] = [
-    ("drop table", "DROP TABLE comments"),
-    ("new column", "ALTER TABLE issues ADD COLUMN evil TEXT"),
+/// Each attack, its statements, and what the refusal says of it.
+const ATTACKS: [(&str, &str, &str); 9] = [
+    ("drop table", "DROP TABLE comments", "drops the table 'comments'"),
+    ("new column", "ALTER TABLE issues ADD COLUMN evil TEXT", "changes the columns, keys or indexes of 'issues'"),
     (
         "bad row",
         "INSERT INTO issues (id, title, description, design, acceptance_criteria, notes, status, priority, issue_type, \
          created_at, updated_at) VALUES ('zz bad id', 'x', '', '', '', '', 'weird', 99, 'nonsense', NOW(), NOW())",
+        "issues row of issue 'zz bad id' has an id that is not <prefix>-<id>",
     ),
-    ("raw delete", "DELETE FROM comments; DELETE FROM issues"),
-    ("control characters", "UPDATE issues SET title = CONCAT('pwned', CHAR(27), ']0;owned', CHAR(7), CHAR(27), '[2J')"),
+    ("bad type", "UPDATE issues SET issue_type = 'Task!'", "has a status or type that is not a lower-case word"),
+    ("raw delete", "DELETE FROM comments; DELETE FROM issues", "was deleted as a raw row"),
+    (
+        "control characters",
+        "UPDATE issues SET title = CONCAT('pwned', CHAR(27), ']0;owned', CHAR(7), CHAR(27), '[2J')",
+        "issues row of issue 'victim-",
+    ),
     (
         "orphan comment",
         "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES ('x-1', 'nobody-1', 'm', 'hi', NOW())",
+        "comments row of issue 'nobody-1' belongs to no issue",
     ),
-    ("comment control", "UPDATE comments SET text = CONCAT('hi', CHAR(27), '[2J')"),
-    ("event control", "UPDATE events SET new_value = CONCAT('x', CHAR(27), '[2J')"),
+    ("comment control", "UPDATE comments SET text = CONCAT('hi', CHAR(27), '[2J')", "comments row of issue"),
+    ("event control", "UPDATE events SET new_value = CONCAT('x', CHAR(27), '[2J')", "events row of issue"),
 ];
 
 #[test]
 fn what_a_peer_sends_is_checked_before_it_lands() {
-    for (name, statements) in ATTACKS {
+    for (name, statements, says) in ATTACKS {
         let (victim, mailbox, id) = victim();
         attack(&victim, &mailbox, statements);
         let before = victim.sql("SELECT HASHOF('main') AS h")[0]["h"].clone();
@@ -58,7 +66,7 @@ fn what_a_peer_sends_is_checked_before_it_lands() {
         ] {
             let out = victim.bd(args).code(1);
             assert!(
-                out.stderr.contains("peer 'hub'") && out.stderr.contains("refuses"),
+                out.stderr.contains("peer 'hub'") && out.stderr.contains("refuses") && out.stderr.contains(says),
                 "{name} {args:?}: {}",
                 out.stderr
             );

@@ -160,6 +160,23 @@ fn pending_changes_are_committed_before_a_pull() {
 }
 
 #[test]
+fn pending_changes_are_committed_before_a_push_and_a_sync() {
+    let (a, b, _m, _) = shared_pair();
+    for (op, key) in [("push", "push-note"), ("sync", "sync-note")] {
+        a.dolt(["sql", "-q", &format!("INSERT INTO metadata VALUES ('{key}', 'uncommitted')")]).success();
+        let out = a.bd(["--json", "federation", op, "b"]).success().json();
+        assert_eq!(out["peers"][0]["pending_committed"], serde_json::json!(["metadata"]), "{op}: {out}");
+        let message = format!("bd: commit pending changes before {op} with b");
+        assert!(a.sql("SELECT message FROM dolt_log LIMIT 3").iter().any(|m| m["message"] == message), "{op}");
+        assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"), "{op}");
+        b.bd(["federation", "pull", "a"]).success();
+        assert_eq!(b.sql(&format!("SELECT value FROM metadata WHERE `key` = '{key}'"))[0]["value"], "uncommitted");
+    }
+    let again = a.bd(["--json", "federation", "push", "b"]).success().json();
+    assert_eq!(again["peers"][0]["pending_committed"], serde_json::json!([]), "nothing was pending: {again}");
+}
+
+#[test]
 fn dry_run_shows_what_would_move_and_moves_nothing() {
     let a = Town::federated("town-a");
     let b = Town::federated("town-b");
@@ -261,6 +278,12 @@ fn excluded_types_never_reach_the_peer_not_even_in_history() {
     assert_eq!(a.titles(), ["From B", "Later A", "Public work", "Secret chore"]);
     let rows = b.sql(&format!("SELECT COUNT(*) AS n FROM dolt_history_issues WHERE id = '{secret_id}'"));
     assert_eq!(rows[0]["n"], 0);
+    // A sync with nothing to pull still sends what is new here.
+    a.create("Only A");
+    let synced = a.bd(["--json", "federation", "sync", "b"]).success().json();
+    assert_eq!(synced["peers"][0]["issues_out"]["added"], 1, "{synced}");
+    b.bd(["federation", "pull", "a"]).success();
+    assert_eq!(b.titles(), ["From B", "Later A", "Only A", "Public work"]);
 }
 
 #[test]

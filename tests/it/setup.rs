@@ -229,7 +229,7 @@ fn add_peer_killed_at_any_point_is_finished_by_running_it_again() {
     }
     // On a loaded machine the window between the remote and the config can
     // fall between two points: look for it between the two that bracket it.
-    for extra in 0..6 {
+    for extra in 0..16 {
         if half_added > 0 || nothing >= added {
             break;
         }

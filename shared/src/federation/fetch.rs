@@ -234,38 +234,41 @@ fn exchange_script(peer: &Peer, commit: Option<(&str, &str)>, excluded: &Exclusi
         Then::Merge { .. } | Then::MergeAndPush { .. } => Sql::default(),
         _ => sql!(", (SELECT COUNT(*) FROM dolt_log({})) AS peer_commits", t),
     };
-    script.push(&sql!("CALL DOLT_FETCH({});\nSELECT 1 AS bd_fetched;\n", peer.sql_remote_args()));
+    script.push(&sql!("CALL DOLT_FETCH({});\nSELECT 1 AS bd_fetched, {};\n", peer.sql_remote_args(), PENDING));
     for c in &counts {
         script.push(&c.setup);
     }
+    script.push(&migrate::read_versions(&tracking));
+    let ahead_column = || sql!(", (SELECT COUNT(*) FROM dolt_log({})) AS ahead", range(format!("{tracking}..main")));
     script.push(&sql!(
-        "SELECT 1 AS bd_standing, HASHOF({}) AS peer, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, \
-         (SELECT COUNT(*) FROM dolt_log({})) AS behind{}{}{};\n",
+        "SELECT 1 AS bd_standing, HASHOF({}) AS peer{}, (SELECT COUNT(*) FROM dolt_log({})) AS behind{}{}{};\n",
         t,
-        range(format!("{tracking}..main")),
+        ahead_column(),
         range(format!("main..{tracking}")),
         peer_commits,
         details,
-        migrate::standing_columns(&tracking),
+        migrate::standing_columns(),
     ));
     if !matches!(then, Then::Fetch | Then::Survey) {
         // Nothing is merged or pushed across a schema this bd does not know.
-        script.push(&sql!("{}\n", migrate::guard(&tracking)));
+        script.push(&sql!("{}\n", migrate::guard()));
     }
     if let Then::Merge { author } | Then::MergeAndPush { author } = then {
         // With conflicts the COMMIT fails and dolt rolls the whole merge back.
         // What the peer sends is checked before anything of it lands.
-        script.push(&super::guard::checks(&tracking));
+        script.push(&super::guard::checks_after_standing(&tracking));
         let merged = counts_query(&Sql::raw("@bd_before, 'main'"), &Exclusions::none(), Counted::In);
+        // Only a sync pushes after the merge, so only it reads what it would push.
+        let ahead = if matches!(then, Then::MergeAndPush { .. }) { ahead_column() } else { Sql::default() };
         script.push(&sql!(
             "SET autocommit = 0, @bd_before = HASHOF('main');\nCALL DOLT_MERGE('--author', {}, '-m', {}, {});\n\
              COMMIT;\n{}\
-             SELECT 1 AS bd_merged, HASHOF('main') AS main, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {};\n",
+             SELECT 1 AS bd_merged, HASHOF('main') AS main{}, {};\n",
             author,
             merge_message(peer),
             t,
             merged.setup,
-            range(format!("{tracking}..main")),
+            ahead,
             merged.column,
         ));
     }
@@ -289,21 +292,28 @@ pub(super) fn reached(stdout: &str, marker: &str) -> bool {
 /// The first statements of every script that talks to `peer`: check that
 /// its dolt remote is the URL the checks ran on (see [`remote_check`]), and
 /// commit pending changes (when `commit` gives the message and author),
-/// marking which tables held them. The check comes first, so a refused
-/// exchange commits nothing; both share one statement, as each statement
-/// costs dolt time of its own.
+/// noting which tables held them for [`PENDING`]. The check comes first, so
+/// a refused exchange commits nothing. `SET`s, as a statement that returns
+/// no rows costs dolt less than one that does; and the commit is called only
+/// when something is pending, as even an empty one costs dolt a write of
+/// its working set.
 pub(super) fn prelude(peer: &Peer, commit: Option<(&str, &str)>) -> Sql {
     let check = remote_check(peer);
-    let Some((message, author)) = commit else { return sql!("SELECT {} AS bd_remote;\n", check) };
+    let Some((message, author)) = commit else { return sql!("SET @bd_pending = NULL, @bd_remote = {};\n", check) };
+    let call = sql!("CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {})", message, author);
     // Which tables held changes bd did not make: the report names them.
     sql!(
-        "SELECT 1 AS bd_pending, (SELECT GROUP_CONCAT(table_name) FROM dolt_status) AS tables, {} AS bd_remote;\n\
-         CALL DOLT_COMMIT('-A', '--skip-empty', '-m', {}, '--author', {});\n",
+        "SET @bd_pending = (SELECT GROUP_CONCAT(table_name) FROM dolt_status), @bd_remote = {}, \
+         @bd_commit_sql = IF(@bd_pending IS NULL, 'SET @bd_pending = NULL', {});\n\
+         PREPARE bd_commit FROM @bd_commit_sql;\nEXECUTE bd_commit;\n",
         check,
-        message,
-        author
+        call.as_str()
     )
 }
+
+/// The columns of a result row that report the tables whose pending
+/// changes [`prelude`] committed: `bd_pending`, and `tables` (NULL when none).
+pub(super) const PENDING: Sql = Sql::raw("1 AS bd_pending, @bd_pending AS tables");
 
 /// The tables a merge of `tracking` into main would conflict in, as one
 /// comma-separated value (NULL when none).

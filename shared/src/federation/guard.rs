@@ -14,6 +14,7 @@
 
 use super::remote::{Peer, PeerError};
 use crate::dolt::Repo;
+use crate::tracker::migrate;
 use crate::tracker::sql::{Sql, sql};
 
 /// What a failed check carries in dolt's message.
@@ -27,7 +28,7 @@ const ANY_CONTROL: &str = "[\\x00-\\x1f\\x7f]";
 /// An issue id: a town's prefix, `-`, then its own part.
 const ID: &str = "^[A-Za-z][A-Za-z0-9_-]*-[A-Za-z0-9._-]+$";
 /// A status or type: lower-case word.
-const WORD: &str = "^[a-z][a-z0-9_-]{0,31}$";
+const WORD: &str = "[a-z][a-z0-9_-]{0,31}";
 
 /// One rule over the rows a peer sends: the table, the condition a
 /// breaking row meets, and the rule in words.
@@ -121,20 +122,21 @@ fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
     };
     let mut all = vec![
         Rule::new("issues", sql!("NOT {}", re("id", ID)), "has an id that is not <prefix>-<id>"),
+        // Both words in one match (both columns are NOT NULL).
         Rule::new(
             "issues",
-            sql!("NOT {} OR NOT {}", re("status", WORD), re("issue_type", WORD)),
+            sql!("NOT CONCAT({}, ' ', {}) REGEXP {}", col("status"), col("issue_type"), format!("^{WORD} {WORD}$")),
             "has a status or type that is not a lower-case word of at most 32 characters",
         ),
         Rule::new("issues", sql!("{} < 0 OR {} > 4", col("priority"), col("priority")), "has a priority outside 0-4"),
         Rule::new("issues", sql!("TRIM({}) = ''", col("title")), "has an empty title"),
+        // The id is not among them: its own rule admits no control character.
         controls(
             "issues",
             &[
                 ("acceptance_criteria", CONTROL),
                 ("external_ref", ANY_CONTROL),
                 ("title", ANY_CONTROL),
-                ("id", ANY_CONTROL),
                 ("assignee", ANY_CONTROL),
                 ("owner", ANY_CONTROL),
                 ("created_by", ANY_CONTROL),
@@ -181,7 +183,8 @@ fn rules(incoming: Incoming<'_>) -> Vec<Rule> {
 /// Before a merge, only the tables the peer changed are read: dolt's summary
 /// of the change names them, and reading a table's diff costs dolt about a
 /// millisecond even when it is empty, so the count is a statement built from
-/// the summary (a table function cannot be skipped by a condition).
+/// the summary (a table function cannot be skipped by a condition); all
+/// but [`ALWAYS_READ`].
 fn row_check(incoming: Incoming<'_>) -> Sql {
     let rules = rules(incoming);
     let mut tables: Vec<&'static str> = Vec::new();
@@ -208,14 +211,21 @@ fn row_check(incoming: Incoming<'_>) -> Sql {
     let mut out = incoming.prelude();
     match incoming {
         Incoming::Merge { tracking } => {
-            // Each changed table's count, as text the prepared statement adds up.
-            let each = counts.iter().map(|(table, count)| {
+            // The issues are read directly: nearly every change holds some,
+            // and a prepared statement costs dolt a second planning of its
+            // text. The other changed tables' counts are text the prepared
+            // statement adds.
+            let (direct, prepared): (Vec<_>, Vec<_>) = counts.iter().partition(|(table, _)| *table == ALWAYS_READ);
+            let first = direct.first().map_or_else(|| Sql::raw("0"), |(_, count)| count.clone());
+            let each = prepared.iter().map(|(table, count)| {
                 sql!("IF(FIND_IN_SET({}, @bd_changed) > 0, {}, '')", *table, format!(" + {count}"))
             });
             out.push(&sql!(
-                "SET @bd_changed = (SELECT GROUP_CONCAT(to_table_name) FROM dolt_diff_summary(@bd_base, {}) \
-                 WHERE data_change), @bd_guard_sql = CONCAT('SET @bd_guard_rows = 0', {});\n\
+                "SET @bd_guard_rows = {}, @bd_changed = (SELECT GROUP_CONCAT(to_table_name) FROM \
+                 dolt_diff_summary(@bd_base, {}) WHERE data_change), \
+                 @bd_guard_sql = CONCAT('SET @bd_guard_rows = @bd_guard_rows', {});\n\
                  PREPARE bd_guard_rows FROM @bd_guard_sql;\nEXECUTE bd_guard_rows;\n",
+                first,
                 tracking,
                 Sql::join(each, ", ")
             ));
@@ -228,6 +238,9 @@ fn row_check(incoming: Incoming<'_>) -> Sql {
     }
     out
 }
+
+/// The table a merge's row check reads whether or not the summary names it.
+const ALWAYS_READ: &str = "issues";
 
 /// What a check guards, naming its variable and its marker.
 #[derive(Clone, Copy)]
@@ -257,45 +270,61 @@ fn fail(what: Guarded, n: &Sql) -> Sql {
     out
 }
 
-/// The statement that fails with the marker when the guard's variable is not 0.
+/// The statement that fails with the marker when the guard's variable is
+/// not 0. The rows' verdict is a result row (`bd_guard_rows`), which tells
+/// a reader of the script's output that the rows passed; the schema's is a
+/// `SET`, as a statement that returns no rows costs dolt less.
 fn verdict(what: Guarded) -> Sql {
     let (var, name) = what.names();
-    sql!(
-        "SELECT IF({} = 0, 'ok', JSON_EXTRACT(CONCAT({}, {}), '$')) AS {};\n",
+    let test = sql!(
+        "IF({} = 0, 'ok', JSON_EXTRACT(CONCAT({}, {}), '$'))",
         Sql::raw(var),
         format!("{MARKER}:{name}:"),
-        Sql::raw(var),
-        Sql::raw(&var[1..])
-    )
+        Sql::raw(var)
+    );
+    match what {
+        Guarded::Rows => sql!("SELECT {} AS {};\n", test, Sql::raw(&var[1..])),
+        Guarded::Schema => sql!("SET @bd_schema_checked = {};\n", test),
+    }
 }
 
 /// The schema check: the peer's schema must be the one this town had at
-/// the peer's schema version (our own `main` when on the same version).
+/// the peer's schema version (our own `main` when on the same version),
+/// after [`migrate::read_versions`] in the same script.
 fn schema_check(tracking: &str) -> Sql {
-    let mut out = set_schema_base(tracking);
+    let mut out = set_schema_base();
     out.push(&fail(Guarded::Schema, &sql!("(SELECT COUNT(*) FROM dolt_schema_diff(@bd_schema_base, {}))", tracking)));
     out
 }
 
-/// Sets `@bd_schema_base` to the revision the peer's schema at the ref
-/// `tracking` is compared with (dolt takes no subquery inside a table
-/// function's `CASE`).
-fn set_schema_base(tracking: &str) -> Sql {
-    sql!("SET @bd_schema_base = {};\n", crate::tracker::migrate::schema_of_version_at(tracking))
+/// Sets `@bd_schema_base` to the revision the peer's schema is compared
+/// with (dolt takes no subquery inside a table function's `CASE`).
+fn set_schema_base() -> Sql {
+    sql!("SET @bd_schema_base = {};\n", migrate::schema_of_version_at())
 }
 
-/// The two checks before a merge, as statements of the merge's script: the
-/// schema first (a dropped table would break the row checks), then the rows.
-pub(super) fn checks(tracking: &str) -> Sql {
+/// The two checks before a merge, as statements of the merge's script,
+/// after its standing has read the schema versions
+/// ([`migrate::read_versions`]): the schema first (a dropped table would
+/// break the row checks), then the rows.
+pub(super) fn checks_after_standing(tracking: &str) -> Sql {
     let mut out = schema_check(tracking);
     out.push(&row_check(Incoming::Merge { tracking }));
+    out
+}
+
+/// The same checks as a script of their own.
+pub(super) fn checks(tracking: &str) -> Sql {
+    let mut out = migrate::read_versions(tracking);
+    out.push(&checks_after_standing(tracking));
     out
 }
 
 /// The same checks before rows are copied from a T3/T4 peer's main at
 /// `tracking`: `sources` names each table's incoming rows (alias `p`).
 pub(super) fn copy_checks(tracking: &str, sources: &[(&'static str, Sql)]) -> Sql {
-    let mut out = schema_check(tracking);
+    let mut out = migrate::read_versions(tracking);
+    out.push(&schema_check(tracking));
     out.push(&row_check(Incoming::Copy { sources }));
     out
 }
@@ -323,8 +352,9 @@ pub(super) fn copy_refusal(repo: &Repo, peer: &Peer, sources: &[(&'static str, S
 fn explain(repo: &Repo, peer: &Peer, incoming: Incoming<'_>) -> anyhow::Result<PeerError> {
     let tracking = peer.tracking_ref();
     let schema = repo.query(&sql!(
-        "{}SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff(@bd_schema_base, {})",
-        set_schema_base(&tracking),
+        "{}{}SELECT from_table_name AS bd_was, to_table_name AS bd_now FROM dolt_schema_diff(@bd_schema_base, {})",
+        migrate::read_versions(&tracking),
+        set_schema_base(),
         tracking
     ))?;
     if !schema.is_empty() {

@@ -132,16 +132,18 @@ fn explain_refusal(repo: &Repo, peer: &Peer, deadline: Instant) -> super::remote
 fn script(peer: &Peer, commit: Option<(&str, &str)>) -> Sql {
     let tracking = peer.tracking_ref();
     let mut script = fetch::prelude(peer, commit);
+    script.push(&sql!("SELECT {};\n", fetch::PENDING));
     let counts = state::counts_query(&format!("{tracking}...main").to_sql(), &Exclusions::none(), Counted::Out);
     script.push(&counts.setup);
+    script.push(&migrate::read_versions(&tracking));
     script.push(&sql!(
         "SELECT 1 AS bd_standing, (SELECT COUNT(*) FROM dolt_log({})) AS ahead, {}{};\n",
         format!("{tracking}..main"),
         counts.column,
-        migrate::standing_columns(&tracking),
+        migrate::standing_columns(),
     ));
     // Nothing is pushed across a schema this bd does not know.
-    script.push(&sql!("{}\n", migrate::guard(&tracking)));
+    script.push(&sql!("{}\n", migrate::guard()));
     script.push(&sql!(
         "CALL DOLT_PUSH({}, 'main');\nSELECT 1 AS bd_pushed, HASHOF({}) AS peer, HASHOF('main') AS main;\n",
         peer.sql_remote_args(),

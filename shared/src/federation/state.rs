@@ -55,7 +55,8 @@ pub(super) struct Standing {
 pub(super) struct Merged {
     /// `main` after the merge.
     pub head: String,
-    /// Commits of the merged `main` the peer lacks (ours plus the merge).
+    /// Commits of the merged `main` the peer lacks (ours plus the merge),
+    /// read only when the script pushes next (a sync); 0 after a pull.
     pub ahead: u64,
     /// The issues the merge really changed here.
     pub issues: IssueCounts,
