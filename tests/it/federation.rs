@@ -164,10 +164,13 @@ fn pending_changes_are_committed_before_a_push_and_a_sync() {
     let (a, b, _m, _) = shared_pair();
     for (op, key) in [("push", "push-note"), ("sync", "sync-note")] {
         a.dolt(["sql", "-q", &format!("INSERT INTO metadata VALUES ('{key}', 'uncommitted')")]).success();
-        let out = a.bd(["--json", "federation", op, "b"]).success().json();
+        // The commit's text is quoted twice (it is prepared): quotes and backslashes survive.
+        let actor = r#"O'Brien \ "x""#;
+        let out = a.bd_env(&[("BD_ACTOR", actor)], ["--json", "federation", op, "b"]).success().json();
         assert_eq!(out["peers"][0]["pending_committed"], serde_json::json!(["metadata"]), "{op}: {out}");
         let message = format!("bd: commit pending changes before {op} with b");
-        assert!(a.sql("SELECT message FROM dolt_log LIMIT 3").iter().any(|m| m["message"] == message), "{op}");
+        let log = a.sql("SELECT message, committer FROM dolt_log LIMIT 3");
+        assert!(log.iter().any(|m| m["message"] == message && m["committer"] == actor), "{op}: {log:?}");
         assert!(a.dolt(["status"]).success().stdout.contains("nothing to commit"), "{op}");
         b.bd(["federation", "pull", "a"]).success();
         assert_eq!(b.sql(&format!("SELECT value FROM metadata WHERE `key` = '{key}'"))[0]["value"], "uncommitted");
